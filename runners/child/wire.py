@@ -1,0 +1,69 @@
+"""The runner protocol: JSON lines between the controller and a runner child.
+
+Commands go to the child's stdin, one JSON object a line, each with ``"cmd"``:
+
+- ``{"cmd": "start", "tenant": ID, "spec": {...}}``: load a model and start a tenant
+  (the spec keys are listed in ``SPEC_KEYS``). A thread-isolation child takes any number.
+- ``{"cmd": "set_batch", "tenant": ID, "batch": N}``
+- ``{"cmd": "pause", "tenant": ID}`` / ``{"cmd": "resume", "tenant": ID}``
+- ``{"cmd": "stop", "tenant": ID}``; ``{"cmd": "stop"}`` stops every tenant and exits.
+
+Reports come on stdout, one JSON object a line, each with ``"ev"``:
+
+- ``hello``: python, framework, framework_version, runtime, numpy, devices (list of
+  resource names the framework can use, e.g. ["cpu", "cuda:0"]), pid.
+- ``loaded``: tenant, load_s, weights ("random" | "pretrained" | "file"), note,
+  images_used, images_skipped, runtime (which library ran, e.g. "ai_edge_litert").
+- ``warm``: tenant, warmup_batches, t (monotonic seconds).
+- ``window``: tenant, t0, t1 (monotonic seconds, on the grid epoch + k*window_s),
+  images, batches, batch, hist (sparse latency histogram, see latency.py).
+- ``batch_clamped``: tenant, asked, used, reason.
+- ``failed``: tenant (None for the whole child), reason.
+- ``stopped``: tenant.
+- ``log``: message (anything worth the events table that is not a failure).
+
+Framework noise goes to stderr, which the controller sends to a per-tenant log file.
+Python 3.6-compatible, standard library only, no imports of other child modules.
+"""
+import json
+
+PROTOCOL_VERSION = 1
+
+COMMANDS = ("start", "set_batch", "pause", "resume", "stop")
+EVENTS = ("hello", "loaded", "warm", "window", "batch_clamped", "failed", "stopped", "log")
+
+# Keys of the "spec" object of a start command.
+SPEC_KEYS = (
+    "model",  # catalog name, or None when only file= is given
+    "framework",  # torch | tensorflow | tflite | mxnet
+    "resource",  # cpu | cuda:N | edgetpu | edgetpu:usb:N | edgetpu:pci:N
+    "batch",  # int >= 1
+    "threads",  # intra-op threads per tenant, or None for the framework default
+    "file",  # path of a user's model file, or None
+    "images",  # folder of images, or None for the built-in set
+    "include_transfer",  # bool: time the host-to-device copy too
+    "window_s",  # float: window length
+    "epoch",  # float: monotonic time of the window grid's origin
+    "warmup_batches",  # int
+    "autotune",  # mxnet only: bool or None (MXNET_CUDNN_AUTOTUNE_DEFAULT)
+    "models_dir",  # folder of prepared models (tflite), or None
+)
+
+
+def encode(obj):
+    """One protocol line (with its newline) for a dict."""
+    return json.dumps(obj, separators=(",", ":")) + "\n"
+
+
+def decode(line):
+    """The dict of one protocol line, or None if the line is not protocol JSON."""
+    line = line.strip()
+    if not line.startswith("{"):
+        return None
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    return obj
