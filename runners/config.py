@@ -1,0 +1,72 @@
+"""config.toml: the theme, defaults and chosen framework interpreters, with type checks.
+
+A wrong type is one ``BadInput`` naming the key and the type it needs, so a hand-edited
+file never produces a traceback.
+"""
+import tomllib
+from pathlib import Path
+
+from runners import paths
+from runners.errors import BadInput
+
+# key -> (python type(s), default, description)
+SCHEMA = {
+    "theme": (str, "edgemt-dark", "UI theme name"),
+    "window_s": ((int, float), 1.0, "window length in seconds"),
+    "sample_hz": ((int, float), 2.0, "resource sampling rate"),
+    "db": (str, "", "SQLite file (empty: the data folder's edgemt.db)"),
+    "step": (int, 4, "the larger concurrency step of the UI"),
+}
+ENV_TABLE = "envs"  # [envs] FRAMEWORK = "/path/to/python"
+
+
+def load(path: Path = None) -> dict:
+    """The config as a dict with defaults filled in; a missing file is the defaults."""
+    path = Path(path) if path else paths.config_file()
+    values = {k: spec[1] for k, spec in SCHEMA.items()}
+    values[ENV_TABLE] = {}
+    if not path.exists():
+        return values
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BadInput(f"config file {path} is not valid TOML: {exc}") from None
+    for key, value in raw.items():
+        if key == ENV_TABLE:
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise BadInput(f"config {path}: [{ENV_TABLE}] must map framework names to interpreter paths (strings)")
+            values[ENV_TABLE] = dict(value)
+            continue
+        if key not in SCHEMA:
+            raise BadInput(f"config {path}: unknown key {key!r}; known keys: {', '.join(sorted(SCHEMA) + [ENV_TABLE])}")
+        types, _, what = SCHEMA[key]
+        if isinstance(value, bool) or not isinstance(value, types):
+            want = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
+            raise BadInput(f"config {path}: key {key!r} ({what}) must be {want}, not {type(value).__name__} {value!r}")
+        if key in ("window_s", "sample_hz", "step") and value <= 0:
+            raise BadInput(f"config {path}: key {key!r} must be positive, not {value!r}")
+        values[key] = value
+    return values
+
+
+def save(values: dict, path: Path = None) -> None:
+    """Writes the config (only keys that differ from the defaults, and [envs])."""
+    import tomli_w
+
+    path = Path(path) if path else paths.config_file()
+    out = {k: v for k, v in values.items() if k in SCHEMA and v != SCHEMA[k][1]}
+    if values.get(ENV_TABLE):
+        out[ENV_TABLE] = dict(values[ENV_TABLE])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(tomli_w.dumps(out))
+
+
+def update(path: Path = None, **changes) -> dict:
+    values = load(path)
+    for key, value in changes.items():
+        if key == ENV_TABLE:
+            values[ENV_TABLE].update(value)
+        else:
+            values[key] = value
+    save(values, path)
+    return values

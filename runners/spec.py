@@ -1,0 +1,151 @@
+"""SPEC strings: what one group of tenants is, parsed and checked without starting anything.
+
+A SPEC is ``key=value`` pairs joined by commas; the first item may be a bare model name:
+``mobilenet_v2,framework=torch,resource=cpu,batch=4,count=2,isolation=process,threads=1``.
+Every mistake is a BadInput naming the bad value and what would be accepted.
+"""
+import re
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from runners.catalog import CATALOG, FRAMEWORKS, model_names
+from runners.errors import BadInput
+
+KEYS = ("model", "framework", "resource", "batch", "count", "isolation", "threads", "file", "size", "autotune")
+ISOLATIONS = ("process", "thread")
+# tflite's invoke() releases the GIL, so its tenants scale as threads in one process;
+# PyTorch, TensorFlow and MXNet tenants are faster (and safer) as separate processes.
+DEFAULT_ISOLATION = {"torch": "process", "tensorflow": "process", "mxnet": "process", "tflite": "thread"}
+RESOURCE_RE = re.compile(r"^(cpu|cuda:\d+|edgetpu|edgetpu:usb:\d+|edgetpu:pci:\d+)$")
+RESOURCE_FORMS = "cpu, cuda:N, edgetpu, edgetpu:usb:N, edgetpu:pci:N"
+
+
+@dataclass(frozen=True)
+class TenantSpec:
+    model: str  # catalog name; for file= models without a catalog name, the file's stem
+    framework: str = "torch"
+    resource: str = "cpu"
+    batch: int = 1
+    count: int = 1
+    isolation: str = ""
+    threads: int = None
+    file: str = None
+    size: int = None  # input side in pixels; from the catalog unless file= needs it
+    autotune: bool = None  # mxnet's MXNET_CUDNN_AUTOTUNE_DEFAULT
+
+    @property
+    def placement(self) -> str:
+        return f"{self.framework}@{self.resource}"
+
+    @property
+    def input_size(self) -> int:
+        if self.size:
+            return self.size
+        info = CATALOG.get(self.model)
+        return info.input_size if info else 224
+
+    def with_changes(self, **changes) -> "TenantSpec":
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        parts = [self.model, f"framework={self.framework}", f"resource={self.resource}", f"batch={self.batch}",
+                 f"count={self.count}", f"isolation={self.isolation}"]
+        if self.threads:
+            parts.append(f"threads={self.threads}")
+        if self.file:
+            parts.append(f"file={self.file}")
+        return ",".join(parts)
+
+
+def _positive_int(key: str, raw: str, spec: str, allow_zero: bool = False) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadInput(f"SPEC {spec!r}: {key}={raw!r} is not a number; {key} takes a whole number >= 1") from None
+    if value < (0 if allow_zero else 1):
+        raise BadInput(f"SPEC {spec!r}: {key}={value} is not allowed; {key} takes a whole number >= 1")
+    return value
+
+
+def check_batch(batch, where: str = "batch") -> int:
+    try:
+        value = int(batch)
+    except (TypeError, ValueError):
+        raise BadInput(f"{where} {batch!r} is not a number; a batch is a whole number from 1 to 4096") from None
+    if not 1 <= value <= 4096:
+        raise BadInput(f"{where} {value} is out of range; a batch is a whole number from 1 to 4096")
+    return value
+
+
+def parse_spec(text: str) -> TenantSpec:
+    """Parses and checks one SPEC string (resource existence is checked later, by probes)."""
+    spec = text
+    if not text or not text.strip():
+        raise BadInput("empty SPEC; expected e.g. mobilenet_v2,framework=torch,resource=cpu,batch=1,count=1")
+    values = {}
+    for i, item in enumerate(text.split(",")):
+        item = item.strip()
+        if not item:
+            raise BadInput(f"SPEC {spec!r} has an empty item; items are key=value pairs joined by commas")
+        if "=" not in item:
+            if i == 0:
+                values["model"] = item
+                continue
+            raise BadInput(f"SPEC {spec!r}: {item!r} is not key=value; only the first item may be a bare model name")
+        key, _, raw = item.partition("=")
+        key, raw = key.strip(), raw.strip()
+        if key not in KEYS:
+            raise BadInput(f"SPEC {spec!r}: unknown key {key!r}; accepted keys: {', '.join(KEYS)}")
+        if key in values:
+            raise BadInput(f"SPEC {spec!r}: key {key!r} given twice")
+        if not raw:
+            raise BadInput(f"SPEC {spec!r}: {key}= has no value")
+        values[key] = raw
+
+    framework = values.get("framework", "torch")
+    if framework not in FRAMEWORKS:
+        raise BadInput(f"SPEC {spec!r}: unknown framework {framework!r}; accepted: {', '.join(FRAMEWORKS)}")
+    file = values.get("file")
+    model = values.get("model")
+    if model is None and file is None:
+        raise BadInput(f"SPEC {spec!r} names no model; give a model ({', '.join(model_names())}) or file=PATH")
+    if model is not None and model not in CATALOG:
+        raise BadInput(f"SPEC {spec!r}: unknown model {model!r}; accepted: {', '.join(model_names())} (or file=PATH)")
+    if model is not None and not CATALOG[model].supports(framework):
+        ok = [m for m in model_names() if CATALOG[m].supports(framework)]
+        raise BadInput(
+            f"SPEC {spec!r}: model {model!r} is not supported by {framework}; {framework} runs: {', '.join(ok)}"
+        )
+    if file is not None:
+        path = Path(file).expanduser()
+        if not path.is_file():
+            raise BadInput(f"SPEC {spec!r}: file={file!r} does not exist or is not a file")
+        file = str(path.absolute())
+        if model is None:
+            model = path.stem
+    resource = values.get("resource", "cpu")
+    if not RESOURCE_RE.match(resource):
+        raise BadInput(f"SPEC {spec!r}: unknown resource {resource!r}; accepted forms: {RESOURCE_FORMS}")
+    if resource.startswith("edgetpu") and framework != "tflite":
+        raise BadInput(f"SPEC {spec!r}: resource {resource} runs only framework=tflite (EdgeTPU models are TFLite)")
+    if resource.startswith("cuda") and framework == "tflite":
+        raise BadInput(f"SPEC {spec!r}: tflite does not run on {resource}; tflite runs on cpu or edgetpu")
+    batch = check_batch(values["batch"], f"SPEC {spec!r}: batch") if "batch" in values else 1
+    count = _positive_int("count", values["count"], spec) if "count" in values else 1
+    isolation = values.get("isolation", DEFAULT_ISOLATION[framework])
+    if isolation not in ISOLATIONS:
+        raise BadInput(f"SPEC {spec!r}: isolation={isolation!r}; accepted: {', '.join(ISOLATIONS)}")
+    threads = _positive_int("threads", values["threads"], spec) if "threads" in values else None
+    size = _positive_int("size", values["size"], spec) if "size" in values else None
+    autotune = None
+    if "autotune" in values:
+        if framework != "mxnet":
+            raise BadInput(f"SPEC {spec!r}: autotune= is an mxnet option (MXNET_CUDNN_AUTOTUNE_DEFAULT)")
+        flag = values["autotune"].lower()
+        if flag not in ("0", "1", "true", "false", "on", "off"):
+            raise BadInput(f"SPEC {spec!r}: autotune={values['autotune']!r}; accepted: 0, 1, true, false, on, off")
+        autotune = flag in ("1", "true", "on")
+    return TenantSpec(model, framework, resource, batch, count, isolation, threads, file, size, autotune)

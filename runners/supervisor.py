@@ -1,0 +1,537 @@
+"""The Supervisor: owns the runner children of a run and applies every command to them.
+
+asyncio-native. It starts runner processes (one per tenant with ``process`` isolation,
+one per group with ``thread``), reads their reports, aggregates windows, writes every
+window and event to the Store, and tells subscribers (the TUI, the headless CLI, the
+experiments) what happened. A runner process that fails, hangs or is killed fails only
+its own tenants: the others and the supervisor go on.
+"""
+import asyncio
+import json
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runners import aggregate, paths
+from runners.aggregate import Window
+from runners.child import latency, wire
+from runners.errors import BadInput
+from runners.probe import child_command
+from runners.spec import DEFAULT_ISOLATION, TenantSpec, check_batch
+from runners.catalog import CATALOG
+
+ACTIVE = ("starting", "running", "paused")
+
+
+@dataclass(eq=False)
+class Tenant:
+    id: int
+    group: "Group"
+    spec: TenantSpec
+    batch: int
+    runner: "RunnerProcess" = None
+    status: str = "starting"
+    error: str = None
+    moved_from: int = None
+    started_t: float = 0.0
+    ended_t: float = None
+    warm_t: float = None
+    weights: str = None
+    runtime: str = None
+    windows: list = field(default_factory=list)
+    hist: dict = field(default_factory=dict)
+    images: int = 0
+    batches: int = 0
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    def throughput(self, since: float = None) -> float:
+        ws = self.windows if since is None else [w for w in self.windows if w.t_start >= since]
+        return aggregate.tenant_throughput(ws)
+
+    def current_throughput(self) -> float:
+        if not self.windows:
+            return 0.0
+        w = self.windows[-1]
+        return w.images / (w.t_end - w.t_start)
+
+    def latency_ms(self, q: float):
+        p = latency.percentile(self.hist, q)
+        return None if p is None else p * 1000.0
+
+
+@dataclass(eq=False)
+class Group:
+    id: int
+    spec: TenantSpec
+    tenants: list = field(default_factory=list)  # every tenant ever started, in order
+    paused: bool = False
+    shared_runner: "RunnerProcess" = None  # thread isolation
+
+    @property
+    def label(self) -> str:
+        return f"g{self.id}"
+
+    @property
+    def active(self) -> list:
+        return [t for t in self.tenants if t.active]
+
+    @property
+    def count(self) -> int:
+        return len(self.active)
+
+
+class RunnerProcess:
+    """One runner child: its process, its reader task, the tenants it hosts."""
+
+    def __init__(self, sup: "Supervisor", framework: str, python: str, log_path: Path):
+        self.sup = sup
+        self.framework = framework
+        self.python = python
+        self.log_path = log_path
+        self.proc = None
+        self.tenants = set()
+        self.hello = None
+        self.last_report = time.monotonic()
+        self.exited = asyncio.Event()
+        self.returncode = None
+        self.killed_reason = None
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    async def start(self):
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                *child_command(self.python, self.framework), stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE, stderr=log, limit=1 << 20,
+            )
+        finally:
+            log.close()
+        self.reader = asyncio.get_running_loop().create_task(self._read())
+
+    def send(self, obj: dict) -> bool:
+        if self.proc is None or self.proc.returncode is not None or self.exited.is_set():
+            return False
+        try:
+            self.proc.stdin.write(wire.encode(obj).encode())
+            return True
+        except (BrokenPipeError, ConnectionResetError, RuntimeError):
+            return False
+
+    async def _read(self):
+        try:
+            while True:
+                line = await self.proc.stdout.readline()
+                if not line:
+                    break
+                msg = wire.decode(line.decode(errors="replace"))
+                if msg is not None:
+                    self.last_report = time.monotonic()
+                    try:
+                        self.sup._on_report(self, msg)
+                    except Exception as exc:  # a bad report must not kill the reader
+                        self.sup._log_event("error", None, {"reason": f"bad report {msg.get('ev')}: {exc}"})
+        finally:
+            self.returncode = await self.proc.wait()
+            self.exited.set()
+            self.sup._on_runner_exit(self)
+
+    def kill(self, reason: str):
+        self.killed_reason = reason
+        if self.proc and self.proc.returncode is None:
+            try:
+                self.proc.kill()
+            except ProcessLookupError:
+                pass
+
+    def stderr_tail(self, n: int = 1) -> str:
+        try:
+            lines = [ln for ln in self.log_path.read_text(errors="replace").splitlines() if ln.strip()]
+        except OSError:
+            return ""
+        return " | ".join(lines[-n:])[-300:]
+
+
+def _signal_name(rc: int) -> str:
+    try:
+        return signal.Signals(-rc).name
+    except ValueError:
+        return f"signal {-rc}"
+
+
+class Supervisor:
+    """Runs groups of tenants for one run and records everything to the store."""
+
+    def __init__(self, store, run_id: int, *, python_for, window_s: float = 1.0, images: str = None,
+                 include_transfer: bool = False, warmup_batches: int = 3, hang_windows: int = 3,
+                 logs_dir: Path = None, models_dir: Path = None, placement_checker=None, t0: float = None):
+        self.store = store
+        self.run_id = run_id
+        self.python_for = python_for  # framework -> interpreter path
+        self.window_s = window_s
+        self.images = images
+        self.include_transfer = include_transfer
+        self.warmup_batches = warmup_batches
+        self.hang_windows = hang_windows
+        self.logs_dir = Path(logs_dir or paths.logs_dir()) / f"run{run_id}"
+        self.models_dir = str(models_dir or paths.models_dir())
+        self.checker = placement_checker
+        self.t0 = time.monotonic() if t0 is None else t0
+        self.groups = {}
+        self.tenants = {}
+        self.runners = set()
+        self._listeners = []
+        self._next_group = 1
+        self._watchdog = None
+        self._closed = False
+
+    # -- subscriptions ---------------------------------------------------------------
+    def subscribe(self, callback):
+        """callback(kind, data) for kind in window | tenant | event; called in the loop's thread."""
+        self._listeners.append(callback)
+
+    def _notify(self, kind, data):
+        for cb in list(self._listeners):
+            try:
+                cb(kind, data)
+            except Exception:
+                pass  # a broken subscriber must not stop measuring
+
+    def now(self) -> float:
+        """Seconds since the run started, on the monotonic clock every child shares."""
+        return time.monotonic() - self.t0
+
+    def _log_event(self, kind: str, tenant, detail: dict = None):
+        t = self.now()
+        tid = tenant.id if isinstance(tenant, Tenant) else tenant
+        self.store.add_event(self.run_id, t, kind, tid, detail or {})
+        self._notify("event", {"t": t, "kind": kind, "tenant": tid, "detail": detail or {}})
+
+    # -- commands --------------------------------------------------------------------------
+    def _ensure_watchdog(self):
+        if self._watchdog is None:
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch())
+
+    async def add_group(self, spec: TenantSpec) -> Group:
+        """Starts ``spec.count`` tenants of one SPEC as a new group."""
+        if self.checker is not None:
+            await asyncio.to_thread(self.checker.check, spec)
+        self._ensure_watchdog()
+        group = Group(self._next_group, spec)
+        self._next_group += 1
+        self.groups[group.id] = group
+        self._log_event("added", None, {"group": group.id, "spec": str(spec), "count": spec.count})
+        for _ in range(spec.count):
+            await self._start_tenant(group)
+        return group
+
+    async def step(self, group_id: int, delta: int) -> int:
+        """Adds (delta > 0) or stops the newest (delta < 0) tenants; returns the new count."""
+        group = self._group(group_id)
+        before = group.count
+        if delta > 0:
+            for _ in range(delta):
+                await self._start_tenant(group)
+        else:
+            victims = group.active[::-1][: -delta]
+            await self._stop_tenants(victims)
+        self._log_event("stepped", None, {"group": group.id, "from": before, "to": group.count})
+        return group.count
+
+    async def set_batch(self, group_id: int, batch: int):
+        group = self._group(group_id)
+        batch = check_batch(batch)
+        old = group.spec.batch
+        group.spec = group.spec.with_changes(batch=batch)
+        for t in group.active:
+            t.batch = batch
+            self.store.update_tenant(t.id, batch=batch)
+            t.runner.send({"cmd": "set_batch", "tenant": t.id, "batch": batch})
+        self._log_event("batch_changed", None, {"group": group.id, "from": old, "to": batch})
+
+    async def pause(self, group_id: int):
+        await self._pause(group_id, True)
+
+    async def resume(self, group_id: int):
+        await self._pause(group_id, False)
+
+    async def _pause(self, group_id: int, paused: bool):
+        group = self._group(group_id)
+        group.paused = paused
+        for t in group.active:
+            t.runner.send({"cmd": "pause" if paused else "resume", "tenant": t.id})
+            if t.status != "starting":
+                t.status = "paused" if paused else "running"
+                self.store.update_tenant(t.id, status=t.status)
+            t.runner.last_report = time.monotonic()  # a paused tenant sends no windows
+            self._notify("tenant", t)
+        self._log_event("paused" if paused else "resumed", None, {"group": group.id})
+
+    async def remove(self, group_id: int):
+        group = self._group(group_id)
+        await self._stop_tenants(group.active)
+        del self.groups[group.id]
+        self._log_event("removed", None, {"group": group.id})
+
+    async def move(self, group_id: int, framework: str, resource: str) -> Group:
+        """Stops every tenant of a group and starts as many on another placement (DMP)."""
+        group = self._group(group_id)
+        old_spec = group.spec
+        if not CATALOG.get(old_spec.model) or not CATALOG[old_spec.model].supports(framework):
+            raise BadInput(f"model {old_spec.model!r} cannot move to {framework}: the catalog has no {framework} version")
+        new_spec = old_spec.with_changes(
+            framework=framework, resource=resource,
+            isolation=old_spec.isolation if framework == old_spec.framework else DEFAULT_ISOLATION[framework],
+            file=old_spec.file if framework == old_spec.framework else None,
+            autotune=old_spec.autotune if framework == "mxnet" else None,
+        )
+        if new_spec.placement == old_spec.placement:
+            raise BadInput(f"group {group.label} already runs on {old_spec.placement}")
+        if self.checker is not None:
+            await asyncio.to_thread(self.checker.check, new_spec)
+        old = group.active
+        await self._stop_tenants(old)
+        group.spec = new_spec
+        group.shared_runner = None
+        group.paused = False
+        for t in old:
+            await self._start_tenant(group, moved_from=t.id)
+        self._log_event("moved", None, {"group": group.id, "from": old_spec.placement, "to": new_spec.placement,
+                                        "count": len(old)})
+        return group
+
+    async def shutdown(self, timeout: float = 10.0):
+        """Stops every tenant cleanly, then kills whatever did not stop."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._watchdog:
+            self._watchdog.cancel()
+        for r in list(self.runners):
+            r.send({"cmd": "stop"})
+        waits = [r.exited.wait() for r in list(self.runners)]
+        if waits:
+            try:
+                await asyncio.wait_for(asyncio.gather(*waits), timeout)
+            except asyncio.TimeoutError:
+                pass
+        for r in list(self.runners):
+            r.kill("did not stop in time")
+        waits = [r.exited.wait() for r in list(self.runners)]
+        if waits:
+            try:
+                await asyncio.wait_for(asyncio.gather(*waits), 5)
+            except asyncio.TimeoutError:
+                pass
+        for t in self.tenants.values():
+            if t.active:
+                self._set_stopped(t)
+        self.store.flush()
+
+    # -- internals -------------------------------------------------------------------------
+    def _group(self, group_id: int) -> Group:
+        if group_id not in self.groups:
+            known = ", ".join(g.label for g in self.groups.values()) or "none"
+            raise BadInput(f"no group g{group_id}; groups: {known}")
+        return self.groups[group_id]
+
+    def _child_spec(self, spec: TenantSpec, batch: int) -> dict:
+        return {
+            "model": spec.model if spec.model in CATALOG else None, "framework": spec.framework,
+            "resource": spec.resource, "batch": batch, "threads": spec.threads, "file": spec.file,
+            "images": self.images, "include_transfer": self.include_transfer, "window_s": self.window_s,
+            "epoch": self.t0, "warmup_batches": self.warmup_batches, "autotune": spec.autotune,
+            "models_dir": self.models_dir, "size": spec.input_size,
+        }
+
+    async def _new_runner(self, framework: str, name: str) -> "RunnerProcess":
+        runner = RunnerProcess(self, framework, self.python_for(framework), self.logs_dir / f"{name}.log")
+        await runner.start()
+        self.runners.add(runner)
+        return runner
+
+    async def _start_tenant(self, group: Group, moved_from: int = None) -> Tenant:
+        spec = group.spec
+        tid = self.store.add_tenant(
+            self.run_id, group_id=group.id, model=spec.model, framework=spec.framework, resource=spec.resource,
+            batch=spec.batch, isolation=spec.isolation, threads=spec.threads, moved_from=moved_from,
+            started=self.now(), status="starting", spec=spec.to_dict(),
+        )
+        tenant = Tenant(tid, group, spec, spec.batch, moved_from=moved_from, started_t=self.now())
+        self.tenants[tid] = tenant
+        group.tenants.append(tenant)
+        if spec.isolation == "thread":
+            runner = group.shared_runner
+            if runner is None or runner.exited.is_set():
+                runner = await self._new_runner(spec.framework, f"{group.label}-{spec.framework}-threads-t{tid}")
+                group.shared_runner = runner
+        else:
+            runner = await self._new_runner(spec.framework, f"{group.label}-t{tid}")
+        tenant.runner = runner
+        runner.tenants.add(tid)
+        self.store.update_tenant(tid, runner_pid=runner.pid)
+        runner.send({"cmd": "start", "tenant": tid, "spec": self._child_spec(spec, spec.batch)})
+        if group.paused:
+            runner.send({"cmd": "pause", "tenant": tid})
+        self._notify("tenant", tenant)
+        return tenant
+
+    async def _stop_tenants(self, tenants, timeout: float = 10.0):
+        for t in tenants:
+            t.runner.send({"cmd": "stop", "tenant": t.id})
+            t.status = "stopping" if t.active else t.status
+        waits = [t.stopped.wait() for t in tenants]
+        if waits:
+            try:
+                await asyncio.wait_for(asyncio.gather(*waits), timeout)
+            except asyncio.TimeoutError:
+                for t in tenants:
+                    if not t.stopped.is_set():
+                        t.runner.kill("tenant did not stop in time")
+        for t in tenants:
+            if t.status == "stopping":
+                self._set_stopped(t)
+            self._retire_runner_if_idle(t.runner)
+
+    def _retire_runner_if_idle(self, runner: RunnerProcess):
+        live = [tid for tid in runner.tenants if self.tenants[tid].status in ACTIVE + ("stopping",)]
+        if not live:
+            runner.send({"cmd": "stop"})
+            for g in self.groups.values():
+                if g.shared_runner is runner:
+                    g.shared_runner = None
+
+    def _set_stopped(self, t: Tenant):
+        t.status = "stopped"
+        t.ended_t = self.now()
+        self.store.update_tenant(t.id, status="stopped", ended=t.ended_t)
+        t.stopped.set()
+        self._notify("tenant", t)
+
+    def _set_failed(self, t: Tenant, reason: str):
+        if t.status in ("stopped", "failed"):
+            return
+        t.status = "failed"
+        t.error = reason
+        t.ended_t = self.now()
+        self.store.update_tenant(t.id, status="failed", error=reason, ended=t.ended_t)
+        t.stopped.set()
+        self._log_event("failed", t, {"group": t.group.id, "reason": reason})
+        self._notify("tenant", t)
+
+    def _on_report(self, runner: RunnerProcess, msg: dict):
+        ev = msg.get("ev")
+        t = self.tenants.get(msg.get("tenant")) if msg.get("tenant") is not None else None
+        if ev == "window" and t is not None:
+            w = Window(msg["t0"] - self.t0, msg["t1"] - self.t0, int(msg["images"]), int(msg["batches"]))
+            t.windows.append(w)
+            t.images += w.images
+            t.batches += w.batches
+            latency.merge(t.hist, msg.get("hist") or {})
+            self.store.add_window(t.id, w.t_start, w.t_end, w.images, w.batches, int(msg.get("batch", t.batch)),
+                                  msg.get("hist") or {})
+            self._notify("window", (t, w))
+        elif ev == "hello":
+            runner.hello = msg
+        elif ev == "loaded" and t is not None:
+            t.weights, t.runtime = msg.get("weights"), msg.get("runtime")
+            self.store.update_tenant(t.id, weights=t.weights, runtime=t.runtime,
+                                     images_skipped=msg.get("images_skipped"))
+            self._log_event("loaded", t, {k: msg.get(k) for k in ("load_s", "weights", "note", "runtime",
+                                                                   "images_used", "images_skipped") if k in msg})
+        elif ev == "warm" and t is not None:
+            t.warm_t = self.now()
+            if t.status == "starting":
+                t.status = "paused" if t.group.paused else "running"
+                self.store.update_tenant(t.id, status=t.status)
+            runner.last_report = time.monotonic()
+            self._notify("tenant", t)
+        elif ev == "batch_clamped" and t is not None:
+            t.batch = int(msg.get("used", t.batch))
+            self.store.update_tenant(t.id, batch=t.batch)
+            self._log_event("batch_clamped", t, {k: msg.get(k) for k in ("asked", "used", "reason")})
+        elif ev == "failed":
+            reason = msg.get("reason") or "unknown failure"
+            if t is not None:
+                self._set_failed(t, reason)
+            else:
+                for tid in list(runner.tenants):
+                    self._set_failed(self.tenants[tid], reason)
+        elif ev == "stopped" and t is not None:
+            if t.status not in ("failed",):
+                self._set_stopped(t)
+        elif ev == "log":
+            self._log_event("log", t, {"message": msg.get("message")})
+
+    def _on_runner_exit(self, runner: RunnerProcess):
+        self.runners.discard(runner)
+        rc = runner.returncode
+        for tid in runner.tenants:
+            t = self.tenants[tid]
+            if t.status == "stopping":
+                self._set_stopped(t)
+            elif t.active:
+                if runner.killed_reason:
+                    why = runner.killed_reason
+                elif rc is not None and rc < 0:
+                    why = f"runner process {runner.pid} was killed by {_signal_name(rc)}"
+                else:
+                    why = f"runner process {runner.pid} exited with status {rc}"
+                tail = runner.stderr_tail()
+                self._set_failed(t, why + (f" ({tail})" if tail and not runner.killed_reason else ""))
+
+    async def _watch(self):
+        """Stops runners that stopped reporting: 3 missed windows of a running tenant = hung."""
+        limit = self.hang_windows * self.window_s + 0.5
+        while True:
+            await asyncio.sleep(self.window_s)
+            now = time.monotonic()
+            for r in list(self.runners):
+                running = [self.tenants[tid] for tid in r.tenants if self.tenants[tid].status == "running"]
+                if running and now - r.last_report > limit:
+                    why = f"hung: no report from runner {r.pid} for {self.hang_windows} windows; stopped"
+                    r.kill(why)
+
+    # -- aggregates ------------------------------------------------------------------------
+    def all_tenants(self) -> list:
+        return list(self.tenants.values())
+
+    def level_throughput(self, tenants, since: float = None) -> float:
+        per = {t.id: [w for w in t.windows if since is None or w.t_start >= since] for t in tenants}
+        per = {k: v for k, v in per.items() if v}
+        return aggregate.level_throughput(per)
+
+    def group_throughput(self, group: Group, last: int = None) -> float:
+        tenants = [t for t in group.tenants if t.windows and (t.active or last is None)]
+        if last:
+            since = max((t.windows[-1].t_end for t in tenants), default=0) - last * self.window_s - 1e-6
+            return self.level_throughput([t for t in tenants if t.active], since)
+        return self.level_throughput(tenants)
+
+    def placement_throughputs(self, last: int = None) -> dict:
+        out = {}
+        for t in self.tenants.values():
+            out.setdefault(t.spec.placement, []).append(t)
+        since = None
+        if last:
+            since = self.now() - (last + 1) * self.window_s
+        return {p: self.level_throughput([t for t in ts if t.windows], since) for p, ts in out.items()}
+
+    def slot_totals(self, since: float = None) -> list:
+        per = {t.id: [w for w in t.windows if since is None or w.t_start >= since]
+               for t in self.tenants.values() if t.status in ("running",)}
+        return aggregate.slot_totals(per)
+
+    def is_steady(self, min_batches: int = 30, windows: int = 3, tolerance: float = 0.10) -> bool:
+        running = [t for t in self.tenants.values() if t.status == "running"]
+        per = {t.id: t.windows for t in running}
+        return aggregate.is_steady(per, {t.id: t.batches for t in running}, min_batches, windows, tolerance)

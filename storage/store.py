@@ -1,0 +1,177 @@
+"""The writer of the run log: one connection, one lock, committed at least every second.
+
+The supervisor (asyncio thread) and the sampler thread both write through one Store.
+Writes are cheap appends inside an open transaction; a flusher thread commits every
+``commit_s`` (0.5 s), so at most the last half second is lost if the controller is
+killed, and the file always passes ``PRAGMA integrity_check`` (WAL).
+"""
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from storage import schema
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _pid_alive(pid: int) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Store:
+    """Writes runs, tenants, windows, samples, events and results to one SQLite file."""
+
+    def __init__(self, path, commit_s: float = 0.5):
+        self.path = Path(path)
+        self.conn = schema.connect(self.path)
+        self._lock = threading.RLock()
+        self._dirty = False
+        self._closed = False
+        self._sample_columns = {r[1] for r in self.conn.execute("PRAGMA table_info(samples)")}
+        self._commit_s = commit_s
+        self._flusher = threading.Thread(target=self._flush_loop, name="edgemt-db-flush", daemon=True)
+        self._flusher.start()
+
+    # -- housekeeping -------------------------------------------------------------
+    def _flush_loop(self):
+        while not self._closed:
+            time.sleep(self._commit_s)
+            self.flush()
+
+    def flush(self):
+        with self._lock:
+            if self._dirty and not self._closed:
+                self.conn.commit()
+                self._dirty = False
+
+    def close(self):
+        with self._lock:
+            if self._closed:
+                return
+            self.conn.commit()
+            self._closed = True
+            self.conn.close()
+
+    def _exec(self, sql, args=()):
+        with self._lock:
+            cur = self.conn.execute(sql, args)
+            self._dirty = True
+            return cur.lastrowid
+
+    def mark_interrupted(self) -> list:
+        """Marks runs left 'running' by a controller that is gone; returns their ids."""
+        with self._lock:
+            rows = self.conn.execute("SELECT id, controller_pid FROM runs WHERE status = 'running'").fetchall()
+            gone = [r["id"] for r in rows if not _pid_alive(r["controller_pid"])]
+            for run_id in gone:
+                self.conn.execute(
+                    "UPDATE runs SET status = 'interrupted', ended = COALESCE(ended, ?) WHERE id = ?",
+                    (_now_iso(), run_id),
+                )
+                self.conn.execute(
+                    "UPDATE tenants SET status = 'stopped' WHERE run = ? AND status IN ('starting','running','paused')",
+                    (run_id,),
+                )
+            self.conn.commit()
+            return gone
+
+    # -- runs -----------------------------------------------------------------------
+    def create_run(self, kind: str, params: dict, host: dict = None, t0_monotonic: float = None) -> int:
+        host = dict(host or {})
+        host.setdefault("hostname", socket.gethostname())
+        run_id = self._exec(
+            "INSERT INTO runs (kind, started, status, controller_pid, t0_monotonic, host, params) "
+            "VALUES (?, ?, 'running', ?, ?, ?, ?)",
+            (kind, _now_iso(), os.getpid(), t0_monotonic, json.dumps(host), json.dumps(params)),
+        )
+        self.flush()
+        return run_id
+
+    def end_run(self, run_id: int, status: str) -> None:
+        self._exec("UPDATE runs SET status = ?, ended = ? WHERE id = ?", (status, _now_iso(), run_id))
+        self.flush()
+
+    def update_run_params(self, run_id: int, params: dict) -> None:
+        self._exec("UPDATE runs SET params = ? WHERE id = ?", (json.dumps(params), run_id))
+
+    # -- tenants ----------------------------------------------------------------------
+    TENANT_FIELDS = (
+        "group_id", "model", "framework", "resource", "batch", "isolation", "threads",
+        "moved_from", "started", "ended", "status", "error", "runner_pid", "weights",
+        "runtime", "images_skipped", "spec",
+    )
+
+    def add_tenant(self, run_id: int, **fields) -> int:
+        cols = [k for k in self.TENANT_FIELDS if k in fields]
+        vals = [json.dumps(fields[k]) if k == "spec" else fields[k] for k in cols]
+        return self._exec(
+            f"INSERT INTO tenants (run, {', '.join(cols)}) VALUES (?, {', '.join('?' for _ in cols)})",
+            [run_id, *vals],
+        )
+
+    def update_tenant(self, tenant_id: int, **fields) -> None:
+        bad = set(fields) - set(self.TENANT_FIELDS)
+        if bad:
+            raise ValueError(f"unknown tenant fields {bad}")
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        self._exec(f"UPDATE tenants SET {sets} WHERE id = ?", [*fields.values(), tenant_id])
+
+    # -- measurements --------------------------------------------------------------------
+    def add_window(self, tenant_id, t_start, t_end, images, batches, batch, hist) -> None:
+        self._exec(
+            "INSERT INTO windows (tenant, t_start, t_end, images, batches, batch, hist) VALUES (?,?,?,?,?,?,?)",
+            (tenant_id, t_start, t_end, images, batches, batch, json.dumps(hist, separators=(",", ":"))),
+        )
+
+    def add_sample(self, run_id: int, t: float, values: dict) -> None:
+        """One row of metrics; a metric seen for the first time becomes a new REAL column."""
+        with self._lock:
+            for name in values:
+                if name not in self._sample_columns:
+                    if not name.replace("_", "").isalnum():
+                        continue  # metric names are identifiers; anything else is not stored
+                    self.conn.execute(f'ALTER TABLE samples ADD COLUMN "{name}" REAL')
+                    self._sample_columns.add(name)
+            names = [n for n in values if n in self._sample_columns]
+            cols = ", ".join(f'"{n}"' for n in names)
+            marks = ", ".join("?" for _ in names)
+            sql = f"INSERT INTO samples (run, t{', ' if names else ''}{cols}) VALUES (?, ?{', ' if names else ''}{marks})"
+            self.conn.execute(sql, [run_id, t, *[values[n] for n in names]])
+            self._dirty = True
+
+    def add_event(self, run_id: int, t: float, kind: str, tenant: int = None, detail: dict = None) -> None:
+        self._exec(
+            "INSERT INTO events (run, t, kind, tenant, detail) VALUES (?,?,?,?,?)",
+            (run_id, t, kind, tenant, json.dumps(detail or {})),
+        )
+
+    def add_result(self, run_id: int, experiment: str, key: dict, value: dict) -> None:
+        self._exec(
+            "INSERT INTO results (run, experiment, key, value) VALUES (?,?,?,?)",
+            (run_id, experiment, json.dumps(key, sort_keys=True), json.dumps(value)),
+        )
+        self.flush()
+
+    # -- reads (for the UI and summaries; readers may also open their own connection) ------
+    def query(self, sql: str, args=()) -> list:
+        with self._lock:
+            return [dict(r) for r in self.conn.execute(sql, args).fetchall()]
+
+    def latest_run(self):
+        rows = self.query("SELECT * FROM runs ORDER BY id DESC LIMIT 1")
+        return rows[0] if rows else None
