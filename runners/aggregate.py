@@ -17,6 +17,7 @@ class Window:
     t_end: float
     images: int
     batches: int = 0
+    hist: dict = None  # sparse latency histogram of the window
 
 
 def tenant_throughput(windows) -> float:

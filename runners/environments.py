@@ -28,8 +28,8 @@ from runners.errors import BadInput
 # torchvision fails at import); on 64-bit Arm the CPU pair 2.9.1 / 0.24.1.
 PINS = {
     "torch": {
-        "x86_64": ["torch==2.14.1", "torchvision==0.29.1", "timm==1.0.26", "numpy==2.4.6", "pillow==13.0.0"],
-        "aarch64": ["torch==2.9.1", "torchvision==0.24.1", "timm==1.0.26", "numpy==2.4.6", "pillow==13.0.0"],
+        "x86_64": ["torch==2.14.1", "torchvision==0.29.1", "timm==1.0.31", "numpy==2.4.6", "pillow==13.0.0"],
+        "aarch64": ["torch==2.9.1", "torchvision==0.24.1", "timm==1.0.31", "numpy==2.4.6", "pillow==13.0.0"],
     },
     # LiteRT is ~12x faster on CPU than tflite-runtime 2.14; the fallback is for boards
     # where LiteRT has no wheel (tflite-runtime needs numpy < 2).

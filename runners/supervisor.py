@@ -432,7 +432,9 @@ class Supervisor:
         ev = msg.get("ev")
         t = self.tenants.get(msg.get("tenant")) if msg.get("tenant") is not None else None
         if ev == "window" and t is not None:
-            w = Window(msg["t0"] - self.t0, msg["t1"] - self.t0, int(msg["images"]), int(msg["batches"]))
+            # Rounded to the millisecond: window edges are grid multiples of window_s.
+            w = Window(round(msg["t0"] - self.t0, 3), round(msg["t1"] - self.t0, 3), int(msg["images"]), int(msg["batches"]),
+                       msg.get("hist") or {})
             t.windows.append(w)
             t.images += w.images
             t.batches += w.batches
@@ -506,7 +508,7 @@ class Supervisor:
         return list(self.tenants.values())
 
     def level_throughput(self, tenants, since: float = None) -> float:
-        per = {t.id: [w for w in t.windows if since is None or w.t_start >= since] for t in tenants}
+        per = {t.id: [w for w in t.windows if since is None or w.t_start >= since - 1e-3] for t in tenants}
         per = {k: v for k, v in per.items() if v}
         return aggregate.level_throughput(per)
 
@@ -527,7 +529,7 @@ class Supervisor:
         return {p: self.level_throughput([t for t in ts if t.windows], since) for p, ts in out.items()}
 
     def slot_totals(self, since: float = None) -> list:
-        per = {t.id: [w for w in t.windows if since is None or w.t_start >= since]
+        per = {t.id: [w for w in t.windows if since is None or w.t_start >= since - 1e-3]
                for t in self.tenants.values() if t.status in ("running",)}
         return aggregate.slot_totals(per)
 

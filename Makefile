@@ -1,0 +1,45 @@
+# edgemt: two commands for a newcomer on a fresh machine.
+#   make run   sets up the controller and the torch environment, then starts the terminal UI
+#   make test  sets up everything the tests need (all four framework environments) and runs them
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+EDGEMT := $(BIN)/edgemt
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup envs models system-deps clean demo
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# tmux drives the real `edgemt` in a real terminal in one UI test.
+system-deps:
+	@command -v tmux >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq tmux >/dev/null)
+
+envs: $(STAMP)
+	$(EDGEMT) env create torch
+	$(EDGEMT) env create tflite
+	$(EDGEMT) env create tensorflow
+	$(EDGEMT) env create mxnet
+
+# The study's three full-int8 TFLite models, made from Keras in the tensorflow environment (cached).
+models: envs
+	$(EDGEMT) models prepare tflite mobilenet_v2 mobilenet_v1 inception_v3
+
+run: $(STAMP)
+	$(EDGEMT) env create torch
+	$(EDGEMT)
+
+demo: $(STAMP)
+	$(EDGEMT) env create torch
+	$(EDGEMT) run --tenant mobilenet_v2,count=2 --tenant resnet18 --duration 10
+
+test: $(STAMP) system-deps models
+	$(BIN)/python -m pytest -q -ra
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,141 @@
+"""Entry point of a runner child: ``PYTHON -u runners/child [--framework F] [--probe]``.
+
+--probe: print one ``hello`` line (or a ``failed`` line and exit 3 if the framework does
+not import) and exit. Otherwise serve: hello, then commands from stdin until
+``{"cmd": "stop"}`` or EOF (the parent is gone). See docs/child.md.
+"""
+import argparse
+import ctypes
+import importlib
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+
+import wire
+from child_io import TenantFailure, failure_reason, take_stdout
+
+FRAMEWORKS = ("torch", "tensorflow", "tflite", "mxnet")
+PR_SET_PDEATHSIG = 1
+
+
+def log(message, exc=None):
+    """One line on stderr (the per-tenant log file), with a traceback when exc is given."""
+    stamp = time.strftime("%H:%M:%S")
+    try:
+        sys.stderr.write("[child %d %s] %s\n" % (os.getpid(), stamp, message))
+        if exc is not None:
+            traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def die_with_parent():
+    """PR_SET_PDEATHSIG=SIGKILL (Linux) and a higher oom_score_adj; errors are ignored."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except Exception as exc:  # noqa: BLE001
+            log("prctl(PR_SET_PDEATHSIG) failed: %s" % exc)
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("500")
+    except (OSError, IOError):
+        pass
+
+
+def hello_fields(framework, defer_import=False):
+    """The hello event's fields; raises if the framework does not import."""
+    import numpy
+
+    fields = dict(
+        python="%d.%d.%d" % sys.version_info[:3],
+        framework=framework,
+        framework_version=None,
+        runtime=None,
+        numpy=numpy.__version__,
+        devices=["cpu"],
+        pid=os.getpid(),
+        protocol=wire.PROTOCOL_VERSION,
+    )
+    if framework is not None:
+        module = importlib.import_module("backend_" + framework)
+        fields.update(module.probe(defer_import=defer_import))
+    return fields
+
+
+def import_failure(framework, exc):
+    if isinstance(exc, TenantFailure):
+        return failure_reason(exc)
+    reason = failure_reason(exc)
+    if framework == "mxnet" and isinstance(exc, AttributeError) and "np.bool" in str(exc) or (
+        framework == "mxnet" and "has no attribute 'bool'" in str(exc)
+    ):
+        reason += " -- mxnet 1.9.1 needs numpy<=1.23.5: pip install numpy==1.23.5"
+    return reason
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="runners/child")
+    parser.add_argument("--framework", choices=FRAMEWORKS)
+    parser.add_argument("--probe", action="store_true", help="print hello and exit")
+    args = parser.parse_args(argv)
+
+    if not args.probe:
+        die_with_parent()
+    emitter = take_stdout()
+
+    try:
+        # mxnet is imported at the first start: MXNET_CUDNN_AUTOTUNE_DEFAULT must be set first.
+        fields = hello_fields(args.framework, defer_import=not args.probe and args.framework == "mxnet")
+    except Exception as exc:  # noqa: BLE001 - a framework that does not import
+        log("framework %s does not import" % args.framework, exc=exc)
+        emitter.emit("failed", tenant=None, reason=import_failure(args.framework, exc))
+        return 3
+    emitter.emit("hello", **fields)
+    if args.probe:
+        return 0
+    return serve(emitter)
+
+
+def serve(emitter):
+    from child_loop import Child
+
+    child = Child(emitter, log)
+    stdin = sys.stdin
+    while True:
+        try:
+            line = stdin.readline()
+        except (OSError, ValueError):
+            line = ""
+        if not line:
+            log("stdin closed: the parent is gone, stopping")
+            child.shutdown(wait_s=1.0, announce=False)
+            return 0
+        cmd = wire.decode(line)
+        if cmd is None:
+            emitter.emit("log", message="not a protocol command: %r" % line.strip()[:200])
+            continue
+        try:
+            keep = child.handle(cmd)
+        except Exception as exc:  # noqa: BLE001
+            log("command %r failed" % (cmd,), exc=exc)
+            emitter.emit("log", message="command %s failed: %s" % (cmd.get("cmd"), failure_reason(exc)))
+            continue
+        if not keep:
+            child.shutdown(wait_s=5.0)
+            return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    # os._exit: framework atexit hooks and non-daemon runtime threads must not hang the exit.
+    os._exit(code)

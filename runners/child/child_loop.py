@@ -1,0 +1,378 @@
+"""The serving side of a runner child: tenants (one thread each) and the reporter.
+
+Timing and windows:
+- a tenant thread loads its model, prepares up to 4 batches on the device, runs the
+  warm-up batches untimed, emits ``warm``, then times each model call with
+  time.monotonic() around it (device synchronised by the backend).
+- the window grid is ``epoch + k * window_s`` (monotonic). A batch counts in the window
+  in which it completes. Counting starts ("arms") at the first grid boundary after warm,
+  after a resume and after a batch change, so every reported window is a whole window of
+  one configuration; from then on one ``window`` per grid window is emitted, images 0
+  included, until the tenant is paused, reconfigured or stopped.
+- one reporter thread per process wakes at the grid boundaries and emits the windows.
+"""
+import importlib
+import math
+import os
+import threading
+import time
+
+import latency
+from child_inputs import batches_of, load_images
+from child_io import TenantFailure, failure_reason
+
+DEFAULT_WINDOW_S = 1.0
+DEFAULT_WARMUP = 3
+FRAMEWORKS = ("torch", "tensorflow", "tflite", "mxnet")
+
+
+def make_backend(spec, log):
+    framework = spec.get("framework")
+    if framework not in FRAMEWORKS:
+        raise TenantFailure("unknown framework %r: one of %s" % (framework, ", ".join(FRAMEWORKS)))
+    module = importlib.import_module("backend_" + framework)
+    return module.Backend(spec, log)
+
+
+class Grid(object):
+    def __init__(self, epoch, window_s):
+        self.epoch = float(epoch)
+        self.w = float(window_s)
+
+    def index(self, t):
+        """Index of the window holding time t (window k is [edge(k), edge(k+1)))."""
+        return int(math.floor((t - self.epoch) / self.w))
+
+    def edge(self, k):
+        return self.epoch + k * self.w
+
+
+class Tenant(object):
+    def __init__(self, child, tid, spec):
+        self.child = child
+        self.id = tid
+        self.spec = dict(spec)
+        window_s = spec.get("window_s") or DEFAULT_WINDOW_S
+        epoch = spec.get("epoch")
+        self.grid = Grid(child.epoch if epoch is None else epoch, window_s)
+        self.warmup = spec.get("warmup_batches")
+        if self.warmup is None:
+            self.warmup = DEFAULT_WARMUP
+        self.batch = int(spec.get("batch") or 1)
+        self.include_transfer = bool(spec.get("include_transfer"))
+        # guarded by child.lock
+        self.armed_k = None  # first window index counted; None: not counting
+        self.next_k = None  # next window index the reporter emits
+        self.pending = {}  # window index -> [images, batches, hist]
+        self.paused = False
+        self.want_batch = None
+        self.stopping = False
+        self.finished = False
+        self.wake = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="tenant-%s" % tid)
+        self.thread.daemon = True
+        self.backend = None
+
+    # --- commands (called from the command reader) ---
+    def pause(self):
+        with self.child.lock:
+            self.paused = True
+            self._disarm()
+
+    def resume(self):
+        with self.child.lock:
+            self.paused = False
+        self.wake.set()
+
+    def set_batch(self, n):
+        with self.child.lock:
+            self.want_batch = int(n)
+            self._disarm()
+        self.wake.set()
+
+    def stop(self):
+        with self.child.lock:
+            self.stopping = True
+            self._disarm()
+        self.wake.set()
+
+    # --- arming (under child.lock) ---
+    def _disarm(self):
+        self.armed_k = None
+        self.next_k = None
+        self.pending = {}
+
+    def _arm(self):
+        k = self.grid.index(time.monotonic()) + 1
+        with self.child.lock:
+            if self.paused or self.stopping or self.want_batch is not None:
+                return
+            self.armed_k = k
+            self.next_k = k
+            self.pending = {}
+        self.child.reporter_wake.set()
+
+    def due_windows(self, now):
+        """Windows whose end has passed, as event dicts; called by the reporter under the lock."""
+        out = []
+        if self.armed_k is None:
+            return out
+        while self.grid.edge(self.next_k + 1) <= now:
+            k = self.next_k
+            images, batches, hist = self.pending.pop(k, (0, 0, {}))
+            out.append(
+                dict(
+                    tenant=self.id,
+                    t0=round(self.grid.edge(k), 6),
+                    t1=round(self.grid.edge(k + 1), 6),
+                    images=images,
+                    batches=batches,
+                    batch=self.batch,
+                    hist=hist,
+                )
+            )
+            self.next_k = k + 1
+        return out
+
+    def next_due(self):
+        if self.armed_k is None:
+            return None
+        return self.grid.edge(self.next_k + 1)
+
+    # --- the tenant thread ---
+    def _run(self):
+        emit = self.child.emit
+        try:
+            self._serve()
+        except Exception as exc:  # noqa: BLE001 - any tenant error is that tenant's failure
+            self.child.log("tenant %s failed" % self.id, exc=exc)
+            with self.child.lock:
+                self._disarm()
+                self.finished = True
+            emit("failed", tenant=self.id, reason=failure_reason(exc))
+            self._release()
+            self.child.forget(self.id)
+            return
+        self._release()
+        with self.child.lock:
+            self._disarm()
+            self.finished = True
+        emit("stopped", tenant=self.id)
+        self.child.forget(self.id)
+
+    def _serve(self):
+        emit = self.child.emit
+        t_load = time.monotonic()
+        with self.child.load_lock:
+            if self.stopping:
+                return
+            self.backend = make_backend(self.spec, self.child.log)
+            info = self.backend.load() or {}
+        images, skipped = load_images(self.spec.get("images"), self.backend.input_size)
+        self.images = images
+        dev = self._configure(self.batch)
+        loaded = dict(
+            tenant=self.id,
+            load_s=round(time.monotonic() - t_load, 4),
+            weights=info.pop("weights", "random"),
+            note=info.pop("note", None),
+            images_used=int(len(images)),
+            images_skipped=int(skipped),
+            runtime=info.pop("runtime", None),
+            batch=self.batch,
+        )
+        loaded.update(info)
+        emit("loaded", **loaded)
+        if getattr(self.backend, "serial_warmup", False):
+            with self.child.load_lock:
+                self._warm(dev)
+        else:
+            self._warm(dev)
+        emit("warm", tenant=self.id, warmup_batches=self.warmup, t=round(time.monotonic(), 6))
+        self._arm()
+        self._loop(dev)
+
+    def _release(self):
+        backend, self.backend = self.backend, None
+        self.devs = None
+        if backend is not None:
+            try:
+                backend.close()
+            except Exception as exc:  # noqa: BLE001
+                self.child.log("closing tenant %s" % self.id, exc=exc)
+
+    def _configure(self, asked):
+        """Prepares the batches for a batch size (clamping if the backend must); returns them."""
+        self.devs = None
+        used, why = self.backend.fit_batch(asked)
+        if used != asked:
+            self.child.emit("batch_clamped", tenant=self.id, asked=asked, used=used, reason=why)
+        self.batch = used
+        hosts = [self.backend.host_batch(b) for b in batches_of(self.images, used)]
+        if self.include_transfer:
+            self.devs = hosts  # copied to the device inside the timed span
+        else:
+            self.devs = [self.backend.to_device(h) for h in hosts]
+        return self.devs
+
+    def _step(self, x):
+        """One timed batch; returns (t_start, t_end)."""
+        b = self.backend
+        if self.include_transfer:
+            t0 = time.monotonic()
+            b.feed(b.to_device(x))
+            b.call()
+            return t0, time.monotonic()
+        b.feed(x)
+        t0 = time.monotonic()
+        b.call()
+        return t0, time.monotonic()
+
+    def _warm(self, devs):
+        for i in range(self.warmup):
+            if self.stopping:
+                return
+            self._step(devs[i % len(devs)])
+
+    def _loop(self, devs):
+        i = 0
+        while True:
+            with self.child.lock:
+                stopping, paused, want = self.stopping, self.paused, self.want_batch
+            if stopping:
+                return
+            if want is not None:
+                with self.child.lock:
+                    self.want_batch = None
+                devs = self._configure(want)
+                self._arm()
+                continue
+            if paused:
+                self.wake.wait(0.5)
+                self.wake.clear()
+                with self.child.lock:
+                    resumed = not self.paused and not self.stopping and self.want_batch is None
+                if resumed:
+                    self._arm()
+                continue
+            t0, t1 = self._step(devs[i % len(devs)])
+            i += 1
+            k = self.grid.index(t1)
+            with self.child.lock:
+                if self.armed_k is not None and k >= self.armed_k:
+                    slot = self.pending.get(k)
+                    if slot is None:
+                        slot = self.pending[k] = [0, 0, {}]
+                    slot[0] += self.batch
+                    slot[1] += 1
+                    key = str(latency.bucket_of(t1 - t0))
+                    slot[2][key] = slot[2].get(key, 0) + 1
+
+
+class Child(object):
+    """The tenants of one process, the reporter thread and the command dispatcher."""
+
+    def __init__(self, emitter, log, exit_fn=os._exit):
+        self.emitter = emitter
+        self.log = log
+        self.exit_fn = exit_fn
+        self.lock = threading.Lock()
+        self.load_lock = threading.Lock()
+        self.tenants = {}
+        self.epoch = time.monotonic()
+        self.reporter_wake = threading.Event()
+        self.parent = os.getppid()
+        self.exiting = False
+        self.reporter = threading.Thread(target=self._report, name="reporter")
+        self.reporter.daemon = True
+
+    def emit(self, ev, **fields):
+        self.emitter.emit(ev, **fields)
+
+    def forget(self, tid):
+        with self.lock:
+            t = self.tenants.get(tid)
+            if t is not None and t.finished:
+                del self.tenants[tid]
+
+    # --- reporter ---
+    def _report(self):
+        while True:
+            now = time.monotonic()
+            with self.lock:
+                tenants = list(self.tenants.values())
+                events = []
+                for t in tenants:
+                    events.extend(t.due_windows(now))
+                dues = [d for d in (t.next_due() for t in tenants) if d is not None]
+            for e in events:
+                self.emit("window", **e)
+            if os.getppid() != self.parent:
+                self.log("parent %d is gone: exiting" % self.parent)
+                self.shutdown(wait_s=0.5, announce=False)
+                return
+            delay = 0.5
+            if dues:
+                delay = min(delay, max(0.0, min(dues) - time.monotonic()))
+            self.reporter_wake.wait(delay + 0.0005)
+            self.reporter_wake.clear()
+
+    # --- commands ---
+    def handle(self, cmd):
+        """Applies one command dict; returns False when the child must exit."""
+        name = cmd.get("cmd")
+        tid = cmd.get("tenant")
+        if name == "stop" and tid is None:
+            return False
+        if name == "start":
+            spec = cmd.get("spec") or {}
+            with self.lock:
+                dup = tid in self.tenants
+            if tid is None or dup:
+                self.emit("failed", tenant=tid, reason="start needs a new tenant id (got %r)" % (tid,))
+                return True
+            t = Tenant(self, tid, spec)
+            with self.lock:
+                self.tenants[tid] = t
+            t.thread.start()
+            if not self.reporter.is_alive():
+                self.reporter.start()
+            return True
+        with self.lock:
+            t = self.tenants.get(tid)
+        if name not in ("set_batch", "pause", "resume", "stop"):
+            self.emit("log", message="unknown command %r ignored" % (name,))
+            return True
+        if t is None:
+            self.emit("log", message="%s: no tenant %r" % (name, tid))
+            return True
+        if name == "pause":
+            t.pause()
+        elif name == "resume":
+            t.resume()
+        elif name == "stop":
+            t.stop()
+        elif name == "set_batch":
+            try:
+                n = int(cmd.get("batch"))
+                if n < 1:
+                    raise ValueError
+            except (TypeError, ValueError):
+                self.emit("log", message="set_batch: batch must be an integer >= 1, got %r" % (cmd.get("batch"),))
+                return True
+            t.set_batch(n)
+        return True
+
+    def shutdown(self, wait_s=5.0, announce=True):
+        """Stops every tenant, waits up to wait_s for their threads, exits the process."""
+        with self.lock:
+            if self.exiting:
+                return
+            self.exiting = True
+            tenants = list(self.tenants.values())
+        for t in tenants:
+            t.stop()
+        deadline = time.monotonic() + wait_s
+        for t in tenants:
+            t.thread.join(max(0.0, deadline - time.monotonic()))
+        self.exit_fn(0)

@@ -1,0 +1,138 @@
+"""``edgemt run``: tenants headless, a live rich table while they run, a summary at the end."""
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+
+from runners import config
+from runners.errors import BadInput
+from runners.measure import measure, tenant_summary
+from runners.spec import parse_spec
+from storage import schema
+from tui.session import Session, resolve_db
+
+EXIT_OK, EXIT_TENANT_FAILED = 0, 3
+
+
+def check_images(folder: str) -> str:
+    """An --images folder must exist and hold at least one readable image (checked here,
+    before anything starts; the children skip and count unreadable files)."""
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        raise BadInput(f"--images {folder!r} is not a folder; give a folder of images (flat or one folder per class)")
+    from PIL import Image
+
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    if not files:
+        raise BadInput(f"--images {folder!r} is empty; give a folder of images (JPEG, PNG, ...)")
+    for f in files:
+        try:
+            with Image.open(f) as im:
+                im.load()
+            return str(path.absolute())
+        except Exception:
+            continue
+    raise BadInput(f"--images {folder!r} holds no readable image ({len(files)} files, none decodes)")
+
+
+def run_command(args) -> int:
+    cfg = config.load()
+    specs = [parse_spec(s) for s in args.tenant]
+    db = resolve_db(args.db, cfg)
+    schema.check_path(db)
+    images = check_images(args.images) if args.images else None
+    if db.exists():
+        schema.connect(db, readonly=True).close()  # refuses a newer schema before anything starts
+    from tui.session import edgetpu_lister
+    from runners.placement import PlacementChecker
+
+    checker = PlacementChecker(cfg, edgetpu_lister())
+    checker.check_all(specs)
+    params = {"tenants": args.tenant, "duration": args.duration, "images": images,
+              "include_transfer": args.include_transfer, "window_s": args.window}
+    return asyncio.run(_run(args, specs, db, cfg, images, checker, params))
+
+
+async def _run(args, specs, db, cfg, images, checker, params) -> int:
+    session = Session(db, "run", params, cfg, images=images, include_transfer=args.include_transfer,
+                      window_s=args.window, checker=checker)
+    sup = session.supervisor
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, stop.set)
+    live = None
+    status = "done"
+    try:
+        for spec in specs:
+            await sup.add_group(spec)
+        if not args.json and sys.stdout.isatty():
+            from rich.live import Live
+
+            live = Live(_table(sup), refresh_per_second=2, transient=False)
+            live.start()
+        m = await measure(sup, duration=args.duration, max_s=args.max_duration, stop=stop,
+                          on_tick=(lambda: live.update(_table(sup))) if live else None)
+        if m.reason == "stopped":
+            status = "interrupted"
+    except BaseException:
+        status = "failed"
+        raise
+    finally:
+        if live:
+            live.stop()
+        tenants = sup.all_tenants()
+        await session.close(status)
+    summaries = [tenant_summary(t, m.since) for t in tenants]
+    placements = {}
+    for t in tenants:
+        placements.setdefault(t.spec.placement, []).append(t)
+    placement_tp = {p: round(sup.level_throughput(ts, m.since), 3) for p, ts in placements.items()}
+    total = round(sup.level_throughput(tenants, m.since), 3)
+    out = {"run_id": session.run_id, "db": str(db), "tenants": summaries, "placements": placement_tp,
+           "total_throughput": total, "measured_s": round(m.until - m.since, 3), "steady": m.steady,
+           "stopped_by": m.reason}
+    weights = {s["weights"] for s in summaries if s["weights"]}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        _print_summary(out, weights)
+    return EXIT_TENANT_FAILED if any(s["status"] == "failed" for s in summaries) else EXIT_OK
+
+
+def _table(sup):
+    from rich.table import Table
+
+    table = Table(title=f"edgemt run {sup.run_id} — {sup.now():.0f} s", expand=False)
+    for col in ("tenant", "group", "model", "placement", "batch", "state", "img/s now", "img/s mean", "p50 ms"):
+        table.add_column(col, justify="right" if col.startswith(("img", "p50", "batch")) else "left")
+    for t in sup.all_tenants():
+        p50 = t.latency_ms(50)
+        table.add_row(str(t.id), t.group.label, t.spec.model, t.spec.placement, str(t.batch), t.status,
+                      f"{t.current_throughput():.1f}", f"{t.throughput():.1f}", "-" if p50 is None else f"{p50:.1f}")
+    table.caption = f"total {sup.level_throughput([t for t in sup.all_tenants() if t.windows]):.1f} img/s"
+    return table
+
+
+def _print_summary(out, weights):
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"run {out['run_id']}: {out['measured_s']:.1f} s measured ({out['stopped_by']})")
+    for col in ("tenant", "group", "model", "placement", "batch", "iso", "status", "images", "img/s",
+                "p50 ms", "p99 ms"):
+        table.add_column(col, justify="right" if col in ("batch", "images", "img/s", "p50 ms", "p99 ms") else "left")
+    for s in out["tenants"]:
+        lat = s["latency_ms"]
+        table.add_row(str(s["id"]), f"g{s['group']}", s["model"], f"{s['framework']}@{s['resource']}",
+                      str(s["batch"]), s["isolation"], s["status"] if not s["error"] else f"failed: {s['error'][:60]}",
+                      str(s["images"]), f"{s['throughput']:.2f}",
+                      "-" if lat["p50"] is None else f"{lat['p50']:.1f}", "-" if lat["p99"] is None else f"{lat['p99']:.1f}")
+    console.print(table)
+    for p, v in out["placements"].items():
+        console.print(f"placement {p}: {v:.2f} img/s")
+    console.print(f"total: {out['total_throughput']:.2f} img/s   db: {out['db']}")
+    if "random" in weights:
+        console.print("random weights: throughput is valid, labels are not")

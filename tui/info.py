@@ -1,0 +1,170 @@
+"""Informational commands: ``edgemt devices``, ``edgemt models``, ``edgemt env ...``."""
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from runners import config, environments, paths, probe
+from runners.catalog import CATALOG, FRAMEWORKS, model_names
+from runners.errors import BadInput
+
+EXIT_OK = 0
+
+
+def _env_rows(cfg):
+    """(framework, choice or None, hello) for every framework, probing in parallel."""
+    choices = {fw: environments.find_python(fw, cfg) for fw in FRAMEWORKS}
+
+    def ask(fw):
+        c = choices[fw]
+        return probe.probe(fw, c.python) if c else None
+
+    with ThreadPoolExecutor(max_workers=len(FRAMEWORKS)) as pool:
+        hellos = dict(zip(FRAMEWORKS, pool.map(ask, FRAMEWORKS)))
+    return [(fw, choices[fw], hellos[fw]) for fw in FRAMEWORKS]
+
+
+def devices_command(args) -> int:
+    from collectors.registry import default_collectors, describe
+    from tui.session import edgetpu_lister
+
+    cfg = config.load()
+    rows = _env_rows(cfg)
+    resources = {"cpu": ["cpu"]}
+    for fw, choice, hello in rows:
+        if hello and hello.get("ev") == "hello":
+            for d in hello.get("devices") or []:
+                if d != "cpu":
+                    resources.setdefault(d, []).append(fw)
+            resources["cpu"].append(fw)
+    resources["cpu"] = resources["cpu"][1:]
+    for tpu in edgetpu_lister()():
+        resources.setdefault(tpu, []).append("tflite")
+    sensors = describe(default_collectors())
+    out = {
+        "resources": [{"resource": r, "frameworks": fws} for r, fws in resources.items()],
+        "frameworks": [{"framework": fw, "python": c.python if c else None,
+                        "available": bool(h and h.get("ev") == "hello"),
+                        "reason": None if h and h.get("ev") == "hello" else (h or {}).get("reason", "no environment")}
+                       for fw, c, h in rows],
+        "collectors": [{"name": n, "available": ok, "detail": d} for n, ok, d in sensors],
+    }
+    if not any(r["resource"] == "edgetpu" or r["resource"].startswith("edgetpu:") for r in out["resources"]):
+        out["edgetpu"] = "not available: no EdgeTPU found on USB (1a6e:089a, 18d1:9302) or PCIe (apex_N)"
+    if args.json:
+        print(json.dumps(out))
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    t = Table(title="resources")
+    t.add_column("resource")
+    t.add_column("frameworks")
+    for r in out["resources"]:
+        t.add_row(r["resource"], ", ".join(r["frameworks"]) or "-")
+    console.print(t)
+    if "edgetpu" in out:
+        console.print(f"edgetpu: {out['edgetpu']}")
+    t = Table(title="collectors")
+    t.add_column("collector")
+    t.add_column("state")
+    for c in out["collectors"]:
+        t.add_row(c["name"], "available" + (f" ({c['detail']})" if c["detail"] else "") if c["available"]
+                  else f"not available: {c['detail']}")
+    console.print(t)
+    return EXIT_OK
+
+
+def models_command(args) -> int:
+    if getattr(args, "models_command", None) == "prepare":
+        return prepare_command(args)
+    prepared = paths.models_dir() / "tflite"
+    rows = []
+    for name in model_names():
+        m = CATALOG[name]
+        row = {"model": name, "title": m.title, "input": m.input_size, "params_m": m.params_m, "gflops": m.gflops}
+        for fw in FRAMEWORKS:
+            ok = m.supports(fw)
+            if ok and fw == "tflite" and not (prepared / f"{name}_int8.tflite").exists():
+                row[fw] = "prepare"  # supported, file not made yet: edgemt models prepare tflite
+            else:
+                row[fw] = "yes" if ok else "no"
+        rows.append(row)
+    if args.json:
+        print(json.dumps({"models": rows}))
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title="models (Table I of the study)")
+    for col in ("model", "input", "params (M)", "GFLOPs", *FRAMEWORKS):
+        t.add_column(col, justify="right" if col in ("input", "params (M)", "GFLOPs") else "left")
+    for r in rows:
+        t.add_row(r["model"], str(r["input"]), f"{r['params_m']:g}", f"{r['gflops']:g}", *[r[fw] for fw in FRAMEWORKS])
+    Console().print(t)
+    print("prepare = supported; make the int8 file with 'edgemt models prepare tflite'")
+    return EXIT_OK
+
+
+def prepare_command(args) -> int:
+    from runners.probe import CHILD_DIR
+
+    names = args.models or ["inception_v3", "mobilenet_v1", "mobilenet_v2"]
+    for n in names:
+        if n not in CATALOG or not CATALOG[n].supports("tflite"):
+            ok = [m for m in model_names() if CATALOG[m].supports("tflite")]
+            raise BadInput(f"model {n!r} has no TFLite version; accepted: {', '.join(ok)}")
+    tf = environments.require_python("tensorflow")
+    out = args.out or str(paths.models_dir() / "tflite")
+    cmd = [tf.python, str(CHILD_DIR / "prepare_tflite.py"), "--out", out]
+    if args.images:
+        cmd += ["--images", args.images]
+    if args.edgetpu:
+        cmd.append("--edgetpu")
+    if args.co_compile:
+        cmd.append("--co-compile")
+    cmd += names
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE)
+    text = proc.stdout.decode(errors="replace")
+    if args.json:
+        lines = [json.loads(x) for x in text.splitlines() if x.startswith("{")]
+        print(json.dumps({"models": lines, "out": out}))
+    else:
+        sys.stdout.write(text)
+    return proc.returncode
+
+
+def env_command(args) -> int:
+    cfg = config.load()
+    if args.env_command == "list":
+        out = []
+        for fw, choice, hello in _env_rows(cfg):
+            row = {"framework": fw, "python": choice.python if choice else None,
+                   "source": choice.source if choice else None}
+            if hello and hello.get("ev") == "hello":
+                row.update(imports=True, framework_version=hello.get("framework_version"),
+                           numpy=hello.get("numpy"), runtime=hello.get("runtime"), devices=hello.get("devices"))
+            else:
+                row.update(imports=False, reason=(hello or {}).get("reason") or f"not created: edgemt env create {fw}")
+            out.append(row)
+        if getattr(args, "json", False):
+            print(json.dumps({"environments": out}))
+            return EXIT_OK
+        for r in out:
+            if r["imports"]:
+                print(f"{r['framework']:<11} {r['python']} ({r['source']}): {r['framework']} {r['framework_version']}, "
+                      f"numpy {r['numpy']}, devices {', '.join(r['devices'] or [])}")
+            else:
+                print(f"{r['framework']:<11} {r['python'] or '-'}: does not import: {r['reason']}")
+        return EXIT_OK
+    if args.env_command == "create":
+        environments.check_framework(args.framework)
+        path = environments.create(args.framework)
+        print(f"{args.framework} environment ready in {path}")
+        return EXIT_OK
+    if args.env_command == "use":
+        environments.use(args.framework, args.python)
+        print(f"{args.framework} runs with {args.python} (saved in {paths.config_file()})")
+        return EXIT_OK
+    raise BadInput(f"unknown env command {args.env_command!r}; accepted: list, create, use")

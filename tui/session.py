@@ -1,0 +1,87 @@
+"""One run's machinery, shared by the headless commands and the UI.
+
+A Session opens the DB (marking runs of dead controllers ``interrupted``), records the
+run with its host fingerprint, starts the sampler (its snapshots become ``samples``
+rows on the run's clock) and builds the Supervisor. Closing it stops every tenant,
+stops the sampler, ends the run and flushes the DB.
+"""
+import time
+from pathlib import Path
+
+from runners import config as config_mod
+from runners import paths
+from runners.placement import PlacementChecker
+from runners.supervisor import Supervisor
+from storage.store import Store
+
+
+def edgetpu_lister(sysfs_root: str = "/sys"):
+    """A function listing EdgeTPU resources from sysfs (imported only when a SPEC asks)."""
+
+    def lister():
+        from collectors.edgetpu import enumerate_edgetpus
+
+        return enumerate_edgetpus(sysfs_root)
+
+    return lister
+
+
+def host_fingerprint() -> dict:
+    try:
+        from collectors.fingerprint import fingerprint
+
+        return fingerprint()
+    except Exception as exc:  # the fingerprint is information; a run never fails for it
+        import platform
+
+        return {"machine": platform.machine(), "kernel": platform.release(), "error": str(exc)}
+
+
+class Session:
+    def __init__(self, db: Path, kind: str, params: dict, cfg: dict = None, *, images: str = None,
+                 include_transfer: bool = False, window_s: float = None, sample_hz: float = None,
+                 collectors=None, checker: PlacementChecker = None, logs_dir: Path = None):
+        self.cfg = cfg if cfg is not None else config_mod.load()
+        self.db = Path(db)
+        self.store = Store(self.db)
+        self.interrupted = self.store.mark_interrupted()
+        self.window_s = float(window_s or self.cfg["window_s"])
+        self.t0 = time.monotonic()
+        self.run_id = self.store.create_run(kind, params, host_fingerprint(), t0_monotonic=self.t0)
+        self.checker = checker or PlacementChecker(self.cfg, edgetpu_lister())
+        self.supervisor = Supervisor(
+            self.store, self.run_id, python_for=self.checker.python_for, window_s=self.window_s, images=images,
+            include_transfer=include_transfer, placement_checker=self.checker, t0=self.t0, logs_dir=logs_dir,
+        )
+        self.sampler = None
+        if collectors is None:
+            from collectors.registry import default_collectors
+
+            collectors = default_collectors()
+        if collectors:
+            from collectors.sampler import Sampler
+
+            self.sampler = Sampler(collectors, hz=float(sample_hz or self.cfg["sample_hz"]),
+                                   on_snapshot=self._on_snapshot)
+            self.sampler.start()
+        self.status = "running"
+
+    def _on_snapshot(self, snap):
+        self.store.add_sample(self.run_id, snap.t - self.t0, snap.values())
+
+    async def close(self, status: str = "done"):
+        await self.supervisor.shutdown()
+        if self.sampler is not None:
+            self.sampler.stop(close=True)
+        self.store.end_run(self.run_id, status)
+        self.store.close()
+        self.status = status
+
+
+def resolve_db(arg: str = None, cfg: dict = None) -> Path:
+    if arg:
+        return Path(arg).expanduser()
+    cfg = cfg or {}
+    if cfg.get("db"):
+        return Path(cfg["db"]).expanduser()
+    return paths.default_db()
