@@ -10,7 +10,6 @@ import importlib
 import os
 import signal
 import sys
-import threading
 import time
 import traceback
 
