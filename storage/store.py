@@ -175,3 +175,12 @@ class Store:
     def latest_run(self):
         rows = self.query("SELECT * FROM runs ORDER BY id DESC LIMIT 1")
         return rows[0] if rows else None
+
+
+def mark_interrupted_runs(path) -> list:
+    """Marks runs of dead controllers in an existing DB as interrupted; returns their ids."""
+    st = Store(path)
+    try:
+        return st.mark_interrupted()
+    finally:
+        st.close()

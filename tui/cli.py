@@ -151,6 +151,7 @@ def export_command(args) -> int:
         from runners.errors import BadInput
 
         raise BadInput(f"--db {db} does not exist; run something first or give another --db")
+    _mark_interrupted(db)
     conn = schema.connect(db, readonly=True)
     n = export_csv(conn, args.out, args.run, args.table)
     if args.json:
@@ -158,6 +159,16 @@ def export_command(args) -> int:
     else:
         print(f"wrote {n} rows of {args.table} to {args.out}")
     return EXIT_OK
+
+
+def _mark_interrupted(db) -> None:
+    """Any start of edgemt marks runs of dead controllers as interrupted."""
+    import os
+
+    if os.access(db, os.W_OK):
+        from storage.store import mark_interrupted_runs
+
+        mark_interrupted_runs(db)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,45 @@
+"""Helpers shared by the test modules (importable as `edgemt_testlib`: pytest puts tests/ on sys.path)."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+EDGEMT = str(VENV_BIN / "edgemt")
+
+
+def _real_envs() -> dict:
+    # Resolved once, before any test changes XDG folders.
+    from runners import environments
+
+    found = {}
+    for fw in ("torch", "tflite", "tensorflow", "mxnet"):
+        choice = environments.find_python(fw)
+        if choice is not None:
+            found[fw] = choice.python
+    return found
+
+
+REAL_ENVS = _real_envs()
+REAL_DATA_HOME = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local/share")
+
+
+def require_env(framework: str) -> str:
+    """The interpreter of a framework environment; `make test` creates all four, so a
+    missing one is a setup failure, not a skip."""
+    if framework not in REAL_ENVS:
+        pytest.fail(f"no {framework} environment: run 'make test' (it runs 'edgemt env create {framework}')")
+    return REAL_ENVS[framework]
+
+
+
+def run_edgemt(*args, timeout=300, check=None, **kw):
+    """Runs the real `edgemt` command; returns CompletedProcess with text output."""
+    proc = subprocess.run([EDGEMT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=timeout, **kw)
+    if check is not None:
+        assert proc.returncode == check, f"exit {proc.returncode}\nstdout:{proc.stdout}\nstderr:{proc.stderr}"
+    return proc

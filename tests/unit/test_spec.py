@@ -1,0 +1,60 @@
+import pytest
+
+from runners.errors import BadInput
+from runners.spec import parse_spec
+
+
+def test_full_spec():
+    s = parse_spec("mobilenet_v2,framework=torch,resource=cpu,batch=4,count=2,isolation=process,threads=1")
+    assert (s.model, s.framework, s.resource, s.batch, s.count, s.isolation, s.threads) == (
+        "mobilenet_v2", "torch", "cpu", 4, 2, "process", 1)
+    assert s.placement == "torch@cpu"
+
+
+def test_defaults_and_framework_isolation():
+    s = parse_spec("resnet18")
+    assert (s.framework, s.resource, s.batch, s.count, s.isolation, s.threads) == ("torch", "cpu", 1, 1, "process", None)
+    assert parse_spec("mobilenet_v1,framework=tflite").isolation == "thread"
+    assert parse_spec("inception_v3").input_size == 299
+
+
+def test_round_trip_through_str():
+    s = parse_spec("squeezenet1_0,batch=2,count=3,isolation=thread,threads=2")
+    assert parse_spec(str(s)) == s
+
+
+@pytest.mark.parametrize("text,words", [
+    ("", "empty SPEC"),
+    ("nosuchnet", "unknown model 'nosuchnet'"),
+    ("mobilenet_v2,framework=caffe", "unknown framework 'caffe'"),
+    ("vgg16,framework=tflite", "not supported by tflite"),
+    ("mobilenet_v2,batch=0", "batch 0 is out of range"),
+    ("mobilenet_v2,batch=-3", "batch -3 is out of range"),
+    ("mobilenet_v2,batch=big", "'big' is not a number"),
+    ("mobilenet_v2,count=0", "count=0 is not allowed"),
+    ("mobilenet_v2,colour=red", "unknown key 'colour'"),
+    ("mobilenet_v2,,batch=2", "empty item"),
+    ("mobilenet_v2,batch", "not key=value"),
+    ("mobilenet_v2,batch=1,batch=2", "given twice"),
+    ("mobilenet_v2,resource=gpu0", "unknown resource 'gpu0'"),
+    ("mobilenet_v2,resource=edgetpu", "runs only framework=tflite"),
+    ("mobilenet_v2,framework=tflite,resource=cuda:0", "tflite does not run on cuda:0"),
+    ("mobilenet_v2,isolation=fiber", "isolation='fiber'"),
+    ("mobilenet_v2,threads=0", "threads=0 is not allowed"),
+    ("mobilenet_v2,autotune=1", "autotune= is an mxnet option"),
+    ("mobilenet_v2,framework=mxnet,autotune=maybe", "autotune='maybe'"),
+    ("mobilenet_v2,file=/no/such/file.pt", "does not exist"),
+    ("framework=torch", "names no model"),
+])
+def test_bad_specs_name_the_value(text, words):
+    with pytest.raises(BadInput) as err:
+        parse_spec(text)
+    assert words in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_file_spec_takes_stem_as_model(tmp_path):
+    f = tmp_path / "mynet.pt"
+    f.write_bytes(b"x")
+    s = parse_spec(f"file={f},size=160")
+    assert s.model == "mynet" and s.file == str(f) and s.input_size == 160

@@ -1,0 +1,91 @@
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from runners.errors import BadInput
+from storage import schema
+from storage.export import export_csv, safe_cell
+from storage.store import Store
+
+
+def test_schema_wal_version_and_rows(tmp_path):
+    db = tmp_path / "a.db"
+    st = Store(db)
+    run = st.create_run("run", {"x": 1}, {"board": "test"}, t0_monotonic=1.0)
+    tid = st.add_tenant(run, group_id=1, model="mobilenet_v2", framework="torch", resource="cpu", batch=1,
+                        isolation="process", status="starting", spec={"model": "mobilenet_v2"})
+    st.add_window(tid, 1.0, 2.0, 7, 7, 1, {"60": 7})
+    st.add_sample(run, 1.5, {"cpu_percent": 50.0, "mem_used_mb": 100.0})
+    st.add_sample(run, 2.0, {"cpu_percent": 40.0, "power_w": 3.0})  # a new metric becomes a column
+    st.add_event(run, 1.0, "added", None, {"group": 1})
+    st.end_run(run, "done")
+    st.close()
+    c = sqlite3.connect(db)
+    assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert c.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+    assert c.execute("SELECT images FROM windows").fetchone()[0] == 7
+    assert c.execute("SELECT power_w FROM samples WHERE t = 2.0").fetchone()[0] == 3.0
+    assert c.execute("SELECT status FROM runs").fetchone()[0] == "done"
+    assert oct(os.stat(db).st_mode & 0o777) == "0o644"
+
+
+def test_commits_within_a_second_without_close(tmp_path):
+    db = tmp_path / "b.db"
+    st = Store(db)
+    run = st.create_run("run", {})
+    st.add_event(run, 0.1, "added")
+    import time
+    time.sleep(1.2)
+    other = sqlite3.connect(db)  # another reader sees it without close()
+    assert other.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 1
+    st.close()
+
+
+def test_runs_of_dead_controllers_become_interrupted(tmp_path):
+    db = tmp_path / "c.db"
+    st = Store(db)
+    live = st.create_run("run", {})  # this process: alive
+    dead_pid = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True).stdout.strip()
+    st.conn.execute("INSERT INTO runs (kind, started, status, controller_pid) VALUES ('run', 'x', 'running', ?)",
+                    (int(dead_pid),))
+    st.conn.commit()
+    assert st.mark_interrupted() == [live + 1]
+    rows = dict(st.conn.execute("SELECT id, status FROM runs").fetchall())
+    assert rows == {live: "running", live + 1: "interrupted"}
+    st.close()
+
+
+def test_newer_schema_and_non_sqlite_are_refused(tmp_path):
+    db = tmp_path / "new.db"
+    c = sqlite3.connect(db)
+    c.execute(f"PRAGMA user_version={schema.SCHEMA_VERSION + 1}")
+    c.commit()
+    c.close()
+    with pytest.raises(BadInput, match="newer than this edgemt"):
+        Store(db)
+    junk = tmp_path / "junk.db"
+    junk.write_text("not a database at all")
+    with pytest.raises(BadInput, match="not an SQLite database"):
+        Store(junk)
+
+
+def test_csv_export_escapes_formulas(tmp_path):
+    st = Store(tmp_path / "d.db")
+    run = st.create_run("run", {})
+    st.add_event(run, 0.5, "failed", None, {"reason": "x"})
+    st.conn.execute("UPDATE events SET kind = '=HYPERLINK(1)'")
+    st.close()
+    conn = schema.connect(tmp_path / "d.db", readonly=True)
+    out = tmp_path / "e.csv"
+    assert export_csv(conn, out, None, "events") == 1
+    text = out.read_text()
+    assert "'=HYPERLINK(1)" in text
+    assert safe_cell("-1") == "'-1" and safe_cell(-1) == -1 and safe_cell("@x") == "'@x"
+    with pytest.raises(BadInput, match="not a table"):
+        export_csv(conn, out, None, "nope")
+    with pytest.raises(BadInput, match="--run 99 is not in the DB"):
+        export_csv(conn, out, 99)
