@@ -6,6 +6,9 @@ availability is first probed.
 """
 from .base import Collector, Metric, Snapshot
 from .registry import default_collectors, describe
+from .edgetpu import enumerate_edgetpus
+from .fingerprint import fingerprint
 from .sampler import Sampler
 
-__all__ = ["Collector", "Metric", "Snapshot", "Sampler", "default_collectors", "describe"]
+__all__ = ["Collector", "Metric", "Snapshot", "Sampler", "default_collectors", "describe",
+           "enumerate_edgetpus", "fingerprint"]
