@@ -22,13 +22,9 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
-
-from child_inputs import load_images, normalise  # noqa: E402
 
 MODELS = ("inception_v3", "mobilenet_v1", "mobilenet_v2")
 CALIBRATION_IMAGES = 20
@@ -121,7 +117,10 @@ def folder_stamp(folder):
 
 
 def convert(model, images_folder):
+    import numpy as np
     import tensorflow as tf
+
+    from child_inputs import load_images, normalise
 
     import backend_tensorflow as btf
 
