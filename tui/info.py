@@ -125,7 +125,11 @@ def prepare_command(args) -> int:
     if args.co_compile:
         cmd.append("--co-compile")
     cmd += names
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE)
+    import os
+
+    # TensorFlow's C++ log lines would bury the one JSON line per model.
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, env=env)
     text = proc.stdout.decode(errors="replace")
     if args.json:
         lines = [json.loads(x) for x in text.splitlines() if x.startswith("{")]
