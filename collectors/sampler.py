@@ -56,6 +56,7 @@ class Sampler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.samples_taken = 0
+        self._cpu_s = 0.0  # CPU time the sampling thread has used (its own clock, ns resolution)
 
     # -- one sample -------------------------------------------------------
     def sample_once(self) -> Snapshot:
@@ -86,8 +87,10 @@ class Sampler:
             c.available()
         period = 1.0 / self.hz
         next_t = self._clock()
+        cpu0 = time.thread_time()
         while not self._stop.is_set():
             self.sample_once()
+            self._cpu_s = time.thread_time() - cpu0
             next_t += period
             now = self._clock()
             if next_t < now:  # fell behind: skip the missed ticks
@@ -125,6 +128,11 @@ class Sampler:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU seconds the sampling thread has spent sampling since it started (probes excluded)."""
+        return self._cpu_s
 
     # -- reading ----------------------------------------------------------
     @property
