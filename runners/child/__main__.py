@@ -68,12 +68,10 @@ def hello_fields(framework, defer_import=False):
 
 
 def import_failure(framework, exc):
-    if isinstance(exc, TenantFailure):
-        return failure_reason(exc)
+    """The reason of a framework that does not import, naming the fix where one is known."""
     reason = failure_reason(exc)
-    if framework == "mxnet" and isinstance(exc, AttributeError) and "np.bool" in str(exc) or (
-        framework == "mxnet" and "has no attribute 'bool'" in str(exc)
-    ):
+    msg = str(exc)
+    if framework == "mxnet" and isinstance(exc, AttributeError) and ("np.bool" in msg or "attribute 'bool'" in msg):
         reason += " -- mxnet 1.9.1 needs numpy<=1.23.5: pip install numpy==1.23.5"
     return reason
 

@@ -26,16 +26,19 @@ class NoImages(Exception):
 def builtin_raw():
     """16 RGB 256x256 uint8 images, the same on every run and every numpy version.
 
+    All arithmetic is float64 so that numpy 2's scalar promotion (NEP 50) and numpy 1's
+    value-based casting give the same bytes.
+
     Gradients, filled shapes and noise, from a fixed-seed legacy RandomState (whose
     stream numpy keeps stable across versions)."""
     rs = np.random.RandomState(BUILTIN_SEED)
     side = BUILTIN_SIDE
-    yy, xx = np.mgrid[0:side, 0:side].astype(np.float32) / (side - 1)
+    yy, xx = np.mgrid[0:side, 0:side].astype(np.float64) / (side - 1)
     out = np.empty((BUILTIN_COUNT, side, side, 3), dtype=np.uint8)
     for i in range(BUILTIN_COUNT):
         kind = i % 4
-        c0 = rs.randint(0, 256, size=3).astype(np.float32)
-        c1 = rs.randint(0, 256, size=3).astype(np.float32)
+        c0 = rs.randint(0, 256, size=3).astype(np.float64)
+        c1 = rs.randint(0, 256, size=3).astype(np.float64)
         if kind == 0:  # linear gradient at an angle
             a = rs.uniform(0, np.pi)
             t = (np.cos(a) * xx + np.sin(a) * yy)
@@ -52,8 +55,8 @@ def builtin_raw():
             stripes = (np.floor(xx * rs.randint(4, 16)) % 2).astype(bool)
             img = np.where(inside[..., None], c1, np.where(stripes[..., None], c0, c0 * 0.5))
         else:  # smooth noise: upsampled coarse noise plus fine noise
-            coarse = rs.uniform(0, 255, size=(8, 8, 3)).astype(np.float32)
-            img = np.kron(coarse, np.ones((side // 8, side // 8, 1), dtype=np.float32))
+            coarse = rs.uniform(0, 255, size=(8, 8, 3)).astype(np.float64)
+            img = np.kron(coarse, np.ones((side // 8, side // 8, 1), dtype=np.float64))
             img = img * 0.8 + rs.uniform(0, 51, size=(side, side, 3))
         out[i] = np.clip(img, 0, 255).astype(np.uint8)
     return out

@@ -185,3 +185,16 @@ def child_factory():
         c.close(timeout=10)
         c.kill()
         assert not c.bad_lines, f"non-protocol stdout lines: {c.bad_lines[:5]}"
+
+
+def prepare_tflite(models, out, timeout=600):
+    """Runs prepare_tflite.py with the tensorflow environment; its stdout (JSON lines)."""
+    proc = subprocess.run(
+        [python_for("tensorflow"), str(CHILD_DIR / "prepare_tflite.py"), "--out", str(out), *models],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
