@@ -88,6 +88,9 @@ def build_parser() -> Parser:
     eu.add_argument("framework")
     eu.add_argument("python")
 
+    from tui.experiments_cli import add_parsers  # sweep, dmp, tune, correlate, report, merge
+
+    add_parsers(sub, _common, _positive_float)
     return p
 
 
@@ -130,6 +133,10 @@ def _dispatch(args, parser):
         if not args.env_command:
             raise ArgumentError("edgemt env: say list, create FRAMEWORK or use FRAMEWORK PYTHON")
         return env_command
+    if cmd in ("sweep", "dmp", "tune", "correlate", "report", "merge"):
+        from tui.experiments_cli import dispatch
+
+        return dispatch(cmd, args)
     if cmd is None:
         try:
             from tui.app_main import ui_command

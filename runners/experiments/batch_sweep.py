@@ -1,0 +1,63 @@
+"""Batch sweep: one group measured at each batch size in turn, stopping at the first failure.
+
+The group keeps its tenants and changes batch in place (the child re-prepares its
+batches and re-arms at the next window edge). The first batch whose tenant fails (out of
+memory, typically) ends the sweep: the largest runnable batch is the one before it. Each
+batch is a ``results`` row (experiment ``sweep-batch``, key {kind: level, model, placement,
+count, batch}); the summary row names the largest runnable batch, the best batch and its
+throughput.
+"""
+from runners.experiments.common import Context, Stopped, level_key, measure_level, reconfigure
+
+EXPERIMENT = "sweep-batch"
+DEFAULT_BATCHES = tuple(2 ** i for i in range(9))  # 1..256, as the study tried
+
+
+async def run(ctx: Context, spec, batches=DEFAULT_BATCHES) -> dict:
+    results = {}
+    group = None
+    reason = "all batches ran"
+    try:
+        for b in batches:
+            key = level_key(spec, count=spec.count, isolation=spec.isolation, batch=b)
+            r = ctx.cached(key)
+            if r is None:
+                ctx.check_stop()
+                if results and ctx.cooldown and group is not None:
+                    await ctx.cool([group])
+                ctx.say(f"batch {b}: starting")
+                group = await reconfigure(ctx, group, spec, spec.count, batch=b, warm=True)
+                tenants = list(group.active)
+                r = await measure_level(ctx, tenants, label=f"batch {b}")
+                r.update({"batch": b, "tenants": [t.id for t in tenants]})
+                ctx.record(key, r)
+            results[b] = r
+            ctx.say(f"batch {b}: {'%.1f img/s' % r['throughput'] if r['ok'] else 'failed'}", 1)
+            if not r["ok"]:
+                reason = f"batch {b} failed"
+                break
+    except Stopped:
+        reason = "stopped"
+    summary = summarize(results, spec, list(batches), reason)
+    ctx.record({"kind": "summary", "model": spec.model, "placement": spec.placement, "count": spec.count,
+                "isolation": spec.isolation}, summary)
+    return summary
+
+
+def summarize(results: dict, spec, batches: list, reason: str) -> dict:
+    ok = {b: r for b, r in results.items() if r.get("ok")}
+    failed = [b for b, r in results.items() if not r.get("ok")]
+    best = max(ok, key=lambda b: ok[b]["throughput"]) if ok else None
+    return {
+        "model": spec.model, "placement": spec.placement, "count": spec.count, "isolation": spec.isolation,
+        "batches": batches, "ended_by": reason,
+        "largest_runnable_batch": max(ok) if ok else None,
+        "failed_batch": failed[0] if failed else None,
+        "failed_reason": results[failed[0]].get("reason") if failed else None,
+        "best_batch": best, "best_throughput": ok[best]["throughput"] if best else None,
+        "batches_measured": len(results),
+        "levels": {str(b): {k: results[b].get(k) for k in ("ok", "throughput", "std", "p99_ms", "throttled",
+                                                            "resources", "joules_per_inference", "reason")}
+                   for b in results},
+        "throttled_batches": [b for b in ok if ok[b].get("throttled")],
+    }

@@ -1,0 +1,217 @@
+"""What every experiment shares: measuring one level on the Supervisor, resources, results.
+
+A *level* is a set of tenants measured together. ``measure_level`` waits for their warm-up,
+measures ``repeat`` consecutive phases (the steady-state rule, or a fixed duration), and
+returns one JSON-able dict: throughput (mean and std over the trials, study's eq. 1 per
+trial: images completed while every tenant ran / that interval), p50/p99 latency, the mean
+of every sampled resource over the measured span (from the run's ``samples`` rows), the
+throttling flag, joules per inference where power was sampled, and ``ok`` = no tenant
+failed. A failed tenant makes the level fail with its reason: an answer, not a crash.
+"""
+import asyncio
+import json
+import math
+import statistics
+from dataclasses import dataclass, field
+
+from runners import aggregate
+from runners.child import latency
+from runners.measure import in_phase, measure
+
+SAMPLE_META = ("id", "run", "t")
+
+
+class Stopped(Exception):
+    """The user stopped the experiment (Ctrl-C); what was measured is kept."""
+
+
+@dataclass
+class Context:
+    """One experiment's run: the session's supervisor and store, and the measuring options."""
+
+    sup: object
+    store: object
+    run_id: int
+    experiment: str
+    duration: float = None  # None: the steady-state rule
+    max_s: float = 120.0
+    min_batches: int = 30
+    repeat: int = 1
+    cooldown: float = 0.0
+    stop: asyncio.Event = None
+    progress: object = None  # callable(description: str, advance: float)
+    cache: dict = field(default_factory=dict)  # key JSON -> value, from a resumed run
+    resumed_from: int = None
+
+    def say(self, text: str, advance: float = 0.0):
+        if self.progress is not None:
+            try:
+                self.progress(text, advance)
+            except Exception:
+                pass
+
+    def check_stop(self):
+        if self.stop is not None and self.stop.is_set():
+            raise Stopped()
+
+    def record(self, key: dict, value: dict):
+        self.store.add_result(self.run_id, self.experiment, key, value)
+
+    def cached(self, key: dict):
+        """A level measured by the run being resumed: copied into this run and returned."""
+        k = json.dumps(key, sort_keys=True)
+        if k in self.cache:
+            value = dict(self.cache[k])
+            value["resumed_from"] = self.resumed_from
+            self.record(key, value)
+            return value
+        return None
+
+    async def cool(self, groups=()):
+        """Pauses the given groups for ``cooldown`` seconds (a board cools only when idle)."""
+        if not self.cooldown:
+            return
+        for g in groups:
+            await self.sup.pause(g.id)
+        self.say(f"cooling down {self.cooldown:g} s")
+        end = asyncio.get_running_loop().time() + self.cooldown
+        while asyncio.get_running_loop().time() < end:
+            self.check_stop()
+            await asyncio.sleep(0.1)
+        for g in groups:
+            await self.sup.resume(g.id)
+
+
+def load_cache(conn, run_id: int, experiment: str) -> dict:
+    """Results of ``run_id`` for ``experiment`` (key JSON -> value), for --resume."""
+    rows = conn.execute("SELECT key, value FROM results WHERE run = ? AND experiment = ? ORDER BY id",
+                        (run_id, experiment)).fetchall()
+    out = {}
+    for k, v in rows:
+        key = json.loads(k)
+        if key.get("kind") == "summary":
+            continue
+        out[json.dumps(key, sort_keys=True)] = json.loads(v)
+    return out
+
+
+def resource_means(store, run_id: int, since: float, until: float) -> dict:
+    """Mean of every sampled metric over [since, until] (the run's ``samples`` rows)."""
+    rows = store.query("SELECT * FROM samples WHERE run = ? AND t >= ? AND t <= ? ORDER BY t", (run_id, since, until))
+    sums, counts, peaks = {}, {}, {}
+    for r in rows:
+        for k, v in r.items():
+            if k in SAMPLE_META or v is None or not isinstance(v, (int, float)):
+                continue
+            sums[k] = sums.get(k, 0.0) + v
+            counts[k] = counts.get(k, 0) + 1
+            peaks[k] = max(peaks.get(k, v), v)
+    means = {k: round(sums[k] / counts[k], 4) for k in sums}
+    throttled = any(peaks[k] >= 1 for k in peaks if k.endswith("throttled"))
+    return {"means": means, "samples": len(rows), "throttled": throttled}
+
+
+def _p(hist, q):
+    v = latency.percentile(hist, q)
+    return None if v is None or math.isinf(v) else round(v * 1000.0, 3)
+
+
+def part_throughput(per: dict, ids, span) -> float:
+    """Images of the tenants ``ids`` completed inside ``span`` / its length (one placement's share)."""
+    if not span:
+        return 0.0
+    s, e = span
+    images = sum(w.images for tid in ids for w in per.get(tid, ()) if w.t_start >= s - 1e-6 and w.t_end <= e + 1e-6)
+    return images / (e - s)
+
+
+async def measure_level(ctx: Context, tenants: list, label: str = "", parts: dict = None) -> dict:
+    """Measures ``tenants`` together ``ctx.repeat`` times; see the module's docstring.
+
+    ``parts`` (name -> tenants) adds each part's throughput over the same common span."""
+    trials, spans = [], []
+    hist = {}
+    for i in range(ctx.repeat):
+        ctx.check_stop()
+        ctx.say(f"{label} trial {i + 1}/{ctx.repeat}" if ctx.repeat > 1 else label)
+        m = await measure(ctx.sup, tenants, duration=ctx.duration, max_s=ctx.max_s, min_batches=ctx.min_batches,
+                          stop=ctx.stop)
+        failed = [t for t in tenants if t.status == "failed"]
+        if failed:
+            return {"ok": False, "reason": f"tenant {failed[0].id} failed: {failed[0].error}",
+                    "failed_tenants": [t.id for t in failed], "concurrency": len(tenants),
+                    "trials": trials}
+        if m.reason == "stopped" or (ctx.stop is not None and ctx.stop.is_set()):
+            raise Stopped()
+        per = {t.id: in_phase(t, m.since, m.until) for t in tenants}
+        tp = aggregate.level_throughput(per)
+        span = aggregate.common_span(per)
+        for ws in per.values():
+            for w in ws:
+                latency.merge(hist, w.hist or {})
+        trial = {"throughput": round(tp, 4), "since": round(m.since, 3), "until": round(m.until, 3),
+                       "steady": m.steady, "stopped_by": m.reason,
+                       "span": [round(span[0], 3), round(span[1], 3)] if span else None}
+        if parts:
+            trial["parts"] = {name: round(part_throughput(per, [t.id for t in ts], span), 4)
+                              for name, ts in parts.items()}
+        trials.append(trial)
+        spans.append(span or (m.since, m.until))
+    tps = [t["throughput"] for t in trials]
+    since, until = min(s for s, _ in spans), max(e for _, e in spans)
+    res = resource_means(ctx.store, ctx.run_id, since, until)
+    mean = statistics.fmean(tps)
+    power = res["means"].get("power_w")
+    out = {
+        "ok": True, "concurrency": len(tenants), "throughput": round(mean, 4),
+        "std": round(statistics.stdev(tps), 4) if len(tps) > 1 else 0.0, "trials": trials,
+        "p50_ms": _p(hist, 50), "p99_ms": _p(hist, 99), "resources": res["means"], "samples": res["samples"],
+        "throttled": res["throttled"], "power_w": power,
+        "joules_per_inference": round(power / mean, 6) if power and mean > 0 else None,
+        "since": round(since, 3), "until": round(until, 3),
+    }
+    if parts:
+        out["parts"] = {name: round(statistics.fmean(t["parts"][name] for t in trials), 4) for name in parts}
+    return out
+
+
+async def start_group(ctx: Context, spec, count: int):
+    """A new group of ``count`` tenants of ``spec``."""
+    return await ctx.sup.add_group(spec.with_changes(count=count))
+
+
+async def reconfigure(ctx: Context, group, spec, count: int, batch: int = None, isolation: str = None,
+                      warm: bool = True):
+    """Brings ``group`` (or None) to ``count`` tenants of ``spec`` at ``batch`` and ``isolation``.
+
+    Warm: keeps the running tenants (``step`` up or down, ``set_batch`` in place) when the
+    isolation is unchanged and no tenant of the group failed; otherwise (or ``warm=False``)
+    the group is removed and a fresh one started. Returns the group to measure.
+    """
+    batch = batch or spec.batch
+    isolation = isolation or spec.isolation
+    reuse = (warm and group is not None and group.id in ctx.sup.groups and group.spec.isolation == isolation
+             and not any(t.status == "failed" for t in group.tenants) and group.count > 0)
+    if not reuse:
+        if group is not None and group.id in ctx.sup.groups:
+            await ctx.sup.remove(group.id)
+        return await ctx.sup.add_group(spec.with_changes(count=count, batch=batch, isolation=isolation))
+    if group.spec.batch != batch:
+        await ctx.sup.set_batch(group.id, batch)
+    if count != group.count:
+        await ctx.sup.step(group.id, count - group.count)
+    return group
+
+
+def level_key(spec, **extra) -> dict:
+    key = {"kind": "level", "model": spec.model, "placement": spec.placement}
+    key.update(extra)
+    return key
+
+
+def gain(levels: dict, level) -> float:
+    """Throughput at ``level`` over single tenancy (level 1) of the same sweep."""
+    one = levels.get(1)
+    if not one or not one.get("ok") or not one.get("throughput") or level not in levels:
+        return None
+    return round(levels[level]["throughput"] / one["throughput"], 4)

@@ -1,0 +1,399 @@
+"""Headless experiment commands: sweep batch, sweep concurrency, dmp, tune, correlate, merge.
+
+Each experiment command checks its input before anything starts (bad input: one line,
+exit 2), runs a Session (a run of kind sweep-batch | sweep-concurrency | dmp | tune),
+shows a rich progress bar on stderr (none with --json), writes every level to the
+``results`` table, prints the run's tables (tui/report.py) or one JSON object, and exits:
+0 done (a failing level is an answer), 3 a tenant failed where that is not the answer
+(a DMP placement alone or together), 130 stopped by Ctrl-C / SIGTERM (what was measured
+is kept; ``--resume RUN`` continues it in a new run, reusing the measured levels).
+"""
+import asyncio
+import json
+import math
+import signal
+
+from runners.errors import BadInput
+
+EXIT_OK, EXIT_TENANT_FAILED, EXIT_STOPPED = 0, 3, 130
+
+KINDS = {"sweep-batch": "sweep-batch", "sweep-concurrency": "sweep-concurrency", "dmp": "dmp", "tune": "tune"}
+
+
+# -- argument parsing (called from tui/cli.py) ----------------------------------------------------
+def add_parsers(sub, common, positive_float):
+    def measuring(p):
+        p.add_argument("--duration", type=positive_float,
+                       help="seconds measured per level after warm-up (default: the steady-state rule)")
+        p.add_argument("--max-duration", type=positive_float, default=120.0,
+                       help="give up waiting for a steady state of one level after this many seconds (default 120)")
+        p.add_argument("--repeat", type=int, default=1, help="trials per level: mean and std (default 1)")
+        p.add_argument("--cooldown", type=float, default=0.0, help="seconds idle (paused) between levels")
+        p.add_argument("--window", type=positive_float, help="window length in seconds (default from config, 1.0)")
+        p.add_argument("--images", help="folder of images (default: built-in set)")
+        p.add_argument("--resume", type=int, metavar="RUN",
+                       help="continue the sweep of RUN (its parameters; levels already measured are reused)")
+        common(p)
+
+    sw = sub.add_parser("sweep", help="batch or concurrency sweeps")
+    ssub = sw.add_subparsers(dest="sweep_command", parser_class=type(sw))
+    sb = ssub.add_parser("batch", help="throughput at each batch size, up to the first that fails")
+    sb.add_argument("--tenant", metavar="SPEC", help="the group to sweep (its batch is overridden)")
+    sb.add_argument("--batches", help="comma list (default 1,2,4,...,256)")
+    measuring(sb)
+    sc = ssub.add_parser("concurrency", help="throughput at each concurrency level, up to the first that fails")
+    sc.add_argument("--tenant", metavar="SPEC", help="the group to sweep (its count is overridden)")
+    sc.add_argument("--max", type=int, default=None, help="highest level (default 64)")
+    sc.add_argument("--strategy", default=None, help="linear (default) | doubling | search")
+    sc.add_argument("--warm-start", action="store_true", help="keep warm tenants between levels (default: fresh)")
+    measuring(sc)
+
+    d = sub.add_parser("dmp", help="placements alone at their best level, then together: ideal vs achieved")
+    d.add_argument("--tenant", action="append", metavar="SPEC", help="one group per placement; repeat")
+    d.add_argument("--as-given", action="store_true", help="alone and together at the SPECs' counts")
+    d.add_argument("--max", type=int, default=None, help="highest level tried alone (default: each SPEC's count)")
+    measuring(d)
+
+    t = sub.add_parser("tune", help="guided search of concurrency x batch x isolation")
+    t.add_argument("--tenant", metavar="SPEC", help="the model and placement to tune")
+    t.add_argument("--objective", default=None, help="throughput (default) | throughput-per-watt")
+    t.add_argument("--p99-ms", type=float, default=None, help="p99 latency limit in ms")
+    t.add_argument("--max", type=int, default=None, help="highest concurrency level (default 4)")
+    t.add_argument("--batches", help="comma list (default 1,2,4,8)")
+    t.add_argument("--isolations", help="comma list of process, thread (default both)")
+    t.add_argument("--budget", type=int, default=None, help="configurations to measure (default 25%% of the grid)")
+    t.add_argument("--full-grid", action="store_true", help="measure every configuration (records a grid)")
+    measuring(t)
+
+    c = sub.add_parser("correlate", help="Pearson r of throughput with every resource, batch and concurrency")
+    c.add_argument("runs", nargs="*", type=int, metavar="RUN", help="run ids (default: the latest)")
+    common(c)
+
+    r = sub.add_parser("report", help="a run's results as tables, and plots with --plot")
+    r.add_argument("run", nargs="?", type=int, metavar="RUN", help="run id (default: the latest)")
+    r.add_argument("--plot", metavar="FILE", help="write the plots to FILE.png or FILE.svg")
+    r.add_argument("--csv", metavar="FILE", help="write the run's results table as CSV")
+    common(r)
+
+    m = sub.add_parser("merge", help="merge DBs of several boards into one")
+    m.add_argument("sources", nargs="+", metavar="DB")
+    m.add_argument("--out", required=True, help="the merged DB (created or appended to)")
+    m.add_argument("--json", action="store_true")
+
+
+def dispatch(cmd: str, args):
+    from tui.cli import ArgumentError
+
+    if cmd == "sweep":
+        if args.sweep_command == "batch":
+            return sweep_batch_command
+        if args.sweep_command == "concurrency":
+            return sweep_concurrency_command
+        raise ArgumentError("edgemt sweep: say batch or concurrency")
+    return {"dmp": dmp_command, "tune": tune_command, "correlate": correlate_command,
+            "report": report_command, "merge": merge_command}.get(cmd)
+
+
+# -- input checks -------------------------------------------------------------------------------
+def int_list(text: str, what: str, check=None) -> list:
+    items = [x.strip() for x in str(text).split(",")]
+    if not items or any(not x for x in items):
+        raise BadInput(f"{what} {text!r} is not a comma list; give e.g. 1,2,4")
+    out = []
+    for x in items:
+        out.append(check(x, what) if check else x)
+    if len(set(out)) != len(out):
+        raise BadInput(f"{what} {text!r} repeats a value")
+    return out
+
+
+def _level(value, what, default):
+    if value is None:
+        return default
+    if value < 1:
+        raise BadInput(f"{what} {value} is not allowed; give a whole number >= 1")
+    return value
+
+
+def _check_measuring(args):
+    if args.repeat < 1:
+        raise BadInput(f"--repeat {args.repeat} is not allowed; give a whole number >= 1")
+    if args.cooldown < 0:
+        raise BadInput(f"--cooldown {args.cooldown} is negative; give seconds >= 0")
+
+
+def _resume_params(args, db, kind: str):
+    """The parameters of the run being resumed (they win over the command line's)."""
+    from storage import schema
+
+    if not db.exists():
+        raise BadInput(f"--resume {args.resume}: --db {db} does not exist")
+    conn = schema.connect(db, readonly=True)
+    try:
+        row = conn.execute("SELECT kind, params FROM runs WHERE id = ?", (args.resume,)).fetchone()
+        if row is None:
+            raise BadInput(f"--resume {args.resume}: no such run in {db}")
+        if row["kind"] != kind:
+            raise BadInput(f"--resume {args.resume}: run {args.resume} is a {row['kind']}, not a {kind}")
+        from runners.experiments.common import load_cache
+
+        return json.loads(row["params"] or "{}"), load_cache(conn, args.resume, kind)
+    finally:
+        conn.close()
+
+
+def _prepare(args, kind: str):
+    from runners import config
+    from storage import schema
+    from tui.session import resolve_db
+
+    cfg = config.load()
+    db = resolve_db(args.db, cfg)
+    schema.check_path(db)
+    if db.exists():
+        schema.connect(db, readonly=True).close()
+    _check_measuring(args)
+    cache, old = {}, None
+    if args.resume is not None:
+        old, cache = _resume_params(args, db, kind)
+        for k, v in old.get("args", {}).items():
+            setattr(args, k, v)
+    return cfg, db, cache
+
+
+def _specs(texts, what="--tenant"):
+    from runners.spec import parse_spec
+
+    if not texts:
+        raise BadInput(f"{what} SPEC is required, e.g. --tenant mobilenet_v2,framework=torch,resource=cpu")
+    return [parse_spec(s) for s in texts]
+
+
+def _checker(cfg, specs):
+    from runners.placement import PlacementChecker
+    from tui.session import edgetpu_lister
+
+    checker = PlacementChecker(cfg, edgetpu_lister())
+    checker.check_all(specs)
+    return checker
+
+
+# -- the commands ---------------------------------------------------------------------------------
+ARG_KEYS = ("tenant", "batches", "max", "strategy", "warm_start", "as_given", "objective", "p99_ms",
+            "isolations", "budget", "full_grid", "duration", "max_duration", "repeat", "cooldown", "window")
+
+
+def _saved_args(args) -> dict:
+    return {k: getattr(args, k) for k in ARG_KEYS if hasattr(args, k)}
+
+
+def sweep_batch_command(args) -> int:
+    from runners.experiments import batch_sweep
+    from runners.spec import check_batch
+
+    cfg, db, cache = _prepare(args, batch_sweep.EXPERIMENT)
+    (spec,) = _specs([args.tenant] if args.tenant else None)
+    batches = (int_list(args.batches, "--batches", check_batch) if args.batches
+               else list(batch_sweep.DEFAULT_BATCHES))
+    checker = _checker(cfg, [spec])
+
+    async def body(ctx):
+        return await batch_sweep.run(ctx, spec, batches)
+
+    return _execute(args, cfg, db, cache, checker, batch_sweep.EXPERIMENT, body, total=len(batches))
+
+
+def sweep_concurrency_command(args) -> int:
+    from runners.experiments import concurrency_sweep, search
+
+    cfg, db, cache = _prepare(args, concurrency_sweep.EXPERIMENT)
+    (spec,) = _specs([args.tenant] if args.tenant else None)
+    args.max = _level(args.max, "--max", 64)
+    args.strategy = args.strategy or "linear"
+    if args.strategy not in search.STRATEGIES:
+        raise BadInput(f"--strategy {args.strategy!r}; accepted: {', '.join(search.STRATEGIES)}")
+    checker = _checker(cfg, [spec])
+    total = {"linear": args.max, "doubling": int(math.log2(args.max)) + 2,
+             "search": search.search_budget(args.max)}[args.strategy]
+
+    async def body(ctx):
+        return await concurrency_sweep.run(ctx, spec, args.max, args.strategy, args.warm_start)
+
+    return _execute(args, cfg, db, cache, checker, concurrency_sweep.EXPERIMENT, body, total=total)
+
+
+def dmp_command(args) -> int:
+    from runners.experiments import dmp
+
+    cfg, db, cache = _prepare(args, dmp.EXPERIMENT)
+    specs = _specs(args.tenant)
+    if len(specs) < 2:
+        raise BadInput("dmp needs two or more --tenant SPECs (one group per placement)")
+    if args.max is not None:
+        _level(args.max, "--max", 1)
+    checker = _checker(cfg, specs)
+    total = sum(1 if args.as_given else (args.max or s.count) for s in specs) + 1
+
+    async def body(ctx):
+        return await dmp.run(ctx, specs, as_given=args.as_given, max_level=args.max)
+
+    return _execute(args, cfg, db, cache, checker, dmp.EXPERIMENT, body, total=total,
+                    failed=lambda s: s.get("achieved") is None and s.get("ended_by") != "stopped")
+
+
+def tune_command(args) -> int:
+    from runners.experiments import search, tuner
+    from runners.spec import ISOLATIONS, check_batch
+
+    cfg, db, cache = _prepare(args, tuner.EXPERIMENT)
+    (spec,) = _specs([args.tenant] if args.tenant else None)
+    args.objective = args.objective or "throughput"
+    if args.objective not in ("throughput", "throughput-per-watt"):
+        raise BadInput(f"--objective {args.objective!r}; accepted: throughput, throughput-per-watt")
+    if args.p99_ms is not None and not args.p99_ms > 0:
+        raise BadInput(f"--p99-ms {args.p99_ms} is not positive; give milliseconds > 0")
+    max_level = _level(args.max, "--max", 4)
+    batches = int_list(args.batches, "--batches", check_batch) if args.batches else [1, 2, 4, 8]
+    isolations = int_list(args.isolations, "--isolations") if args.isolations else list(ISOLATIONS)
+    for iso in isolations:
+        if iso not in ISOLATIONS:
+            raise BadInput(f"--isolations: {iso!r} is not an isolation; accepted: {', '.join(ISOLATIONS)}")
+    if args.budget is not None and args.budget < 1:
+        raise BadInput(f"--budget {args.budget} is not allowed; give a whole number >= 1")
+    axes = tuner.axes_for(max_level, sorted(batches), isolations)
+    grid = max_level * len(batches) * len(isolations)
+    checker = _checker(cfg, [spec.with_changes(isolation=i) for i in isolations])
+    total = grid if args.full_grid else min(grid, args.budget or search.default_budget(grid))
+
+    async def body(ctx):
+        return await tuner.run(ctx, spec, axes, args.objective, args.p99_ms, args.budget, args.full_grid)
+
+    return _execute(args, cfg, db, cache, checker, tuner.EXPERIMENT, body, total=total)
+
+
+def _execute(args, cfg, db, cache, checker, kind, body, total, failed=None) -> int:
+    params = {"args": _saved_args(args), "resumed_from": args.resume}
+    return asyncio.run(_run(args, cfg, db, cache, checker, kind, body, total, params, failed))
+
+
+async def _run(args, cfg, db, cache, checker, kind, body, total, params, failed) -> int:
+    from runners.experiments.common import Context
+    from tui.headless import check_images
+    from tui.session import Session
+
+    images = check_images(args.images) if args.images else None
+    session = Session(db, kind, params, cfg, images=images, window_s=args.window, checker=checker)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, stop.set)
+    progress, task = None, None
+    if not args.json:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        progress = Progress(TextColumn(f"[bold]{kind}[/] run {session.run_id}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), TextColumn("{task.description}"),
+                            console=Console(stderr=True), transient=True)
+        progress.start()
+        task = progress.add_task("starting", total=total)
+
+    def say(text, advance):
+        if progress is not None:
+            progress.update(task, description=text, advance=advance)
+
+    ctx = Context(session.supervisor, session.store, session.run_id, kind, duration=args.duration,
+                  max_s=args.max_duration, repeat=args.repeat, cooldown=args.cooldown, stop=stop, progress=say,
+                  cache=cache, resumed_from=args.resume)
+    status = "done"
+    summary = None
+    try:
+        summary = await body(ctx)
+        if summary.get("ended_by") == "stopped" or stop.is_set():
+            status = "interrupted"
+    except BaseException:
+        status = "failed"
+        raise
+    finally:
+        if progress is not None:
+            progress.stop()
+        await session.close(status)
+    code = EXIT_OK
+    if status == "interrupted":
+        code = EXIT_STOPPED
+    elif failed is not None and failed(summary):
+        code = EXIT_TENANT_FAILED
+    out = {"run_id": session.run_id, "db": str(db), "experiment": kind, "status": status, "summary": summary}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        from tui import report
+
+        report.print_run(db, session.run_id)
+        if status == "interrupted":
+            print(f"stopped: what was measured is in run {session.run_id}; continue with --resume {session.run_id}")
+    return code
+
+
+def correlate_command(args) -> int:
+    from storage.analysis import correlate, run_ids
+
+    conn = _open_ro(args)
+    runs = run_ids(conn, args.runs)
+    rows = correlate(conn, runs)
+    if args.json:
+        print(json.dumps({"runs": runs, "rows": rows}))
+    else:
+        from tui import report
+
+        report.print_correlations(rows, runs)
+    return EXIT_OK
+
+
+def report_command(args) -> int:
+    from storage.analysis import run_ids
+    from tui import report
+
+    conn = _open_ro(args)
+    (run,) = run_ids(conn, [args.run] if args.run is not None else None)
+    if args.plot:
+        report.check_plot_path(args.plot)
+    data = report.load(conn, run)
+    if args.csv:
+        from storage.export import export_csv
+
+        export_csv(conn, args.csv, run, "results")
+    if args.plot:
+        report.plot(data, args.plot)
+    if args.json:
+        print(json.dumps({k: v for k, v in data.items() if k != "timeline"} | {"plot": args.plot}, default=str))
+    else:
+        report.print_data(data)
+        if args.plot:
+            print(f"plots: {args.plot}")
+    return EXIT_OK
+
+
+def merge_command(args) -> int:
+    from storage import schema
+    from storage.merge import merge
+
+    schema.check_path(__import__("pathlib").Path(args.out))
+    counts = merge(args.sources, args.out)
+    if args.json:
+        print(json.dumps({"out": args.out, **counts}))
+    else:
+        print(f"merged {counts['runs']} runs ({counts['skipped']} already there), {counts['tenants']} tenants, "
+              f"{counts['windows']} windows, {counts['samples']} samples, {counts['results']} results into {args.out}")
+    return EXIT_OK
+
+
+def _open_ro(args):
+    from runners import config
+    from storage import schema
+    from tui.session import resolve_db
+
+    db = resolve_db(args.db, config.load())
+    if not db.exists():
+        raise BadInput(f"--db {db} does not exist; run something first or give another --db")
+    return schema.connect(db, readonly=True)
