@@ -147,10 +147,10 @@ def default_budget(grid_size: int) -> int:
 def tune(axes: dict, objective: str = "throughput", p99_ms: float = None, budget: int = None, start: dict = None):
     """Pattern (compass) search over the index grid of ``axes`` (name -> ordered values).
 
-    Starts in the middle of every axis; tries each axis in both directions with an index
-    step of a quarter of its length, moves to any improvement and keeps going the same way
-    while it improves; halves the steps when no move improves; stops at step 1 without
-    improvement or when ``budget`` configurations (default 25% of the grid) are measured.
+    Starts at concurrency 1 and in the middle of every other axis; measures every
+    neighbour (each axis, both ways, an index step of a quarter of the axis), moves to the
+    best improvement and keeps going that way while it improves; halves the steps when no
+    neighbour improves; stops at step 1 without improvement or when ``budget`` configurations (default 25% of the grid) are measured.
     Yields configurations (dicts), is sent results; returns the best found.
     """
     names = list(axes)
@@ -169,29 +169,40 @@ def tune(axes: dict, objective: str = "throughput", p99_ms: float = None, budget
 
     if start:
         cur = tuple(list(axes[n]).index(start[n]) if n in start else (sizes[k] - 1) // 2 for k, n in enumerate(names))
-    else:
-        cur = tuple((s - 1) // 2 for s in sizes)
+    else:  # single tenancy (the baseline, and the level least likely to run out of memory), middle elsewhere
+        cur = tuple(0 if n == "concurrency" else (s - 1) // 2 for n, s in zip(names, sizes))
     measured[cur] = yield config(cur)
     steps = [max(1, s // 4) for s in sizes]
     while len(measured) < budget:
-        improved = False
+        # every neighbour at the current steps, then the best move, followed while it improves
+        moves = []
         for k in range(len(names)):
             for d in (+1, -1):
-                while len(measured) < budget:
-                    i = min(max(cur[k] + d * steps[k], 0), sizes[k] - 1)
-                    cand = cur[:k] + (i,) + cur[k + 1:]
-                    if cand == cur:
-                        break
-                    if cand not in measured:
-                        measured[cand] = yield config(cand)
-                    if value(cand) > value(cur):
-                        cur, improved = cand, True
-                        continue  # keep going the same way
+                i = min(max(cur[k] + d * steps[k], 0), sizes[k] - 1)
+                cand = cur[:k] + (i,) + cur[k + 1:]
+                if cand != cur:
+                    moves.append((k, d, cand))
+        for k, d, cand in moves:
+            if cand not in measured and len(measured) < budget:
+                measured[cand] = yield config(cand)
+        better = [(value(c), k, d, c) for k, d, c in moves if c in measured and value(c) > value(cur)]
+        if better:
+            _, k, d, cur = max(better, key=lambda b: b[0])
+            while len(measured) < budget:
+                i = min(max(cur[k] + d * steps[k], 0), sizes[k] - 1)
+                cand = cur[:k] + (i,) + cur[k + 1:]
+                if cand == cur:
                     break
-        if not improved:
-            if all(s == 1 for s in steps):
+                if cand not in measured:
+                    measured[cand] = yield config(cand)
+                if value(cand) > value(cur):
+                    cur = cand
+                    continue
                 break
-            steps = [max(1, s // 2) for s in steps]
+            continue
+        if all(s == 1 for s in steps):
+            break
+        steps = [max(1, s // 2) for s in steps]
     best = max(measured, key=value)
     feasible = value(best) > float("-inf")
     return {"best": config(best) if feasible else None, "best_score": value(best) if feasible else None,
