@@ -47,7 +47,7 @@ def run_in_env(framework, code, timeout=120):
 class Child:
     """A runner child process; every stdout line is checked to be protocol JSON."""
 
-    def __init__(self, framework, *args, python=None):
+    def __init__(self, framework, *args, python=None, env=None):
         self.framework = framework
         self.python = python or python_for(framework)
         argv = [self.python, "-u", str(CHILD_DIR)]
@@ -61,6 +61,7 @@ class Child:
             stderr=subprocess.PIPE,
             text=True,
             bufsize=1,
+            env=None if env is None else {**os.environ, **env},
         )
         self.events = []  # every event read so far
         self.bad_lines = []  # stdout lines that are not protocol JSON

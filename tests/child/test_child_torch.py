@@ -198,3 +198,33 @@ def test_oom_score_adj_is_raised(child_factory):
     hello = c.wait_ev("hello")
     with open(f"/proc/{hello['pid']}/oom_score_adj") as f:
         assert int(f.read()) >= 500
+
+
+def test_pretrained_weights_from_the_hub_cache(child_factory, tmp_path):
+    """A weights file where torchvision keeps its downloads is used (and nothing is downloaded)."""
+    from child_harness import run_in_env
+
+    run_in_env(
+        "torch",
+        "import os, torch, torchvision\n"
+        "from torchvision.models import get_model_weights\n"
+        f"os.environ['TORCH_HOME'] = {str(tmp_path)!r}\n"
+        "d = os.path.join(torch.hub.get_dir(), 'checkpoints'); os.makedirs(d)\n"
+        "name = os.path.basename(get_model_weights('squeezenet1_0').DEFAULT.url)\n"
+        "torch.save(torchvision.models.squeezenet1_0(weights=None).state_dict(), os.path.join(d, name))\n",
+    )
+    c = child_factory("torch", env={"TORCH_HOME": str(tmp_path)})
+    c.start("w", model="squeezenet1_0")
+    loaded = c.wait_ev("loaded", "w")
+    assert loaded["weights"] == "pretrained" and loaded["note"] is None
+    assert loaded["weights_file"].startswith(str(tmp_path))
+    c.start("r", model="resnet18")  # no file for it in this hub folder
+    assert c.wait_ev("loaded", "r")["weights"] == "random"
+
+
+def test_include_transfer_and_threads(child_factory):
+    c = child_factory("torch")
+    c.start("x", include_transfer=True, threads=1, **MB2)
+    loaded = c.wait_ev("loaded", "x")
+    assert "process-wide" in loaded["threads_note"]
+    check_window(c.windows("x", 1, pred=lambda w: w["images"] > 0)[0], 1)
