@@ -113,6 +113,11 @@ class RunnerProcess:
             self.proc = await asyncio.create_subprocess_exec(
                 *child_command(self.python, self.framework), stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, stderr=log, limit=1 << 20,
+                # Its own session: a terminal's SIGHUP or Ctrl-C (sent to the foreground process
+                # group) reaches the controller only, which stops its tenants cleanly (or keeps
+                # them running with --keep-running). Children still die with the controller
+                # (PR_SET_PDEATHSIG, stdin EOF).
+                start_new_session=True,
             )
         finally:
             log.close()
