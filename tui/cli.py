@@ -42,6 +42,10 @@ def _common(p, json_flag=True):
 def build_parser() -> Parser:
     p = Parser(prog="edgemt", description="Run several DL models at once on an edge board, measure and steer it.")
     p.add_argument("--db", help=argparse.SUPPRESS)
+    p.add_argument("--keep-running", action="store_true",
+                   help="UI: if the terminal is lost (SIGHUP), the run goes on headless until SIGTERM")
+    p.add_argument("--follow", type=int, metavar="RUN", help="UI: follow a run in progress, read-only from the DB")
+    p.add_argument("--new", action="store_true", help="UI: start a new run even if others are in progress")
     sub = p.add_subparsers(dest="command", parser_class=Parser)
 
     r = sub.add_parser("run", help="run tenants headless and print their throughput")
@@ -88,6 +92,11 @@ def build_parser() -> Parser:
     eu.add_argument("framework")
     eu.add_argument("python")
 
+    rp = sub.add_parser("replay", help="play a recorded run in the UI")
+    rp.add_argument("run", type=int, nargs="?", help="run id (default: the latest)")
+    rp.add_argument("--speed", type=float, help="playback speed factor (default 1; 0 jumps to the end)")
+    rp.add_argument("--db", help="SQLite file (default: $EDGEMT_DB or $XDG_DATA_HOME/edgemt/edgemt.db)")
+
     from tui.experiments_cli import add_parsers  # sweep, dmp, tune, correlate, report, merge
 
     add_parsers(sub, _common, _positive_float)
@@ -133,6 +142,10 @@ def _dispatch(args, parser):
         if not args.env_command:
             raise ArgumentError("edgemt env: say list, create FRAMEWORK or use FRAMEWORK PYTHON")
         return env_command
+    if cmd == "replay":
+        from tui.app_main import replay_command
+
+        return replay_command
     if cmd in ("sweep", "dmp", "tune", "correlate", "report", "merge"):
         from tui.experiments_cli import dispatch
 

@@ -1,0 +1,46 @@
+"""Helpers of the UI tests (imported by name: tests/ is not a package)."""
+import time
+from pathlib import Path
+
+DATA = Path(__file__).parent / "data"
+REPLAY_DB = DATA / "replay.db"
+# Host facts injected into replayed headers so snapshots do not depend on this machine.
+FIXED_INFO = {"host": "testboard", "cpu": "ARMv8 rev 1 (v8l)", "cores": 4, "memory": "3.9 GB", "gpus": "none",
+              "edgetpus": "none", "frameworks": "-", "db": "replay.db"}
+
+
+def probed_envs(*frameworks) -> dict:
+    """The probe answers of the given frameworks (the add/move forms' choices)."""
+    from runners import config, environments, probe
+
+    cfg = config.load()
+    out = {}
+    for fw in frameworks:
+        choice = environments.find_python(fw, cfg)
+        out[fw] = probe.probe(fw, choice.python) if choice else "no environment"
+    return out
+
+
+async def wait_for(pilot, cond, timeout: float = 90.0, what: str = "condition", app=None):
+    """Polls ``cond()`` while the app runs; fails with ``what`` after ``timeout`` seconds."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if cond():
+                return
+        except Exception:
+            pass
+        await pilot.pause(0.2)
+    app = app or pilot.app
+    seen = [(g.label, g.state, g.count, g.placement) for g in app.state.groups()]
+    events = [e[1] if e[1] != "failed" else f"failed: {e[3].get('reason')}" for e in app.state.events][-12:]
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; groups {seen}; events {events}")
+
+
+def group_row(app, gid):
+    for g in app.state.groups():
+        if g.id == gid:
+            return g
+    return None
+
+

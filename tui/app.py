@@ -1,0 +1,515 @@
+"""The edgemt terminal UI: live tenants, resources and throughput, steered with keys.
+
+``make_app`` builds the app around a live Session (the same Supervisor, sampler and Store
+the headless CLI uses), a recorded run (replay) or a run another controller is writing
+(follow). Supervisor callbacks, sampler snapshots and replayed rows reach the widgets
+only as ``tui.messages``; they update a ``RunState`` and the widgets redraw from it on a
+timer (2 Hz), so 32 tenants cost the UI what 1 does. Commands run as workers on the
+app's loop (the Supervisor is asyncio-native); the UI never waits on a runner.
+"""
+import asyncio
+import os
+import signal
+import socket
+from pathlib import Path
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer
+
+from themes import palette as themes
+from runners.errors import BadInput
+from tui import messages as msg
+from tui.app_state import RunState
+from tui.widgets.chart import ThroughputChart
+from tui.widgets.events import EventsLog
+from tui.widgets.header import RunHeader
+from tui.widgets.resources import ResourcesPanel
+from tui.widgets.tenants import TenantsTable
+
+COMPACT_W, COMPACT_H = 100, 30
+
+
+def live_info(session) -> dict:
+    """Header facts of a live session, from the run's recorded host fingerprint."""
+    from tui.replay import host_info
+
+    run = session.store.query("SELECT * FROM runs WHERE id = ?", (session.run_id,))[0]
+    info = host_info(run, session.db)
+    if info["host"] == "?":
+        info["host"] = socket.gethostname()
+    return info
+
+
+class EdgemtApp(App):
+    CSS_PATH = str(themes.TCSS)
+    TITLE = "edgemt"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("a", "add", "Add"),
+        Binding("plus,equals_sign", "step(1)", "+1"),
+        Binding("minus", "step(-1)", "-1"),
+        Binding("greater_than_sign,ctrl+up", "step_big(1)", ">step", show=False),
+        Binding("less_than_sign,ctrl+down", "step_big(-1)", "<step", show=False),
+        Binding("m", "move", "Move"),
+        Binding("b", "batch(0.5)", "b/2"),
+        Binding("B", "batch(2)", "b*2"),
+        Binding("p", "pause", "Pause"),
+        Binding("d", "remove", "Remove"),
+        Binding("e", "export", "Export"),
+        Binding("r", "reasons", "n/a why", show=False),
+        Binding("t", "theme", "Theme"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, cfg: dict, session=None, *, recording=None, follower=None, info: dict = None,
+                 speed: float = 1.0, at_end: bool = False, keep_running: bool = False, config_path=None,
+                 refresh_hz: float = 2.0, envs: dict = None, edgetpus=None, save_theme: bool = True):
+        super().__init__()
+        self.cfg = cfg
+        self.session = session
+        self.recording = recording
+        self.follower = follower
+        self.speed = speed
+        self.at_end = at_end
+        self.keep_running = keep_running
+        self.config_path = config_path
+        self.refresh_hz = refresh_hz
+        self.save_theme = save_theme
+        self.envs = dict(envs) if envs is not None else None
+        self.edgetpus = edgetpus
+        self.detached = False  # SIGHUP with --keep-running: the run goes on without the UI
+        self.closing = False
+        self._cmd_lock = asyncio.Lock()
+        self._shown = -1
+        self._play_i = 0
+        self._play_t = 0.0
+        if session is not None:
+            base = live_info(session)
+            self.mode = "live"
+        elif recording is not None:
+            base = recording.info()
+            self.mode = "replay"
+        elif follower is not None:
+            base = follower.info()
+            self.mode = "follow"
+        else:
+            base = {}
+            self.mode = "empty"
+        if self.mode != "live":
+            base.setdefault("frameworks", "-")
+        base.update(info or {})
+        self.state = RunState(base)
+        for t in themes.THEMES.values():
+            self.register_theme(t)
+        name = cfg.get("theme", themes.NAMES[0])
+        self.theme = name if name in themes.THEMES else themes.NAMES[0]
+
+    # -- layout ----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield RunHeader(id="header")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield TenantsTable(id="tenants")
+                yield ThroughputChart(id="chart")
+            with Vertical(id="right"):
+                yield ResourcesPanel(id="resources")
+                yield EventsLog(id="events", wrap=True, markup=False, max_lines=500)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(TenantsTable).focus()
+        self._apply_size()
+        if self.session is not None:
+            self.session.supervisor.subscribe(self._on_supervisor)
+            sampler = self.session.sampler
+            if sampler is not None:
+                store_cb = sampler.on_snapshot
+                t0 = self.session.t0
+
+                def on_snapshot(snap, _store_cb=store_cb):
+                    if _store_cb is not None:
+                        _store_cb(snap)
+                    metrics = {k: (m.value, m.unit, m.reason) for k, m in snap.metrics.items()}
+                    self.post_message(msg.SampleTaken(snap.t - t0, metrics))  # thread-safe
+
+                sampler.on_snapshot = on_snapshot
+            if self.envs is None:
+                self._discover()
+            self._install_signals()
+        elif self.recording is not None:
+            if self.at_end or not self.speed:
+                self._play(self.recording.end)
+            else:
+                self.set_interval(0.1, self._replay_tick)
+        elif self.follower is not None:
+            self.set_interval(0.5, self._follow_tick)
+        self.set_interval(1.0 / self.refresh_hz, self._on_timer)
+        self.refresh_view(force=True)
+
+    def on_resize(self, event) -> None:
+        self._apply_size()
+
+    def _apply_size(self) -> None:
+        compact = self.size.width < COMPACT_W or self.size.height < COMPACT_H
+        self.screen.set_class(compact, "-compact")
+        self.set_class(compact, "-compact")
+        self.query_one(TenantsTable).set_compact(compact)
+        self._shown = -1
+
+    # -- sources -> messages ---------------------------------------------------------------
+    def _on_supervisor(self, kind, data) -> None:
+        """Supervisor callback (in the loop's thread): becomes a message, nothing else."""
+        if kind == "window":
+            t, w = data
+            self.post_message(msg.WindowDone(t.id, w.t_start, w.t_end, w.images, w.batches, t.batch, w.hist or {}))
+        elif kind == "tenant":
+            t = data
+            self.post_message(msg.TenantChanged(t.id, t.group.id, t.spec.model, t.spec.framework, t.spec.resource,
+                                                t.batch, t.spec.isolation, t.spec.threads, t.status, t.error,
+                                                t.moved_from))
+        elif kind == "event":
+            self.post_message(msg.RunEvent(data["t"], data["kind"], data["tenant"], data["detail"]))
+
+    def _play(self, t: float) -> None:
+        items, self._play_i = self.recording.until(self._play_i, t)
+        for m in items:
+            self.post_message(m)
+        self.post_message(msg.ClockTick(min(t, self.recording.end)))
+
+    def _replay_tick(self) -> None:
+        if self._play_t >= self.recording.end:
+            return
+        self._play_t += 0.1 * self.speed
+        self._play(self._play_t)
+
+    def _follow_tick(self) -> None:
+        self._follow_poll()
+
+    @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
+    def _follow_poll(self) -> None:
+        for m in self.follower.poll():
+            self.post_message(m)
+
+    @work(thread=True, exclusive=True, group="envs", exit_on_error=False)
+    def _discover(self) -> None:
+        """Frameworks with an environment here and what each sees (probe children, in a thread)."""
+        from runners import environments, probe
+        from runners.catalog import FRAMEWORKS
+
+        found = {}
+        for fw in FRAMEWORKS:
+            try:
+                choice = environments.find_python(fw, self.cfg)
+            except Exception as exc:
+                found[fw] = f"{exc}"
+                continue
+            if choice is None:
+                found[fw] = f"no environment (edgemt env create {fw})"
+                continue
+            hello = probe.probe(fw, choice.python)
+            found[fw] = hello if hello.get("ev") == "hello" else hello.get("reason", "probe failed")
+        try:
+            from tui.session import edgetpu_lister
+
+            tpus = list(edgetpu_lister()())
+        except Exception:
+            tpus = []
+        found["_edgetpus"] = tpus
+        self.post_message(msg.EnvironmentsFound(found))
+
+    # -- messages -> state -----------------------------------------------------------------
+    def on_tenant_changed(self, m: msg.TenantChanged) -> None:
+        self.state.on_tenant(m)
+
+    def on_window_done(self, m: msg.WindowDone) -> None:
+        self.state.on_window(m)
+
+    def on_run_event(self, m: msg.RunEvent) -> None:
+        self.state.on_event(m)
+        self.query_one(EventsLog).add(m.t, m.kind, m.tenant, m.detail)
+
+    def on_sample_taken(self, m: msg.SampleTaken) -> None:
+        self.state.on_sample(m)
+
+    def on_clock_tick(self, m: msg.ClockTick) -> None:
+        self.state.on_clock(m.t)
+        if self.recording is not None and m.t >= self.recording.end:
+            self.refresh_view()
+
+    def on_environments_found(self, m: msg.EnvironmentsFound) -> None:
+        found = dict(m.found)
+        self.edgetpus = found.pop("_edgetpus", [])
+        self.envs = found
+        ok = [fw for fw, h in found.items() if isinstance(h, dict)]
+        gpus = sorted({d for h in found.values() if isinstance(h, dict) for d in h.get("devices") or []
+                       if d.startswith("cuda")})
+        self.state.info.update(frameworks=", ".join(ok) or "none", gpus=", ".join(gpus) or "none",
+                               edgetpus=", ".join(self.edgetpus) or "none")
+        self.state.version += 1
+
+    def on_command_done(self, m: msg.CommandDone) -> None:
+        if not m.ok:
+            self.notify(m.reason, title=f"{m.what} failed", severity="error", timeout=8)
+            self.query_one(EventsLog).add(self.state.t, "error", None, {"command": m.what, "reason": m.reason})
+
+    # -- drawing -----------------------------------------------------------------------------
+    def _on_timer(self) -> None:
+        if self.session is not None:
+            self.state.on_clock(self.session.supervisor.now())
+        self.refresh_view()
+
+    def request_view_refresh(self) -> None:
+        self._shown = -1
+        self.refresh_view()
+
+    def refresh_view(self, force: bool = False) -> None:
+        if not force and self._shown == self.state.version:
+            return
+        self._shown = self.state.version
+        self.query_one(RunHeader).show(self.state, self.mode)
+        self.query_one(TenantsTable).show(self.state.groups())
+        self.query_one(ResourcesPanel).show(self.state)
+        self.query_one(ThroughputChart).show(self.state)
+
+    # -- commands ------------------------------------------------------------------------------
+    def _selected(self):
+        gid = self.query_one(TenantsTable).selected_group
+        if gid is None:
+            self.notify("no group selected; press a to add one", severity="warning")
+        return gid
+
+    def _live(self, what: str) -> bool:
+        if self.session is None:
+            self.notify(f"{what}: this is a {self.mode}; commands need a live run", severity="warning")
+            return False
+        if self.closing:
+            return False
+        return True
+
+    def run_command(self, what: str, make_coro) -> None:
+        """Runs a supervisor command as a worker, one at a time; the result comes back as a message."""
+
+        async def run():
+            async with self._cmd_lock:
+                try:
+                    await make_coro()
+                except BadInput as exc:
+                    self.post_message(msg.CommandDone(what, False, str(exc)))
+                except Exception as exc:  # a failed command is reported, never a crash of the UI
+                    self.post_message(msg.CommandDone(what, False, f"{type(exc).__name__}: {exc}"))
+                else:
+                    self.post_message(msg.CommandDone(what, True))
+
+        self.run_worker(run(), group="commands", exit_on_error=False)
+
+    def action_add(self) -> None:
+        if not self._live("add"):
+            return
+        from tui.screens.add_group import AddGroupScreen
+
+        def done(spec):
+            if spec is not None:
+                self.run_command("add", lambda: self.session.supervisor.add_group(spec))
+
+        self.push_screen(AddGroupScreen(self.envs or {}, self.session.checker, self.edgetpus or ()), done)
+
+    def action_step(self, delta: int) -> None:
+        if not self._live("step"):
+            return
+        gid = self._selected()
+        if gid is None:
+            return
+        sup = self.session.supervisor
+        group = sup.groups.get(gid)
+        if group is None:
+            self.notify(f"g{gid} was removed", severity="warning")
+            return
+        if delta < 0 and group.count + delta < 1:
+            self.notify(f"g{gid} has {group.count} tenant(s); d removes the group", severity="warning")
+            return
+        self.run_command("step", lambda: sup.step(gid, delta))
+
+    def action_step_big(self, sign: int) -> None:
+        step = int(self.cfg.get("step", 4))
+        if sign < 0 and self.session is not None:
+            gid = self.query_one(TenantsTable).selected_group
+            group = self.session.supervisor.groups.get(gid)
+            if group is not None:
+                step = min(step, group.count - 1)
+                if step < 1:
+                    self.notify(f"g{gid} has {group.count} tenant(s); d removes the group", severity="warning")
+                    return
+        self.action_step(sign * step)
+
+    def action_batch(self, factor: float) -> None:
+        if not self._live("batch"):
+            return
+        gid = self._selected()
+        if gid is None or gid not in self.session.supervisor.groups:
+            return
+        sup = self.session.supervisor
+        old = sup.groups[gid].spec.batch
+        new = max(1, min(4096, int(old * factor)))
+        if new == old:
+            self.notify(f"g{gid} batch is already {old}", severity="warning")
+            return
+        self.run_command("batch", lambda: sup.set_batch(gid, new))
+
+    def action_pause(self) -> None:
+        if not self._live("pause"):
+            return
+        gid = self._selected()
+        if gid is None or gid not in self.session.supervisor.groups:
+            return
+        sup = self.session.supervisor
+        if sup.groups[gid].paused:
+            self.run_command("resume", lambda: sup.resume(gid))
+        else:
+            self.run_command("pause", lambda: sup.pause(gid))
+
+    def action_remove(self) -> None:
+        if not self._live("remove"):
+            return
+        gid = self._selected()
+        if gid is None or gid not in self.session.supervisor.groups:
+            return
+        self.run_command("remove", lambda: self.session.supervisor.remove(gid))
+
+    def action_move(self) -> None:
+        if not self._live("move"):
+            return
+        gid = self._selected()
+        sup = self.session.supervisor
+        if gid is None or gid not in sup.groups:
+            return
+        from tui.screens.move import MoveScreen
+
+        g = sup.groups[gid]
+
+        def done(target):
+            if target is not None:
+                self.run_command("move", lambda: sup.move(gid, *target))
+
+        self.push_screen(MoveScreen(g.label, g.spec.model, g.spec.placement, self.envs or {}, self.session.checker,
+                                    self.edgetpus or ()), done)
+
+    def action_export(self) -> None:
+        from tui.screens.export import ExportScreen
+
+        run_id = self.state.info.get("run_id", "")
+        default = str(Path.cwd() / f"edgemt-run{run_id}.csv")
+
+        def done(path):
+            if path:
+                self._export(path)
+
+        self.push_screen(ExportScreen(default), done)
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def _export(self, path: str) -> None:
+        """Writes the CSV from a read-only connection in a thread (the UI never waits on the DB)."""
+        from storage import schema
+        from storage.export import export_csv
+
+        db = self.state.info.get("db")
+        run_id = self.state.info.get("run_id")
+        try:
+            if self.session is not None:
+                self.session.store.flush()
+            conn = schema.connect(db, readonly=True)
+            try:
+                n = export_csv(conn, Path(path).expanduser(), run_id, "timeline")
+            finally:
+                conn.close()
+        except BadInput as exc:
+            self.post_message(msg.CommandDone("export", False, str(exc)))
+            return
+        except Exception as exc:
+            self.post_message(msg.CommandDone("export", False, f"{type(exc).__name__}: {exc}"))
+            return
+        t = self.state.t
+        detail = {"path": str(path), "rows": n}
+        if self.session is not None:
+            t = self.session.supervisor.now()
+            self.session.store.add_event(self.session.run_id, t, "exported", None, detail)
+        self.post_message(msg.RunEvent(t, "exported", None, detail))
+
+    def action_reasons(self) -> None:
+        panel = self.query_one(ResourcesPanel)
+        panel.show_reasons = not panel.show_reasons
+        self.request_view_refresh()
+
+    def action_theme(self) -> None:
+        self.theme = themes.next_theme(self.theme)
+        self.request_view_refresh()
+        if self.save_theme:
+            from runners import config
+
+            try:
+                config.update(self.config_path, theme=self.theme)
+            except Exception as exc:
+                self.notify(f"theme not saved: {exc}", severity="warning")
+        self.notify(f"theme {self.theme}", timeout=2)
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen(int(self.cfg.get("step", 4))))
+
+    async def action_quit(self) -> None:
+        await self.stop_run("done")
+
+    async def stop_run(self, status: str = "done") -> None:
+        """Stops every tenant cleanly, flushes the DB, then exits."""
+        if self.closing:
+            return
+        self.closing = True
+        if self.session is None:
+            if self.follower is not None:
+                self.follower.close()
+            self.exit()
+            return
+        self.notify("stopping every tenant…", timeout=30)
+        self.run_worker(self._close(status), group="close", exit_on_error=False)
+
+    async def _close(self, status: str) -> None:
+        try:
+            async with self._cmd_lock:
+                await self.session.close(status)
+        finally:
+            self.exit()
+
+    # -- losing the terminal --------------------------------------------------------------------
+    def _install_signals(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGHUP, self._on_hangup)
+            loop.add_signal_handler(signal.SIGTERM, lambda: self.call_later(self.stop_run, "interrupted"))
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+
+    def _on_hangup(self) -> None:
+        # The terminal is gone: writes to it would fail, so output goes nowhere from now on.
+        try:
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+        except OSError:
+            pass
+        if self.keep_running:
+            self.detached = True
+            self.exit()
+        else:
+            self.call_later(self.stop_run, "interrupted")
+
+
+def make_app(cfg: dict, session=None, *, session_factory=None, **kw) -> EdgemtApp:
+    """The UI around a live Session (or one made by ``session_factory()``), a recording
+    (``recording=``) or a followed run (``follower=``)."""
+    if session is None and session_factory is not None:
+        session = session_factory()
+    return EdgemtApp(cfg, session, **kw)

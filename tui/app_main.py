@@ -1,0 +1,117 @@
+"""``edgemt`` with no subcommand (the live UI) and ``edgemt replay RUN``.
+
+The UI runs in an asyncio loop this module owns, so that with ``--keep-running`` a lost
+terminal (SIGHUP) ends only the UI: the Supervisor, its children and the DB writer live
+on in the same loop, headless, until SIGTERM or SIGINT stops them cleanly.
+"""
+import asyncio
+import signal
+import sys
+
+from runners import config
+from runners.errors import BadInput
+from storage import schema
+from tui.session import Session, resolve_db
+
+EXIT_OK = 0
+
+
+def running_runs(db) -> list:
+    """Runs whose controller is still alive (after dead ones were marked interrupted)."""
+    from storage.store import _pid_alive
+
+    if not db.exists():
+        return []
+    conn = schema.connect(db, readonly=True)
+    try:
+        rows = [dict(r) for r in conn.execute("SELECT id, kind, started, controller_pid FROM runs "
+                                              "WHERE status = 'running' ORDER BY id")]
+    finally:
+        conn.close()
+    return [r for r in rows if _pid_alive(r["controller_pid"])]
+
+
+def ui_command(args) -> int:
+    cfg = config.load()
+    db = resolve_db(getattr(args, "db", None), cfg)
+    schema.check_path(db)
+    if db.exists():
+        schema.connect(db, readonly=True).close()  # refuses a newer schema before anything starts
+    follow = getattr(args, "follow", None)
+    if follow is None and not getattr(args, "new", False):
+        live = running_runs(db)
+        if live and sys.stdin.isatty():
+            follow = _ask_follow(live)
+    if follow:
+        return follow_command(db, cfg, follow)
+    return asyncio.run(_live(args, cfg, db))
+
+
+def _ask_follow(live: list):
+    """Lists runs in progress; returns the run id to follow, or None for a new run."""
+    print("runs in progress in this DB:")
+    for r in live:
+        print(f"  run {r['id']} ({r['kind']}, started {r['started']}, controller pid {r['controller_pid']})")
+    try:
+        answer = input(f"follow which run? [{live[-1]['id']}; n = start a new run] ").strip().lower()
+    except EOFError:
+        return None
+    if answer in ("n", "new"):
+        return None
+    try:
+        return int(answer) if answer else live[-1]["id"]
+    except ValueError:
+        return None
+
+
+async def _live(args, cfg, db) -> int:
+    from tui.app import make_app
+
+    keep = bool(getattr(args, "keep_running", False))
+    session = Session(db, "ui", {"keep_running": keep}, cfg)
+    app = make_app(cfg, session, keep_running=keep)
+    try:
+        await app.run_async()
+        if app.detached:
+            await _headless(session)
+    finally:
+        if session.status == "running":
+            await session.close("interrupted" if app.detached or not app.closing else "done")
+    return EXIT_OK
+
+
+async def _headless(session) -> None:
+    """The run goes on without a terminal until SIGTERM or SIGINT; then it stops cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: None)
+    session.store.add_event(session.run_id, session.supervisor.now(), "detached", None,
+                            {"reason": "terminal lost; --keep-running"})
+    await stop.wait()
+    await session.close("done")
+
+
+def follow_command(db, cfg, run_id: int) -> int:
+    from tui.app import make_app
+    from tui.replay import Follower
+
+    follower = Follower(db, run_id)
+    make_app(cfg, follower=follower).run()
+    return EXIT_OK
+
+
+def replay_command(args) -> int:
+    from tui.app import make_app
+    from tui.replay import Recording
+
+    cfg = config.load()
+    db = resolve_db(args.db, cfg)
+    if not db.exists():
+        raise BadInput(f"--db {db} does not exist; give the DB a run was recorded in")
+    if args.speed is not None and args.speed < 0:
+        raise BadInput(f"--speed {args.speed} is negative; give a factor > 0 (0 jumps to the end)")
+    recording = Recording(db, args.run)
+    make_app(cfg, recording=recording, speed=args.speed if args.speed is not None else 1.0).run()
+    return EXIT_OK

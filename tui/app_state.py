@@ -1,0 +1,224 @@
+"""What the UI shows, as plain data: tenants, groups, throughput series, resources, events.
+
+Fed only by the messages of ``tui.messages`` (live from the supervisor and the sampler,
+or replayed from the DB) and read by the widgets on the refresh timer. Every update is
+O(1) per message and every read is bounded (the last ``KEEP`` windows of a tenant, the
+last ``SERIES`` slots of the chart), so 32 tenants cost the UI about what 1 does.
+"""
+import collections
+from dataclasses import dataclass, field
+
+from runners import aggregate
+from runners.aggregate import Window
+from runners.child import latency
+
+ACTIVE = ("starting", "running", "paused")
+KEEP = 30  # windows per tenant used for the "mean" column
+SERIES = 600  # chart slots kept
+HISTORY = 60  # resource samples kept per metric (sparklines)
+MARK_KINDS = ("added", "stepped", "moved", "failed", "removed", "batch_changed")
+
+
+@dataclass
+class TenantRec:
+    id: int
+    group: int
+    model: str
+    framework: str
+    resource: str
+    batch: int
+    isolation: str
+    threads: object
+    status: str
+    error: object = None
+    moved_from: object = None
+    windows: collections.deque = field(default_factory=lambda: collections.deque(maxlen=KEEP))
+    hist: dict = field(default_factory=dict)
+    images: int = 0
+
+    @property
+    def placement(self) -> str:
+        return f"{self.framework}@{self.resource}"
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+@dataclass
+class GroupRow:
+    id: int
+    model: str
+    placement: str
+    batch: int
+    isolation: str
+    count: int
+    state: str
+    current: float
+    mean: float
+    p50: object
+    p99: object
+    tenants: list  # TenantRec, oldest first
+    failures: list  # (tenant id, reason)
+
+    @property
+    def label(self) -> str:
+        return f"g{self.id}"
+
+
+def unit_of(name: str) -> str:
+    """The unit of a metric recorded without one (replay rows), from its name's suffix."""
+    for suffix, unit in (("_percent", "%"), ("_mb", "MB"), ("_bytes_s", "B/s"), ("_c", "°C"), ("_w", "W"),
+                         ("_mhz", "MHz")):
+        if name.endswith(suffix):
+            return unit
+    return ""
+
+
+class RunState:
+    """The UI's model of one run."""
+
+    def __init__(self, info: dict = None):
+        self.info = dict(info or {})  # header facts: host, cpu, cores, memory, gpus, edgetpus, db, run id
+        self.t = 0.0
+        self.tenants = {}
+        self.group_ids = []  # in order of appearance
+        self.removed = set()
+        self.slots = collections.OrderedDict()  # (t_start, t_end) -> {placement: img/s}
+        self.marks = collections.deque(maxlen=200)  # (t, kind)
+        self.metrics = {}  # name -> (value, unit, reason)
+        self.history = {}  # name -> deque of values
+        self.events = collections.deque(maxlen=500)
+        self.version = 0  # bumped on every change; widgets redraw only when it moved
+
+    # -- updates (one per message) -------------------------------------------------------
+    def on_tenant(self, m) -> None:
+        rec = self.tenants.get(m.id)
+        if rec is None:
+            rec = TenantRec(m.id, m.group, m.model, m.framework, m.resource, m.batch, m.isolation, m.threads,
+                            m.status, m.error, m.moved_from)
+            self.tenants[m.id] = rec
+            if m.group not in self.group_ids:
+                self.group_ids.append(m.group)
+        else:
+            rec.framework, rec.resource, rec.batch, rec.status = m.framework, m.resource, m.batch, m.status
+            rec.error = m.error
+        self.version += 1
+
+    def on_window(self, m) -> None:
+        rec = self.tenants.get(m.tenant)
+        if rec is None:
+            return
+        rec.windows.append(Window(m.t_start, m.t_end, m.images, m.batches))
+        rec.images += m.images
+        rec.batch = m.batch or rec.batch
+        if rec.status == "starting":
+            rec.status = "running"
+        latency.merge(rec.hist, m.hist or {})
+        key = (round(m.t_start, 3), round(m.t_end, 3))
+        slot = self.slots.get(key)
+        if slot is None:
+            slot = self.slots[key] = {}
+            while len(self.slots) > SERIES:
+                self.slots.popitem(last=False)
+        span = m.t_end - m.t_start
+        if span > 0:
+            slot[rec.placement] = slot.get(rec.placement, 0.0) + m.images / span
+        self.t = max(self.t, m.t_end)
+        self.version += 1
+
+    def on_event(self, m) -> None:
+        d = m.detail or {}
+        gid = d.get("group")
+        if m.kind in MARK_KINDS:
+            self.marks.append((m.t, m.kind))
+        if m.kind == "removed" and gid is not None:
+            self.removed.add(gid)
+        elif m.kind == "added" and gid is not None:
+            self.removed.discard(gid)
+            if gid not in self.group_ids:
+                self.group_ids.append(gid)
+        elif m.kind == "batch_changed" and gid is not None:
+            for rec in self._group_tenants(gid):
+                if rec.active:
+                    rec.batch = d.get("to", rec.batch)
+        elif m.kind in ("paused", "resumed") and gid is not None:
+            for rec in self._group_tenants(gid):
+                if rec.status in ("running", "paused"):
+                    rec.status = "paused" if m.kind == "paused" else "running"
+        self.events.append((m.t, m.kind, m.tenant, d))
+        self.t = max(self.t, m.t)
+        self.version += 1
+
+    def on_sample(self, m) -> None:
+        for name, (value, unit, reason) in m.metrics.items():
+            self.metrics[name] = (value, unit, reason)
+            h = self.history.get(name)
+            if h is None:
+                h = self.history[name] = collections.deque(maxlen=HISTORY)
+            h.append(value)
+        self.version += 1
+
+    def on_clock(self, t: float) -> None:
+        if t != self.t:
+            self.t = t
+            self.version += 1
+
+    # -- reads (by the widgets) -------------------------------------------------------------
+    def _group_tenants(self, gid: int) -> list:
+        return [r for r in self.tenants.values() if r.group == gid]
+
+    def groups(self) -> list:
+        rows = []
+        for gid in self.group_ids:
+            ts = self._group_tenants(gid)
+            if not ts:
+                continue
+            newest = ts[-1]
+            active = [r for r in ts if r.active]
+            failed = [r for r in ts if r.status == "failed"]
+            if gid in self.removed and not active:
+                state = "removed"
+            elif not active:
+                state = "failed" if failed and failed[-1] is newest else "stopped"
+            elif any(r.status == "starting" for r in active):
+                state = "starting"
+            elif all(r.status == "paused" for r in active):
+                state = "paused"
+            else:
+                state = "running"
+            ref = active[-1] if active else newest
+            current = 0.0
+            last_end = max((r.windows[-1].t_end for r in active if r.windows), default=None)
+            if last_end is not None:
+                for r in active:
+                    if r.windows and abs(r.windows[-1].t_end - last_end) < 1e-3:
+                        w = r.windows[-1]
+                        current += w.images / (w.t_end - w.t_start)
+            per = {r.id: list(r.windows) for r in active if r.windows}
+            mean = aggregate.level_throughput(per) if per else 0.0
+            hist = {}
+            for r in active or ts:
+                latency.merge(hist, r.hist)
+            p50, p99 = latency.percentile(hist, 50), latency.percentile(hist, 99)
+            rows.append(GroupRow(
+                gid, ref.model, ref.placement, ref.batch, ref.isolation, len(active), state, current, mean,
+                None if p50 is None else p50 * 1000, None if p99 is None else p99 * 1000, ts,
+                [(r.id, r.error) for r in failed],
+            ))
+        return rows
+
+    def series(self, last: int = 120):
+        """(xs, {"total": ys, placement: ys, ...}) over the last ``last`` slots."""
+        slots = list(self.slots.items())[-last:]
+        xs = [k[1] for k, _ in slots]
+        names = sorted({p for _, v in slots for p in v})
+        out = {"total": [sum(v.values()) for _, v in slots]}
+        for p in names:
+            out[p] = [v.get(p, 0.0) for _, v in slots]
+        return xs, out
+
+    def total_now(self) -> float:
+        if not self.slots:
+            return 0.0
+        return sum(next(reversed(self.slots.values())).values())

@@ -1,0 +1,82 @@
+"""Every message that reaches the UI's widgets: the supervisor's reports, the sampler's
+snapshots and replayed rows all arrive as one of these, so live and replay share one path."""
+from dataclasses import dataclass, field
+
+from textual.message import Message
+
+
+@dataclass
+class TenantChanged(Message):
+    """A tenant started, warmed up, paused, stopped or failed (its whole record)."""
+
+    id: int
+    group: int
+    model: str
+    framework: str
+    resource: str
+    batch: int
+    isolation: str
+    threads: object
+    status: str
+    error: object = None
+    moved_from: object = None
+
+
+@dataclass
+class WindowDone(Message):
+    """One measurement window of one tenant."""
+
+    tenant: int
+    t_start: float
+    t_end: float
+    images: int
+    batches: int
+    batch: int
+    hist: dict = field(default_factory=dict)
+
+
+@dataclass
+class RunEvent(Message):
+    """An event of the run log (added, stepped, moved, batch_changed, failed, exported, ...)."""
+
+    t: float
+    kind: str
+    tenant: object = None
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass
+class SampleTaken(Message):
+    """One resource snapshot: name -> (value or None, unit, reason); t on the run's clock."""
+
+    t: float
+    metrics: dict
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SampleTaken)
+
+
+@dataclass
+class ClockTick(Message):
+    """The run's clock moved (replay: virtual time; live: the supervisor's clock)."""
+
+    t: float
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ClockTick)
+
+
+@dataclass
+class CommandDone(Message):
+    """A command on the supervisor finished: ok or with the one-line reason it failed."""
+
+    what: str
+    ok: bool
+    reason: str = ""
+
+
+@dataclass
+class EnvironmentsFound(Message):
+    """Framework environments found (framework -> its probe's hello, or a reason string)."""
+
+    found: dict

@@ -1,0 +1,149 @@
+"""Recorded runs as the UI's messages: ``edgemt replay RUN`` and following a live run.
+
+A ``Recording`` reads one run's tenants, windows, samples and events (read-only) and turns
+them into the same messages the supervisor and the sampler produce live, stamped with the
+run's clock, so the replayed UI is the live UI. ``Follower`` reads the rows a running
+controller keeps adding (by row id), for watching a run started elsewhere.
+"""
+import json
+
+from storage import schema
+from tui import messages as msg
+from tui.app_state import unit_of
+
+SAMPLE_SKIP = ("id", "run", "t")
+
+
+def host_info(run: dict, db) -> dict:
+    """Header facts from a run row's host fingerprint."""
+    try:
+        host = json.loads(run.get("host") or "{}")
+    except ValueError:
+        host = {}
+    mem = host.get("mem_total_mb")
+    return {
+        "host": host.get("board_model") or host.get("hostname") or "?",
+        "cpu": host.get("cpu_model") or host.get("machine") or "?",
+        "cores": host.get("cpu_cores") or "?",
+        "memory": f"{mem / 1024:.1f} GB" if mem else "?",
+        "gpus": ", ".join(host.get("gpus") or []) if isinstance(host.get("gpus"), list) else host.get("gpus"),
+        "edgetpus": ", ".join(host.get("edgetpus") or []) if isinstance(host.get("edgetpus"), list) else None,
+        "db": str(db), "run_id": run["id"],
+    }
+
+
+def _tenant_msg(row: dict, status: str, error=None) -> msg.TenantChanged:
+    return msg.TenantChanged(row["id"], row["group_id"], row["model"], row["framework"], row["resource"],
+                             row["batch"], row["isolation"], row["threads"], status, error, row["moved_from"])
+
+
+def _sample_msg(row: dict) -> msg.SampleTaken:
+    metrics = {}
+    for k, v in row.items():
+        if k in SAMPLE_SKIP:
+            continue
+        metrics[k] = (v, unit_of(k), None if v is not None else "not recorded in this sample")
+    return msg.SampleTaken(row["t"], metrics)
+
+
+def _rows(conn, sql, args=()):
+    return [dict(r) for r in conn.execute(sql, args).fetchall()]
+
+
+def resolve_run(conn, run_id=None) -> dict:
+    from runners.errors import BadInput
+
+    if run_id is None:
+        rows = _rows(conn, "SELECT * FROM runs ORDER BY id DESC LIMIT 1")
+    else:
+        rows = _rows(conn, "SELECT * FROM runs WHERE id = ?", (run_id,))
+    if not rows:
+        ids = [r["id"] for r in _rows(conn, "SELECT id FROM runs ORDER BY id")]
+        raise BadInput(f"run {run_id} is not in the DB; runs: {', '.join(map(str, ids[-10:])) or 'none'}")
+    return rows[0]
+
+
+class Recording:
+    """One recorded run as a time-ordered list of messages."""
+
+    def __init__(self, db, run_id: int = None):
+        self.db = db
+        conn = schema.connect(db, readonly=True)
+        try:
+            self.run = resolve_run(conn, run_id)
+            rid = self.run["id"]
+            items = []  # (t, order, message): order keeps a tenant's start before its windows
+            for row in _rows(conn, "SELECT * FROM tenants WHERE run = ? ORDER BY id", (rid,)):
+                items.append((row["started"] or 0.0, 0, _tenant_msg(row, "starting")))
+                if row["ended"] is not None:
+                    items.append((row["ended"], 3, _tenant_msg(row, row["status"], row["error"])))
+            for row in _rows(conn, "SELECT w.* FROM windows w JOIN tenants t ON t.id = w.tenant WHERE t.run = ? "
+                                   "ORDER BY w.t_end, w.tenant", (rid,)):
+                items.append((row["t_end"], 2, msg.WindowDone(row["tenant"], row["t_start"], row["t_end"],
+                                                               row["images"], row["batches"], row["batch"],
+                                                               json.loads(row["hist"] or "{}"))))
+            for row in _rows(conn, "SELECT * FROM samples WHERE run = ? ORDER BY t", (rid,)):
+                items.append((row["t"], 1, _sample_msg(row)))
+            for row in _rows(conn, "SELECT * FROM events WHERE run = ? ORDER BY t, id", (rid,)):
+                items.append((row["t"], 1, msg.RunEvent(row["t"], row["kind"], row["tenant"],
+                                                        json.loads(row["detail"] or "{}"))))
+        finally:
+            conn.close()
+        items.sort(key=lambda x: (x[0], x[1]))
+        self.items = items
+        self.end = max((t for t, _, _ in items), default=0.0)
+
+    def info(self) -> dict:
+        return host_info(self.run, self.db)
+
+    def until(self, start: int, t: float):
+        """(messages with time <= t from index ``start``, the next index)."""
+        out = []
+        i = start
+        while i < len(self.items) and self.items[i][0] <= t + 1e-9:
+            out.append(self.items[i][2])
+            i += 1
+        return out, i
+
+
+class Follower:
+    """New rows of a run that another controller is writing, as messages (polled)."""
+
+    def __init__(self, db, run_id: int):
+        self.db = db
+        self.conn = schema.connect(db, readonly=True)
+        self.run = resolve_run(self.conn, run_id)
+        self.last = {"windows": 0, "samples": 0, "events": 0}
+        self.tenants = {}
+
+    def info(self) -> dict:
+        return host_info(self.run, self.db)
+
+    def status(self) -> str:
+        return _rows(self.conn, "SELECT status FROM runs WHERE id = ?", (self.run["id"],))[0]["status"]
+
+    def poll(self) -> list:
+        rid = self.run["id"]
+        out = []
+        for row in _rows(self.conn, "SELECT * FROM tenants WHERE run = ? ORDER BY id", (rid,)):
+            key = (row["status"], row["batch"], row["error"])
+            if self.tenants.get(row["id"]) != key:
+                self.tenants[row["id"]] = key
+                out.append(_tenant_msg(row, row["status"], row["error"]))
+        for row in _rows(self.conn, "SELECT w.* FROM windows w JOIN tenants t ON t.id = w.tenant "
+                                    "WHERE t.run = ? AND w.id > ? ORDER BY w.id", (rid, self.last["windows"])):
+            self.last["windows"] = row["id"]
+            out.append(msg.WindowDone(row["tenant"], row["t_start"], row["t_end"], row["images"], row["batches"],
+                                      row["batch"], json.loads(row["hist"] or "{}")))
+        for row in _rows(self.conn, "SELECT * FROM samples WHERE run = ? AND id > ? ORDER BY id",
+                         (rid, self.last["samples"])):
+            self.last["samples"] = row["id"]
+            out.append(_sample_msg(row))
+        for row in _rows(self.conn, "SELECT * FROM events WHERE run = ? AND id > ? ORDER BY id",
+                         (rid, self.last["events"])):
+            self.last["events"] = row["id"]
+            out.append(msg.RunEvent(row["t"], row["kind"], row["tenant"], json.loads(row["detail"] or "{}")))
+        return out
+
+    def close(self):
+        self.conn.close()

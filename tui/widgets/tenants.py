@@ -1,0 +1,86 @@
+"""The tenants table: one row per group, unfolding (enter) to its tenants; failed tenants
+always show a row with their reason under their group."""
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+COLUMNS = (("group", "g"), ("model", "model"), ("placement", "placement"), ("batch", "b"), ("iso", "iso"),
+           ("n", "n"), ("state", "state"), ("now/s", "now"), ("mean/s", "mean"), ("p50ms", "p50"),
+           ("p99ms", "p99"))
+STATE_STYLE = {"running": "bold", "failed": "bold red", "starting": "italic", "paused": "dim", "removed": "dim",
+               "stopped": "dim"}
+
+
+def _num(v, fmt="{:.1f}"):
+    return "-" if v is None else fmt.format(v)
+
+
+class TenantsTable(DataTable):
+    BINDINGS = [Binding("enter", "unfold", "Unfold", show=False)]
+
+    def __init__(self, **kw):
+        super().__init__(cursor_type="row", zebra_stripes=False, **kw)
+        self.unfolded = set()
+        self._keys = []
+        self._compact = None
+
+    def set_compact(self, compact: bool) -> None:
+        if compact == self._compact:
+            return
+        self._compact = compact
+        self.clear(columns=True)
+        for label, short in COLUMNS:
+            self.add_column(short if compact else label, key=label)
+        self._keys = []
+
+    @property
+    def selected_group(self):
+        """The group id of the row under the cursor (a tenant row selects its group)."""
+        if not self._keys or self.cursor_row is None or self.cursor_row >= len(self._keys):
+            return None
+        return int(self._keys[self.cursor_row].split("-")[0][1:])
+
+    def action_unfold(self) -> None:
+        gid = self.selected_group
+        if gid is not None:
+            self.unfolded ^= {gid}
+            self.app.request_view_refresh()
+
+    def show(self, groups) -> None:
+        rows = []
+        for g in groups:
+            cells = [g.label, g.model, g.placement, str(g.batch), g.isolation[:4], str(g.count),
+                     Text(g.state, style=STATE_STYLE.get(g.state, "")), _num(g.current), _num(g.mean),
+                     _num(g.p50), _num(g.p99)]
+            rows.append((g.label, cells))
+            shown = set()
+            if g.id in self.unfolded:
+                for r in g.tenants:
+                    shown.add(r.id)
+                    state = r.status if not r.error else f"failed: {r.error}"
+                    cur = r.windows[-1].images / (r.windows[-1].t_end - r.windows[-1].t_start) if r.windows else None
+                    rows.append((f"{g.label}-t{r.id}", [
+                        f" t{r.id}", "", r.placement, str(r.batch), "", "",
+                        Text(state[:60], style=STATE_STYLE.get(r.status, "")), _num(cur), "", "", ""]))
+            for tid, reason in g.failures:
+                if tid not in shown:
+                    rows.append((f"{g.label}-t{tid}", [f" t{tid}", Text(f"failed: {reason}", style="red"), "", "",
+                                                        "", "", "", "", "", "", ""]))
+        keys = [k for k, _ in rows]
+        if keys != self._keys:
+            selected = self._keys[self.cursor_row] if self._keys and self.cursor_row < len(self._keys) else None
+            self.clear()
+            for key, cells in rows:
+                self.add_row(*cells, key=key)
+            self._keys = keys
+            if selected in keys:
+                self.move_cursor(row=keys.index(selected))
+            elif selected is not None and selected.split("-")[0] in keys:
+                self.move_cursor(row=keys.index(selected.split("-")[0]))
+            elif keys:
+                self.move_cursor(row=min(self.cursor_row, len(keys) - 1))
+            return
+        for key, cells in rows:
+            for (label, _), value in zip(COLUMNS, cells):
+                if self.get_cell(key, label) != value:
+                    self.update_cell(key, label, value)
