@@ -170,6 +170,8 @@ async def measure_level(ctx: Context, tenants: list, label: str = "", parts: dic
         "joules_per_inference": round(power / mean, 6) if power and mean > 0 else None,
         "since": round(since, 3), "until": round(until, 3),
     }
+    if mean == 0.0:
+        out["note"] = "no batch completed in the measured phase: lengthen --duration"
     if parts:
         out["parts"] = {name: round(statistics.fmean(t["parts"][name] for t in trials), 4) for name in parts}
     return out

@@ -31,7 +31,7 @@ def results(db, run):
 
 def test_batch_sweep_then_report_and_correlate(tmp_path):
     db = tmp_path / "e.db"
-    p = edgemt("sweep", "batch", "--tenant", "mobilenet_v2", "--batches", "1,2", "--duration", "1.5", "--db", str(db),
+    p = edgemt("sweep", "batch", "--tenant", "mobilenet_v2", "--batches", "1,2", "--duration", "2.5", "--db", str(db),
                "--json")
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
@@ -59,8 +59,8 @@ def test_batch_sweep_then_report_and_correlate(tmp_path):
 
 def test_concurrency_sweep_search_warm(tmp_path):
     db = tmp_path / "c.db"
-    p = edgemt("sweep", "concurrency", "--tenant", "squeezenet1_0", "--max", "2", "--strategy", "search",
-               "--warm-start", "--duration", "1.5", "--db", str(db), "--json")
+    p = edgemt("sweep", "concurrency", "--tenant", "squeezenet1_0,threads=1", "--max", "2", "--strategy", "search",
+               "--warm-start", "--duration", "2.5", "--db", str(db), "--json")
     assert p.returncode == 0, p.stderr
     s = json.loads(p.stdout)["summary"]
     assert s["max_level"] == 2 and s["ended_by"] == "reached --max" and s["levels_measured"] == 2
@@ -71,7 +71,7 @@ def test_concurrency_sweep_search_warm(tmp_path):
 
 def test_dmp_between_two_cpu_groups(tmp_path):
     db = tmp_path / "d.db"
-    p = edgemt("dmp", "--tenant", "mobilenet_v2", "--tenant", "squeezenet1_0", "--as-given", "--duration", "1.5",
+    p = edgemt("dmp", "--tenant", "mobilenet_v2", "--tenant", "squeezenet1_0,threads=1", "--as-given", "--duration", "2.5",
                "--db", str(db), "--json")
     assert p.returncode == 0, p.stderr
     s = json.loads(p.stdout)["summary"]
