@@ -432,6 +432,8 @@ class Supervisor:
         t.stopped.set()
         self._log_event("failed", t, {"group": t.group.id, "reason": reason})
         self._notify("tenant", t)
+        if t.runner is not None:
+            self._retire_runner_if_idle(t.runner)  # a runner left with no live tenant exits
 
     def _on_report(self, runner: RunnerProcess, msg: dict):
         ev = msg.get("ev")
