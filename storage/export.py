@@ -2,7 +2,8 @@
 
 Cells that a spreadsheet would read as a formula (starting with =, +, -, @, tab or CR)
 are prefixed with a quote mark, as OWASP's CSV-injection advice says; numbers are written
-as numbers, so negative values stay numeric.
+as numbers, so negative values stay numeric. Where the run's samples have power, the
+timeline gains ``power_w`` and ``joules_per_image`` (see ``_with_power`` and storage/energy.py).
 """
 import csv
 import os
@@ -56,12 +57,38 @@ def export_csv(conn, out: Path, run_id: int = None, table: str = "timeline") -> 
         raise BadInput(f"--out {out}: folder {out.parent} does not exist or is not writable")
     cur = conn.execute(BY_RUN[table], (run_id,))
     names = [d[0] for d in cur.description]
+    rows = cur
+    if table == "timeline":
+        names, rows = _with_power(conn, run_id, names, cur.fetchall())
     n = 0
     with open(out, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(names)
-        for row in cur:
+        for row in rows:
             writer.writerow([safe_cell(v) for v in row])
             n += 1
     out.chmod(0o644)  # never world-writable
     return n
+
+
+def _with_power(conn, run_id, names, rows):
+    """Timeline rows with ``power_w`` (the board's mean power over the window's span) and
+    ``joules_per_image`` (the board's energy over that span / the images every tenant
+    completed in that slot), when the run's samples have power; else the rows as they are."""
+    from storage.energy import run_power_points, window_power
+
+    points = run_power_points(conn, run_id)
+    if not points:
+        return names, rows
+    i0, i1, ii = names.index("t_start"), names.index("t_end"), names.index("images")
+    slot_images = {}
+    for r in rows:
+        key = (round(r[i0], 3), round(r[i1], 3))
+        slot_images[key] = slot_images.get(key, 0) + r[ii]
+    out = []
+    for r in rows:
+        watts, joules = window_power(points, r[i0], r[i1])
+        images = slot_images[(round(r[i0], 3), round(r[i1], 3))]
+        jpi = round(joules / images, 6) if joules is not None and images > 0 else None
+        out.append([*r, None if watts is None else round(watts, 3), jpi])
+    return [*names, "power_w", "joules_per_image"], out

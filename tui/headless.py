@@ -76,6 +76,7 @@ async def _run(args, specs, db, cfg, images, checker, params) -> int:
                           on_tick=(lambda: live.update(_table(sup))) if live else None)
         if m.reason == "stopped":
             status = "interrupted"
+        session.store.update_run_params(session.run_id, {**params, "measured": {"since": m.since, "until": m.until}})
     except BaseException:
         status = "failed"
         raise
@@ -93,12 +94,38 @@ async def _run(args, specs, db, cfg, images, checker, params) -> int:
     out = {"run_id": session.run_id, "db": str(db), "tenants": summaries, "placements": placement_tp,
            "total_throughput": total, "measured_s": round(m.until - m.since, 3), "steady": m.steady,
            "stopped_by": m.reason}
+    _add_energy(out, db, session.run_id, m)
     weights = {s["weights"] for s in summaries if s["weights"]}
     if args.json:
         print(json.dumps(out))
     else:
         _print_summary(out, weights)
     return EXIT_TENANT_FAILED if any(s["status"] == "failed" for s in summaries) else EXIT_OK
+
+
+def _add_energy(out, db, run_id, m):
+    """Energy over the measured phase beside every throughput (storage/energy.py): the run's
+    ``energy_j``, ``joules_per_inference`` per tenant, placement and total, or None with
+    ``energy.reason`` (e.g. power not measured)."""
+    from storage.energy import run_energy
+
+    conn = schema.connect(db, readonly=True)
+    try:
+        e = run_energy(conn, run_id, m.since, m.until)
+    finally:
+        conn.close()
+    out["energy_j"] = e["energy_j"]
+    out["run_energy_j"] = e["run_energy_j"]
+    out["joules_per_inference"] = e["joules_per_inference"]
+    out["placement_joules_per_inference"] = {p: e["placements"].get(p, {}).get("joules_per_inference")
+                                             for p in out["placements"]}
+    for s in out["tenants"]:
+        s["joules_per_inference"] = e["tenants"].get(s["id"], {}).get("joules_per_inference")
+    out["energy"] = {k: v for k, v in e.items() if k != "tenants"}
+
+
+def _j(v):
+    return "-" if v is None else f"{v:.4g}"
 
 
 def _table(sup):
@@ -121,18 +148,29 @@ def _print_summary(out, weights):
 
     console = Console()
     table = Table(title=f"run {out['run_id']}: {out['measured_s']:.1f} s measured ({out['stopped_by']})")
-    for col in ("tenant", "group", "model", "placement", "batch", "iso", "status", "images", "img/s",
+    for col in ("tenant", "group", "model", "placement", "batch", "iso", "status", "images", "img/s", "J/img",
                 "p50 ms", "p99 ms"):
-        table.add_column(col, justify="right" if col in ("batch", "images", "img/s", "p50 ms", "p99 ms") else "left")
+        table.add_column(col, justify="right" if col in ("batch", "images", "img/s", "J/img", "p50 ms", "p99 ms")
+                         else "left")
     for s in out["tenants"]:
         lat = s["latency_ms"]
         table.add_row(str(s["id"]), f"g{s['group']}", s["model"], f"{s['framework']}@{s['resource']}",
                       str(s["batch"]), s["isolation"], s["status"] if not s["error"] else f"failed: {s['error'][:60]}",
-                      str(s["images"]), f"{s['throughput']:.2f}",
+                      str(s["images"]), f"{s['throughput']:.2f}", _j(s.get("joules_per_inference")),
                       "-" if lat["p50"] is None else f"{lat['p50']:.1f}", "-" if lat["p99"] is None else f"{lat['p99']:.1f}")
     console.print(table)
+    e = out.get("energy") or {}
     for p, v in out["placements"].items():
-        console.print(f"placement {p}: {v:.2f} img/s")
+        pe = (e.get("placements") or {}).get(p) or {}
+        jp = pe.get("joules_per_inference")
+        console.print(f"placement {p}: {v:.2f} img/s, " + (f"{jp:.4g} J/img ({pe.get('rail')})" if jp is not None
+                                                         else f"J/img n/a: {pe.get('reason') or e.get('reason')}"))
     console.print(f"total: {out['total_throughput']:.2f} img/s   db: {out['db']}")
+    if out.get("joules_per_inference") is not None:
+        console.print(f"energy: {out['joules_per_inference']:.4g} J/img, {out['energy_j']:.4g} J over "
+                      f"{out['measured_s']:.1f} s measured (mean {e['mean_power_w']:.3g} W, power_w coverage "
+                      f"{e['coverage']:.0%}); whole run {_j(out['run_energy_j'])} J")
+    else:
+        console.print(f"energy: n/a: {e.get('reason')}")
     if "random" in weights:
         console.print("random weights: throughput is valid, labels are not")
