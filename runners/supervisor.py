@@ -198,6 +198,7 @@ class Supervisor:
         self._next_group = 1
         self._watchdog = None
         self._closed = False
+        self._frameworks = {}  # framework -> versions its children reported (runs.host["frameworks"])
 
     # -- subscriptions ---------------------------------------------------------------
     def subscribe(self, callback):
@@ -451,10 +452,12 @@ class Supervisor:
             self._notify("window", (t, w))
         elif ev == "hello":
             runner.hello = msg
+            self._record_framework(runner.framework, msg, None)
         elif ev == "loaded" and t is not None:
             t.weights, t.runtime = msg.get("weights"), msg.get("runtime")
             self.store.update_tenant(t.id, weights=t.weights, runtime=t.runtime,
                                      images_skipped=msg.get("images_skipped"))
+            self._record_framework(runner.framework, None, msg)
             self._log_event("loaded", t, {k: msg.get(k) for k in ("load_s", "weights", "note", "runtime",
                                                                    "images_used", "images_skipped") if k in msg})
         elif ev == "warm" and t is not None:
@@ -480,6 +483,25 @@ class Supervisor:
                 self._set_stopped(t)
         elif ev == "log":
             self._log_event("log", t, {"message": msg.get("message")})
+
+    def _record_framework(self, framework: str, hello: dict = None, loaded: dict = None):
+        """Adds the versions a child reports (``hello``: python, framework_version, runtime,
+        numpy, devices; ``loaded``: the library that ran a tenant) to the run's fingerprint,
+        ``runs.host["frameworks"][framework]``."""
+        fws = self._frameworks
+        entry = fws.setdefault(framework, {})
+        before = json.dumps(entry, sort_keys=True)
+        if hello:
+            entry.update({k: hello.get(k) for k in ("python", "framework_version", "runtime", "numpy",
+                                                    "devices", "protocol") if k in hello})
+        if loaded:
+            if loaded.get("runtime") and loaded["runtime"] not in entry.setdefault("loaded_runtimes", []):
+                entry["loaded_runtimes"].append(loaded["runtime"])
+            for k in ("libedgetpu", "delegate"):
+                if loaded.get(k):
+                    entry[k] = loaded[k]
+        if json.dumps(entry, sort_keys=True) != before and hasattr(self.store, "update_run_host"):
+            self.store.update_run_host(self.run_id, "frameworks", fws)
 
     def _on_runner_exit(self, runner: RunnerProcess):
         self.runners.discard(runner)

@@ -109,6 +109,20 @@ class Store:
     def update_run_params(self, run_id: int, params: dict) -> None:
         self._exec("UPDATE runs SET params = ? WHERE id = ?", (json.dumps(params), run_id))
 
+    def update_run_host(self, run_id: int, key: str, value) -> None:
+        """Sets one key of the run's fingerprint (``runs.host`` JSON), e.g. the framework
+        versions the runner children report in their ``hello``."""
+        with self._lock:
+            row = self.conn.execute("SELECT host FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                return
+            try:
+                host = json.loads(row[0] or "{}") or {}
+            except ValueError:
+                host = {}
+            host[key] = value
+            self._exec("UPDATE runs SET host = ? WHERE id = ?", (json.dumps(host), run_id))
+
     # -- tenants ----------------------------------------------------------------------
     TENANT_FIELDS = (
         "group_id", "model", "framework", "resource", "batch", "isolation", "threads",

@@ -26,11 +26,37 @@ def edgetpu_lister(sysfs_root: str = "/sys"):
     return lister
 
 
-def host_fingerprint() -> dict:
+def libedgetpu_version() -> dict:
+    """libedgetpu as the host has it: the Debian package (std or max clock) and the library
+    file; ``{"package": None, "library": None}`` where it is not installed."""
+    import ctypes.util
+    import shutil
+    import subprocess
+
+    out = {"package": None, "library": ctypes.util.find_library("edgetpu")}
+    if shutil.which("dpkg-query"):
+        for pkg in ("libedgetpu1-std", "libedgetpu1-max", "libedgetpu1-legacy-std", "libedgetpu1-legacy-max"):
+            try:
+                r = subprocess.run(["dpkg-query", "-W", "-f", "${Status}|${Version}", pkg],
+                                   capture_output=True, text=True, timeout=3)
+            except Exception:
+                continue
+            if r.returncode == 0 and "installed" in r.stdout and "not-installed" not in r.stdout:
+                out["package"] = f"{pkg} {r.stdout.split('|', 1)[1]}"
+                break
+    return out
+
+
+def host_fingerprint(collectors=()) -> dict:
+    """The board and its state at the start (collectors/fingerprint.py; ``collectors`` give
+    the power and thermal state at start), with libedgetpu. Framework versions are added
+    by the Supervisor as the children say hello."""
     try:
         from collectors.fingerprint import fingerprint
 
-        return fingerprint()
+        fp = fingerprint(collectors=collectors or ())
+        fp["libedgetpu"] = libedgetpu_version()
+        return fp
     except Exception as exc:  # the fingerprint is information; a run never fails for it
         import platform
 
@@ -46,18 +72,18 @@ class Session:
         self.store = Store(self.db)
         self.interrupted = self.store.mark_interrupted()
         self.window_s = float(window_s or self.cfg["window_s"])
+        if collectors is None:
+            from collectors.registry import default_collectors
+
+            collectors = default_collectors()
         self.t0 = time.monotonic()
-        self.run_id = self.store.create_run(kind, params, host_fingerprint(), t0_monotonic=self.t0)
+        self.run_id = self.store.create_run(kind, params, host_fingerprint(collectors), t0_monotonic=self.t0)
         self.checker = checker or PlacementChecker(self.cfg, edgetpu_lister())
         self.supervisor = Supervisor(
             self.store, self.run_id, python_for=self.checker.python_for, window_s=self.window_s, images=images,
             include_transfer=include_transfer, placement_checker=self.checker, t0=self.t0, logs_dir=logs_dir,
         )
         self.sampler = None
-        if collectors is None:
-            from collectors.registry import default_collectors
-
-            collectors = default_collectors()
         if collectors:
             from collectors.sampler import Sampler
 
