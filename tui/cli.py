@@ -100,6 +100,10 @@ def build_parser() -> Parser:
     from tui.experiments_cli import add_parsers  # sweep, dmp, tune, correlate, report, merge
 
     add_parsers(sub, _common, _positive_float)
+
+    from tui.diff_cli import add_parser as add_diff_parser  # diff RUN RUN
+
+    add_diff_parser(sub, _common)
     return p
 
 
@@ -146,6 +150,10 @@ def _dispatch(args, parser):
         from tui.app_main import replay_command
 
         return replay_command
+    if cmd == "diff":
+        from tui.diff_cli import diff_command
+
+        return diff_command
     if cmd in ("sweep", "dmp", "tune", "correlate", "report", "merge"):
         from tui.experiments_cli import dispatch
 
