@@ -40,7 +40,8 @@ def devices_command(args) -> int:
     resources["cpu"] = resources["cpu"][1:]
     for tpu in edgetpu_lister()():
         resources.setdefault(tpu, []).append("tflite")
-    sensors = describe(default_collectors())
+    cols = default_collectors()
+    sensors = describe(cols)
     out = {
         "resources": [{"resource": r, "frameworks": fws} for r, fws in resources.items()],
         "frameworks": [{"framework": fw, "python": c.python if c else None,
@@ -49,6 +50,7 @@ def devices_command(args) -> int:
                        for fw, c, h in rows],
         "collectors": [{"name": n, "available": ok, "detail": d} for n, ok, d in sensors],
     }
+    _collector_details(out, cols)
     if not any(r["resource"] == "edgetpu" or r["resource"].startswith("edgetpu:") for r in out["resources"]):
         out["edgetpu"] = "not available: no EdgeTPU found on USB (1a6e:089a, 18d1:9302) or PCIe (apex_N)"
     if args.json:
@@ -73,7 +75,43 @@ def devices_command(args) -> int:
         t.add_row(c["name"], "available" + (f" ({c['detail']})" if c["detail"] else "") if c["available"]
                   else f"not available: {c['detail']}")
     console.print(t)
+    for c in out["collectors"]:
+        if c.get("metrics"):
+            console.print(f"{c['name']}: {len(c['metrics'])} metrics: {', '.join(c['metrics'][:12])}"
+                          + (", ..." if len(c["metrics"]) > 12 else ""))
+    console.print(f"power: {out['power']}")
     return EXIT_OK
+
+
+def _collector_details(out, cols) -> None:
+    """Adds to each available collector its facts (``info``) and the metric names one sample
+    gives, and ``power``: which collector measures the board's power (for J/inference), or
+    why none does."""
+    by_name = {c["name"]: c for c in out["collectors"]}
+    power_from = None
+    for col in cols:
+        entry = by_name.get(col.name)
+        if entry is None or not entry["available"]:
+            continue
+        try:
+            entry["info"] = col.info()
+            metrics = col.sample()
+        except Exception as exc:  # a listing never fails for one sensor
+            entry["info_error"] = str(exc)
+            continue
+        entry["metrics"] = sorted(k for k, m in metrics.items() if m.value is not None)
+        if power_from is None and "power_w" in entry["metrics"]:
+            power_from = col.name
+        try:
+            col.close()
+        except Exception:
+            pass
+    if power_from:
+        out["power"] = f"measured by {power_from} (power_w): energy and J/inference are recorded"
+    else:
+        why = [f"{c['name']}: {c['detail']}" for c in out["collectors"]
+               if c["name"] in ("jetson", "tegrastats", "ina219", "nvml") and not c["available"]]
+        out["power"] = "not measured: J/inference is n/a" + (f" ({'; '.join(why)})" if why else "")
 
 
 def models_command(args) -> int:
