@@ -32,6 +32,8 @@ ANSI = Theme(
     foreground="ansi_default", background="ansi_default", surface="ansi_default", panel="ansi_default",
     boost="ansi_default", success="ansi_green", warning="ansi_yellow", error="ansi_red",
     variables={
+        "ansi-background": "ansi_black",
+        "ansi-foreground": "ansi_white",
         "border-blurred": "ansi_bright_black",
         "block-cursor-foreground": "ansi_black",
         "block-cursor-background": "ansi_cyan",

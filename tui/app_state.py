@@ -195,7 +195,8 @@ class RunState:
                     if r.windows and abs(r.windows[-1].t_end - last_end) < 1e-3:
                         w = r.windows[-1]
                         current += w.images / (w.t_end - w.t_start)
-            per = {r.id: list(r.windows) for r in active if r.windows}
+            # a stopped group keeps showing what it did (its tenants' last windows)
+            per = {r.id: list(r.windows) for r in (active or [r for r in ts if r.status == "stopped"]) if r.windows}
             mean = aggregate.level_throughput(per) if per else 0.0
             hist = {}
             for r in active or ts:

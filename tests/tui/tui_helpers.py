@@ -44,3 +44,6 @@ def group_row(app, gid):
     return None
 
 
+
+
+REPO_EDGEMT = str(Path(__import__("sys").executable).parent / "edgemt")

@@ -39,6 +39,8 @@ def resources_for(framework: str, envs: dict, edgetpus=()) -> list:
 class AddGroupScreen(ModalScreen):
     """Dismisses with a checked TenantSpec, or None on escape."""
 
+    # enter in a field adds the group, so a newcomer can accept the defaults with one key
+    AUTO_FOCUS = "#batch"
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, envs: dict, checker=None, edgetpus=(), model: str = "mobilenet_v2"):

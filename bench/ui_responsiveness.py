@@ -1,0 +1,158 @@
+"""UI responsiveness, measured side by side in one run; prints its figures.
+
+1. refresh cost: one full redraw (table, resources, chart, header) with 32 tenants vs 1,
+   windows fed through the real messages and widgets (headless, 120x36);
+2. UI process CPU beyond the tenants: the controller+UI process's own CPU time while real
+   torch tenants run and the sampler runs at 2 Hz (children's CPU is theirs, not counted);
+3. first frame: spawn-to-first-frame of `edgemt` vs a minimal Textual app started the same
+   way (a pseudo-terminal, 120x36), median of a few starts.
+
+    .venv/bin/python bench/ui_responsiveness.py [--skip-live]
+"""
+import argparse
+import asyncio
+import fcntl
+import os
+import pty
+import select
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def feed(app, tenants: int, seconds: int = 60):
+    from tui import messages as msg
+
+    groups = max(1, tenants // 4)
+    for i in range(tenants):
+        app.state.on_tenant(msg.TenantChanged(i + 1, i % groups + 1, "mobilenet_v2", "torch", "cpu", 1, "process",
+                                              None, "running"))
+    for s in range(seconds):
+        for i in range(tenants):
+            app.state.on_window(msg.WindowDone(i + 1, float(s), float(s + 1), 20 + i % 3, 20, 1,
+                                               {"20": 10, "21": 10}))
+        app.state.on_sample(msg.SampleTaken(float(s), {"cpu_percent": (50.0 + s % 7, "%", None),
+                                                       "mem_percent": (30.0, "%", None)}))
+
+
+async def refresh_cost(tenants: int, n: int = 40) -> float:
+    from tui.app import make_app
+
+    app = make_app({"theme": "edgemt-dark"}, info={"host": "bench", "run_id": 0}, save_theme=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        feed(app, tenants)
+        await pilot.pause()
+        times = []
+        for k in range(n):
+            app.state.on_clock(60.0 + k)  # something changed: a real redraw each time
+            t = time.perf_counter()
+            app.refresh_view()
+            await pilot.pause()  # lets the compositor paint
+            times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+async def live_cpu(seconds: float = 10.0) -> tuple:
+    from runners import config
+    from runners.spec import parse_spec
+    from tui.app import make_app
+    from tui.session import Session
+
+    with tempfile.TemporaryDirectory() as tmp:
+        s = Session(Path(tmp) / "b.db", "bench", {}, config.load())
+        s.supervisor.hang_windows = 30
+        app = make_app(config.load(), s, envs={}, edgetpus=[], save_theme=False)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await s.supervisor.add_group(parse_spec("mobilenet_v2,count=2"))
+            end = time.monotonic() + 180
+            while any(t.status == "starting" for t in s.supervisor.all_tenants()) and time.monotonic() < end:
+                await pilot.pause(0.2)
+            await pilot.pause(2)
+            c0, w0 = time.process_time(), time.monotonic()
+            await pilot.pause(seconds)
+            c1, w1 = time.process_time(), time.monotonic()
+            busy = sum(1 for t in s.supervisor.all_tenants() if t.status == "running")
+            await s.close("done")
+    return 100.0 * (c1 - c0) / (w1 - w0), busy
+
+
+def first_frame(argv, marker: bytes, env=None, timeout=60.0, quit_key=b"q") -> float:
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
+                            start_new_session=True)
+    os.close(slave)
+    buf = b""
+    took = None
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        r, _, _ = select.select([master], [], [], 0.05)
+        if r:
+            try:
+                buf += os.read(master, 65536)
+            except OSError:
+                break
+            if marker in buf:
+                took = time.perf_counter() - t0
+                break
+    os.write(master, quit_key)
+    end = time.monotonic() + 30
+    while proc.poll() is None and time.monotonic() < end:
+        r, _, _ = select.select([master], [], [], 0.1)
+        if r:
+            try:
+                os.read(master, 65536)
+            except OSError:
+                break
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    os.close(master)
+    return took
+
+
+MINIMAL = ("from textual.app import App\nfrom textual.widgets import Static\n"
+           "class A(App):\n    BINDINGS=[('q','quit','Quit')]\n"
+           "    def compose(self):\n        yield Static('hello-first-frame')\nA().run()\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--skip-live", action="store_true", help="leave out the CPU figure (needs the torch env)")
+    ap.add_argument("--starts", type=int, default=3)
+    args = ap.parse_args()
+
+    one = asyncio.run(refresh_cost(1))
+    many = asyncio.run(refresh_cost(32))
+    print(f"refresh, 1 tenant:   {one * 1000:.1f} ms")
+    print(f"refresh, 32 tenants: {many * 1000:.1f} ms")
+    print(f"ratio 32/1: {many / one:.2f}  (target <= 2)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, EDGEMT_DB=str(Path(tmp) / "ff.db"), XDG_CONFIG_HOME=str(Path(tmp) / "cfg"),
+                   TERM="xterm-256color")
+        ours, base = [], []
+        for _ in range(args.starts):
+            base.append(first_frame([sys.executable, "-c", MINIMAL], b"hello-first-frame", env))
+            ours.append(first_frame([str(BIN / "edgemt"), "--new"], b"run ", env))
+        b, o = statistics.median([x for x in base if x]), statistics.median([x for x in ours if x])
+        print(f"first frame, minimal Textual app: {b * 1000:.0f} ms")
+        print(f"first frame, edgemt:              {o * 1000:.0f} ms")
+        print(f"ratio: {o / b:.2f}  (target <= 1.5)")
+
+    if not args.skip_live:
+        cpu, busy = asyncio.run(live_cpu())
+        print(f"UI+controller process CPU with {busy} busy torch tenants, sampler 2 Hz: {cpu:.1f}% of one core "
+              f"(target < 5%)")
+
+
+if __name__ == "__main__":
+    main()
