@@ -67,6 +67,9 @@ def test_tuner_on_recorded_cpu_grids_is_deterministic_and_within_budget(path):
     full = search.drive(search.exhaustive(g["axes"]), measure)
     assert full["measured"] == len(pts)
     assert a["best_score"] <= full["best_score"]
+    # the target: within 5% of the grid's best, measuring at most 25% of it
+    assert a["best_score"] >= 0.95 * full["best_score"] and a["measured"] <= 0.25 * len(pts)
+    assert "edgemt tune --full-grid" in g["edgemt_command"]
 
 
 def test_tuner_respects_failures_and_the_p99_limit():
