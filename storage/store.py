@@ -4,6 +4,11 @@ The supervisor (asyncio thread) and the sampler thread both write through one St
 Writes are cheap appends inside an open transaction; a flusher thread commits every
 ``commit_s`` (0.5 s), so at most the last half second is lost if the controller is
 killed, and the file always passes ``PRAGMA integrity_check`` (WAL).
+
+A write that the disk refuses (full disk, file size limit, read-only file, I/O error)
+never raises into the supervisor or the sampler: the Store keeps what it committed
+before, drops every later write, sets ``error`` and calls ``on_error(message)`` once, so
+the caller can stop the run with one clear line (see docs/reliability.md).
 """
 import json
 import os
@@ -14,7 +19,12 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from runners.errors import BadInput
 from storage import schema
+
+
+class StorageError(BadInput):
+    """The DB cannot be written (raised only where nothing has started yet)."""
 
 
 def _now_iso() -> str:
@@ -44,6 +54,8 @@ class Store:
         self._closed = False
         self._sample_columns = {r[1] for r in self.conn.execute("PRAGMA table_info(samples)")}
         self._commit_s = commit_s
+        self.error = None  # the first write error; from then on writes are dropped
+        self.on_error = None  # callable(message), called once, from whichever thread wrote
         self._flusher = threading.Thread(target=self._flush_loop, name="edgemt-db-flush", daemon=True)
         self._flusher.start()
 
@@ -55,21 +67,51 @@ class Store:
 
     def flush(self):
         with self._lock:
-            if self._dirty and not self._closed:
-                self.conn.commit()
+            if self._dirty and not self._closed and self.error is None:
+                try:
+                    self.conn.commit()
+                except sqlite3.DatabaseError as exc:
+                    self._write_failed(exc)
                 self._dirty = False
 
     def close(self):
         with self._lock:
             if self._closed:
                 return
-            self.conn.commit()
+            if self.error is None:
+                try:
+                    self.conn.commit()
+                except sqlite3.DatabaseError as exc:
+                    self._write_failed(exc)
             self._closed = True
             self.conn.close()
 
+    def _write_failed(self, exc):
+        """Records the first refused write (under the lock); keeps what was committed."""
+        if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+            raise exc  # a bug in edgemt, not the disk
+        first = self.error is None
+        if first:
+            self.error = str(exc) or type(exc).__name__
+        try:
+            self.conn.rollback()
+        except sqlite3.Error:
+            pass
+        if first and self.on_error is not None:
+            try:
+                self.on_error(self.error)
+            except Exception:  # noqa: BLE001 - the caller's hook must not break the writer
+                pass
+
     def _exec(self, sql, args=()):
         with self._lock:
-            cur = self.conn.execute(sql, args)
+            if self.error is not None:
+                return None
+            try:
+                cur = self.conn.execute(sql, args)
+            except sqlite3.DatabaseError as exc:
+                self._write_failed(exc)
+                return None
             self._dirty = True
             return cur.lastrowid
 
@@ -100,6 +142,8 @@ class Store:
             (kind, _now_iso(), os.getpid(), t0_monotonic, json.dumps(host), json.dumps(params)),
         )
         self.flush()
+        if self.error is not None:
+            raise StorageError(f"--db {self.path} cannot be written: {self.error}")
         return run_id
 
     def end_run(self, run_id: int, status: str) -> None:
@@ -155,18 +199,26 @@ class Store:
     def add_sample(self, run_id: int, t: float, values: dict) -> None:
         """One row of metrics; a metric seen for the first time becomes a new REAL column."""
         with self._lock:
-            for name in values:
-                if name not in self._sample_columns:
-                    if not name.replace("_", "").isalnum():
-                        continue  # metric names are identifiers; anything else is not stored
-                    self.conn.execute(f'ALTER TABLE samples ADD COLUMN "{name}" REAL')
-                    self._sample_columns.add(name)
-            names = [n for n in values if n in self._sample_columns]
-            cols = ", ".join(f'"{n}"' for n in names)
-            marks = ", ".join("?" for _ in names)
-            sql = f"INSERT INTO samples (run, t{', ' if names else ''}{cols}) VALUES (?, ?{', ' if names else ''}{marks})"
-            self.conn.execute(sql, [run_id, t, *[values[n] for n in names]])
-            self._dirty = True
+            if self.error is not None:
+                return
+            try:
+                self._add_sample(run_id, t, values)
+            except sqlite3.DatabaseError as exc:
+                self._write_failed(exc)
+
+    def _add_sample(self, run_id: int, t: float, values: dict) -> None:
+        for name in values:
+            if name not in self._sample_columns:
+                if not name.replace("_", "").isalnum():
+                    continue  # metric names are identifiers; anything else is not stored
+                self.conn.execute(f'ALTER TABLE samples ADD COLUMN "{name}" REAL')
+                self._sample_columns.add(name)
+        names = [n for n in values if n in self._sample_columns]
+        cols = ", ".join(f'"{n}"' for n in names)
+        marks = ", ".join("?" for _ in names)
+        sql = f"INSERT INTO samples (run, t{', ' if names else ''}{cols}) VALUES (?, ?{', ' if names else ''}{marks})"
+        self.conn.execute(sql, [run_id, t, *[values[n] for n in names]])
+        self._dirty = True
 
     def add_event(self, run_id: int, t: float, kind: str, tenant: int = None, detail: dict = None) -> None:
         self._exec(

@@ -12,7 +12,7 @@ from runners.spec import parse_spec
 from storage import schema
 from tui.session import Session, resolve_db
 
-EXIT_OK, EXIT_TENANT_FAILED = 0, 3
+EXIT_OK, EXIT_TENANT_FAILED, EXIT_STORAGE = 0, 3, 4
 
 
 def check_images(folder: str) -> str:
@@ -62,6 +62,9 @@ async def _run(args, specs, db, cfg, images, checker, params) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, stop.set)
+    # A DB the disk stops taking (full, size limit, read-only, I/O error) stops the run:
+    # measuring on without recording would lose every figure from then on.
+    session.store.on_error = lambda message: loop.call_soon_threadsafe(stop.set)
     live = None
     status = "done"
     try:
@@ -85,6 +88,10 @@ async def _run(args, specs, db, cfg, images, checker, params) -> int:
             live.stop()
         tenants = sup.all_tenants()
         await session.close(status)
+    if session.store.error:
+        print(f"edgemt: cannot write the DB {db}: {session.store.error}; tenants stopped; what was written "
+              f"before is kept (run {session.run_id} shows as interrupted at the next start)", file=sys.stderr)
+        return EXIT_STORAGE
     summaries = [tenant_summary(t, m.since) for t in tenants]
     placements = {}
     for t in tenants:
