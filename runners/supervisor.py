@@ -113,6 +113,9 @@ class RunnerProcess:
             self.proc = await asyncio.create_subprocess_exec(
                 *child_command(self.python, self.framework), stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, stderr=log, limit=1 << 20,
+                # The child checks its parent is still this process once its death signal is
+                # armed: a controller killed in between would otherwise leave it running.
+                env={**os.environ, "EDGEMT_PARENT_PID": str(os.getpid())},
                 # Its own session: a terminal's SIGHUP or Ctrl-C (sent to the foreground process
                 # group) reaches the controller only, which stops its tenants cleanly (or keeps
                 # them running with --keep-running). Children still die with the controller

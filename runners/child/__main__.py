@@ -40,6 +40,11 @@ def die_with_parent():
             libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
         except Exception as exc:  # noqa: BLE001
             log("prctl(PR_SET_PDEATHSIG) failed: %s" % exc)
+    expected = os.environ.get("EDGEMT_PARENT_PID")
+    if expected and expected.isdigit() and int(expected) != os.getppid():
+        # The parent died before the death signal was armed: nobody will read our reports.
+        log("parent %s is already gone: exiting" % expected)
+        os._exit(0)
     try:
         with open("/proc/self/oom_score_adj", "w") as f:
             f.write("500")
