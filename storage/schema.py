@@ -128,11 +128,15 @@ def connect(path, readonly: bool = False) -> sqlite3.Connection:
             "upgrade edgemt or give another --db"
         )
     if not readonly:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.executescript(DDL)
-        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        conn.commit()
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(DDL)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.commit()
+        except sqlite3.DatabaseError as exc:  # full disk, file size limit, read-only file
+            conn.close()
+            raise BadInput(f"--db {path} cannot be written: {exc}") from None
         try:
             path.chmod(0o644)  # never world-writable
         except OSError:
