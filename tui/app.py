@@ -258,6 +258,9 @@ class EdgemtApp(App):
 
     # -- drawing -----------------------------------------------------------------------------
     def _on_timer(self) -> None:
+        compact = self.size.width < COMPACT_W or self.size.height < COMPACT_H
+        if compact != self.has_class("-compact"):
+            self._apply_size()  # a terminal resized before the first Resize reached us
         if self.session is not None:
             self.state.on_clock(self.session.supervisor.now())
         self.refresh_view()
@@ -503,8 +506,11 @@ class EdgemtApp(App):
         if self.keep_running:
             self.detached = True
             self.exit()
-        else:
-            self.call_later(self.stop_run, "interrupted")
+        elif not self.closing:
+            # Straight to the loop, not through the message queue or a toast: nothing may
+            # wait on drawing to a terminal that is gone.
+            self.closing = True
+            asyncio.get_running_loop().create_task(self._close("interrupted"))
 
 
 def make_app(cfg: dict, session=None, *, session_factory=None, **kw) -> EdgemtApp:

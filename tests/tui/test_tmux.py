@@ -1,6 +1,7 @@
 """The real ``edgemt`` command in a real terminal (tmux): start, add a group, step it, quit;
 and a lost terminal (the tmux session killed: SIGHUP) stopping the run cleanly."""
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -30,6 +31,15 @@ def wait_pane(name, text, timeout=120):
             return out
         time.sleep(0.3)
     raise AssertionError(f"{text!r} did not appear in {timeout} s; the pane shows:\n{pane(name)}")
+
+
+def wait_re(name, pattern, timeout=120):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if re.search(pattern, pane(name)):
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{pattern!r} did not appear in {timeout} s; the pane shows:\n{pane(name)}")
 
 
 def run_row(db):
@@ -75,6 +85,8 @@ def test_edgemt_in_tmux_start_add_step_quit(session_name, edgemt_home):
     wait_pane(session_name, "running", 120)
     tmux("send-keys", "-t", session_name, "+")
     wait_pane(session_name, "stepped 1 -> 2", 60)
+    # both tenants warm before quitting: a tenant still importing torch cannot answer 'stop'
+    wait_re(session_name, r"proc\s+2\s+running", 180)
     tmux("send-keys", "-t", session_name, "q")
     wait_pane(session_name, "EDGEMT-EXIT=0", 60)
     runs, tenants = run_row(db)
