@@ -81,7 +81,8 @@ class Session:
         self.checker = checker or PlacementChecker(self.cfg, edgetpu_lister())
         self.supervisor = Supervisor(
             self.store, self.run_id, python_for=self.checker.python_for, window_s=self.window_s, images=images,
-            include_transfer=include_transfer, placement_checker=self.checker, t0=self.t0, logs_dir=logs_dir,
+            include_transfer=include_transfer, placement_checker=self.checker, t0=self.t0,
+            logs_dir=logs_dir or logs_for(self.db),
         )
         self.sampler = None
         if collectors:
@@ -102,6 +103,15 @@ class Session:
         self.store.end_run(self.run_id, status)
         self.store.close()
         self.status = status
+
+
+def logs_for(db: Path) -> Path:
+    """The children's log folder of one DB: run ids restart in every DB, so the folder is
+    named after the DB (its stem and a hash of its absolute path)."""
+    import hashlib
+
+    digest = hashlib.sha1(str(Path(db).absolute()).encode()).hexdigest()[:8]
+    return paths.logs_dir() / f"{Path(db).stem}-{digest}"
 
 
 def resolve_db(arg: str = None, cfg: dict = None) -> Path:

@@ -109,7 +109,12 @@ def test_no_child_outlives_a_killed_controller_and_run_becomes_interrupted(edgem
     p = subprocess.Popen([EDGEMT, "run", "--tenant", "mobilenet_v2,count=2,threads=1", "--duration", "60",
                           "--window", "0.5"], stdout=subprocess.DEVNULL)
     try:
-        _wait_for(lambda: os.path.exists(db) and _db_rows(db, "SELECT COUNT(*) FROM windows")[0][0] > 0)
+        def reporting():
+            try:  # the file exists a moment before its tables do
+                return os.path.exists(db) and _db_rows(db, "SELECT COUNT(*) FROM windows")[0][0] > 0
+            except sqlite3.OperationalError:
+                return False
+        _wait_for(reporting)
         pids = [r[0] for r in _db_rows(db, "SELECT runner_pid FROM tenants")]
         assert all(_alive(x) for x in pids)
         p.send_signal(signal.SIGKILL)
