@@ -491,26 +491,54 @@ class EdgemtApp(App):
         try:
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGHUP, self._on_hangup)
-            loop.add_signal_handler(signal.SIGTERM, lambda: self.call_later(self.stop_run, "interrupted"))
+            loop.add_signal_handler(signal.SIGTERM, self._on_term)
+            loop.add_signal_handler(signal.SIGINT, self._on_term)
         except (NotImplementedError, RuntimeError, ValueError):
             pass
 
     def _on_hangup(self) -> None:
-        # The terminal is gone: writes to it would fail, so output goes nowhere from now on.
+        # The terminal is gone. Textual's writer thread dies on the dead tty and a later
+        # draw (or Textual's own exit, which restores the terminal) would block on its full
+        # queue; so from now on output goes nowhere and the process ends with os._exit once
+        # the run is closed: nothing is left on screen to restore.
+        self.hung_up = True
         try:
             null = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(null, fd)
         except OSError:
             pass
+        driver = getattr(self, "_driver", None)
+        if driver is not None:
+            driver.write = lambda data: None
+            driver.flush = lambda: None
         if self.keep_running:
+            # the run goes on headless in this process until SIGTERM / SIGINT
             self.detached = True
-            self.exit()
-        elif not self.closing:
-            # Straight to the loop, not through the message queue or a toast: nothing may
-            # wait on drawing to a terminal that is gone.
-            self.closing = True
-            asyncio.get_running_loop().create_task(self._close("interrupted"))
+            sup = self.session.supervisor
+            self.session.store.add_event(self.session.run_id, sup.now(), "detached", None,
+                                         {"reason": "terminal lost; --keep-running"})
+            return
+        self._finish("interrupted")
+
+    def _on_term(self) -> None:
+        if getattr(self, "hung_up", False):
+            self._finish("done" if self.detached else "interrupted")
+        else:
+            self.call_later(self.stop_run, "interrupted")
+
+    def _finish(self, status: str) -> None:
+        if self.closing:
+            return
+        self.closing = True
+
+        async def close_and_leave():
+            try:
+                await asyncio.wait_for(self.session.close(status), 60)
+            finally:
+                os._exit(0)
+
+        asyncio.get_running_loop().create_task(close_and_leave())
 
 
 def make_app(cfg: dict, session=None, *, session_factory=None, **kw) -> EdgemtApp:
