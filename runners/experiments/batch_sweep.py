@@ -1,7 +1,6 @@
 """Batch sweep: one group measured at each batch size in turn, stopping at the first failure.
 
-The group keeps its tenants and changes batch in place (the child re-prepares its
-batches and re-arms at the next window edge). The first batch whose tenant fails (out of
+Each batch starts the group afresh (see ``common.reconfigure`` for why not in place). The first batch whose tenant fails (out of
 memory, typically) ends the sweep: the largest runnable batch is the one before it. Each
 batch is a ``results`` row (experiment ``sweep-batch``, key {kind: level, model, placement,
 count, batch}); the summary row names the largest runnable batch, the best batch and its

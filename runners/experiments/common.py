@@ -186,20 +186,22 @@ async def reconfigure(ctx: Context, group, spec, count: int, batch: int = None, 
                       warm: bool = True):
     """Brings ``group`` (or None) to ``count`` tenants of ``spec`` at ``batch`` and ``isolation``.
 
-    Warm: keeps the running tenants (``step`` up or down, ``set_batch`` in place) when the
-    isolation is unchanged and no tenant of the group failed; otherwise (or ``warm=False``)
+    Warm: keeps the running tenants (``step`` up or down) when the isolation and batch are
+    unchanged and no tenant of the group failed; otherwise (or ``warm=False``)
     the group is removed and a fresh one started. Returns the group to measure.
     """
     batch = batch or spec.batch
     isolation = isolation or spec.isolation
+    # A batch change restarts the group: in place (set_batch), a child re-preparing its
+    # batches on a loaded board can stay silent past the Supervisor's hang watchdog
+    # (3 windows) and be killed as hung, which a sweep would misread as a failed batch.
     reuse = (warm and group is not None and group.id in ctx.sup.groups and group.spec.isolation == isolation
-             and not any(t.status == "failed" for t in group.tenants) and group.count > 0)
+             and group.spec.batch == batch and not any(t.status == "failed" for t in group.tenants)
+             and group.count > 0)
     if not reuse:
         if group is not None and group.id in ctx.sup.groups:
             await ctx.sup.remove(group.id)
         return await ctx.sup.add_group(spec.with_changes(count=count, batch=batch, isolation=isolation))
-    if group.spec.batch != batch:
-        await ctx.sup.set_batch(group.id, batch)
     if count != group.count:
         await ctx.sup.step(group.id, count - group.count)
     return group

@@ -31,7 +31,7 @@ def results(db, run):
 
 def test_batch_sweep_then_report_and_correlate(tmp_path):
     db = tmp_path / "e.db"
-    p = edgemt("sweep", "batch", "--tenant", "mobilenet_v2", "--batches", "1,2", "--duration", "2.5", "--db", str(db),
+    p = edgemt("sweep", "batch", "--tenant", "mobilenet_v2,threads=1", "--batches", "1,2", "--duration", "2.5", "--db", str(db),
                "--json")
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
