@@ -45,6 +45,9 @@ class Tenant:
     images: int = 0
     batches: int = 0
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    # Re-preparing inputs after a batch change or re-arming after a resume: the child sends
+    # no window until the next whole window, which must not look like a hang.
+    settling: bool = False
 
     @property
     def active(self) -> bool:
@@ -264,6 +267,7 @@ class Supervisor:
         for t in group.active:
             t.batch = batch
             self.store.update_tenant(t.id, batch=batch)
+            t.settling = True
             t.runner.send({"cmd": "set_batch", "tenant": t.id, "batch": batch})
         self._log_event("batch_changed", None, {"group": group.id, "from": old, "to": batch})
 
@@ -278,6 +282,7 @@ class Supervisor:
         group.paused = paused
         for t in group.active:
             t.runner.send({"cmd": "pause" if paused else "resume", "tenant": t.id})
+            t.settling = not paused
             if t.status != "starting":
                 t.status = "paused" if paused else "running"
                 self.store.update_tenant(t.id, status=t.status)
@@ -447,6 +452,7 @@ class Supervisor:
             w = Window(round(msg["t0"] - self.t0, 3), round(msg["t1"] - self.t0, 3), int(msg["images"]), int(msg["batches"]),
                        msg.get("hist") or {})
             t.windows.append(w)
+            t.settling = False
             t.images += w.images
             t.batches += w.batches
             latency.merge(t.hist, msg.get("hist") or {})
@@ -530,7 +536,8 @@ class Supervisor:
             await asyncio.sleep(self.window_s)
             now = time.monotonic()
             for r in list(self.runners):
-                running = [self.tenants[tid] for tid in r.tenants if self.tenants[tid].status == "running"]
+                running = [self.tenants[tid] for tid in r.tenants
+                           if self.tenants[tid].status == "running" and not self.tenants[tid].settling]
                 if running and now - r.last_report > limit:
                     why = f"hung: no report from runner {r.pid} for {self.hang_windows} windows; stopped"
                     r.kill(why)
