@@ -154,26 +154,34 @@ def _print_summary(out, weights):
     from rich.table import Table
 
     console = Console()
+    powered = out.get("joules_per_inference") is not None
     table = Table(title=f"run {out['run_id']}: {out['measured_s']:.1f} s measured ({out['stopped_by']})")
-    for col in ("tenant", "group", "model", "placement", "batch", "iso", "status", "images", "img/s", "J/img",
-                "p50 ms", "p99 ms"):
-        table.add_column(col, justify="right" if col in ("batch", "images", "img/s", "J/img", "p50 ms", "p99 ms")
-                         else "left")
+    cols = ["id", "grp", "model", "placement", "batch", "iso", "status", "images", "img/s"]
+    cols += ["J/img"] if powered else []  # a column of dashes says nothing: the reason is printed once below
+    cols += ["p50 ms", "p99 ms"]
+    for col in cols:
+        numeric = col in ("batch", "images", "img/s", "J/img", "p50 ms", "p99 ms")
+        table.add_column(col, justify="right" if numeric else "left", no_wrap=col != "status")
     for s in out["tenants"]:
         lat = s["latency_ms"]
-        table.add_row(str(s["id"]), f"g{s['group']}", s["model"], f"{s['framework']}@{s['resource']}",
-                      str(s["batch"]), s["isolation"], s["status"] if not s["error"] else f"failed: {s['error'][:60]}",
-                      str(s["images"]), f"{s['throughput']:.2f}", _j(s.get("joules_per_inference")),
-                      "-" if lat["p50"] is None else f"{lat['p50']:.1f}", "-" if lat["p99"] is None else f"{lat['p99']:.1f}")
+        row = [str(s["id"]), f"g{s['group']}", s["model"], f"{s['framework']}@{s['resource']}",
+               str(s["batch"]), s["isolation"], s["status"] if not s["error"] else f"failed: {s['error'][:60]}",
+               str(s["images"]), f"{s['throughput']:.2f}"]
+        row += [_j(s.get("joules_per_inference"))] if powered else []
+        row += ["-" if lat["p50"] is None else f"{lat['p50']:.1f}", "-" if lat["p99"] is None else f"{lat['p99']:.1f}"]
+        table.add_row(*row)
     console.print(table)
     e = out.get("energy") or {}
     for p, v in out["placements"].items():
         pe = (e.get("placements") or {}).get(p) or {}
         jp = pe.get("joules_per_inference")
-        console.print(f"placement {p}: {v:.2f} img/s, " + (f"{jp:.4g} J/img ({pe.get('rail')})" if jp is not None
-                                                         else f"J/img n/a: {pe.get('reason') or e.get('reason')}"))
+        if not powered:
+            console.print(f"placement {p}: {v:.2f} img/s")
+        else:
+            console.print(f"placement {p}: {v:.2f} img/s, " + (f"{jp:.4g} J/img ({pe.get('rail')})" if jp is not None
+                                                             else f"J/img n/a: {pe.get('reason') or e.get('reason')}"))
     console.print(f"total: {out['total_throughput']:.2f} img/s   db: {out['db']}")
-    if out.get("joules_per_inference") is not None:
+    if powered:
         console.print(f"energy: {out['joules_per_inference']:.4g} J/img, {out['energy_j']:.4g} J over "
                       f"{out['measured_s']:.1f} s measured (mean {e['mean_power_w']:.3g} W, power_w coverage "
                       f"{e['coverage']:.0%}); whole run {_j(out['run_energy_j'])} J")
