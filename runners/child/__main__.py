@@ -101,13 +101,14 @@ def main(argv=None):
     emitter.emit("hello", **fields)
     if args.probe:
         return 0
-    return serve(emitter)
+    return serve(emitter, args.framework)
 
 
-def serve(emitter):
+def serve(emitter, framework):
     from child_loop import Child
 
-    child = Child(emitter, log)
+    child = Child(emitter, log, framework=framework)
+    child.reporter.start()  # emits windows, and exits the process if the parent changes
     stdin = sys.stdin
     while True:
         try:

@@ -272,7 +272,8 @@ class Tenant(object):
 class Child(object):
     """The tenants of one process, the reporter thread and the command dispatcher."""
 
-    def __init__(self, emitter, log, exit_fn=os._exit):
+    def __init__(self, emitter, log, framework=None, exit_fn=os._exit):
+        self.framework = framework  # the --framework of the child: a spec's default
         self.emitter = emitter
         self.log = log
         self.exit_fn = exit_fn
@@ -331,12 +332,13 @@ class Child(object):
             if tid is None or dup:
                 self.emit("failed", tenant=tid, reason="start needs a new tenant id (got %r)" % (tid,))
                 return True
+            spec = dict(spec)
+            if spec.get("framework") is None:
+                spec["framework"] = self.framework
             t = Tenant(self, tid, spec)
             with self.lock:
                 self.tenants[tid] = t
             t.thread.start()
-            if not self.reporter.is_alive():
-                self.reporter.start()
             return True
         with self.lock:
             t = self.tenants.get(tid)

@@ -130,7 +130,7 @@ class Child:
 
         return self.wait_for(pred, timeout, what=f"{ev} of {tenant}")
 
-    def windows(self, tenant, n, timeout=60, pred=lambda w: True):
+    def windows(self, tenant, n, timeout=120, pred=lambda w: True):
         out = []
         while len(out) < n:
             w = self.wait_ev("window", tenant, timeout)
