@@ -104,6 +104,7 @@ class RunnerProcess:
         self.exited = asyncio.Event()
         self.returncode = None
         self.killed_reason = None
+        self.stopping = False  # killed because it did not stop when the run ended
 
     @property
     def pid(self):
@@ -339,6 +340,7 @@ class Supervisor:
             except asyncio.TimeoutError:
                 pass
         for r in list(self.runners):
+            r.stopping = True  # a tenant still loading could not answer; see _on_runner_exit
             r.kill("did not stop in time")
         waits = [r.exited.wait() for r in list(self.runners)]
         if waits:
@@ -517,7 +519,10 @@ class Supervisor:
         rc = runner.returncode
         for tid in runner.tenants:
             t = self.tenants[tid]
-            if t.status == "stopping":
+            if t.status == "stopping" or (t.status == "starting" and runner.stopping):
+                # asked to stop while still loading its model (a child importing its framework
+                # cannot answer 'stop' yet): it was stopped, it did not fail. Only a tenant that
+                # was running and did not answer counts as failed.
                 self._set_stopped(t)
             elif t.active:
                 if runner.killed_reason:
