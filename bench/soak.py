@@ -155,6 +155,7 @@ class Soak:
         self.windows_reported = 0
         self.failed = {}  # tenant id -> (t, reason)
         self.expected_failures = set()
+        self.load_at_failure = {}  # tenant -> 1-minute load average when it failed
         self.rows = {k: {"injected": 0, "survived": 0, "failed_events": 0, "reason_ok": 0, "others_reporting": 0,
                          "seconds": 0.0}
                      for k in KINDS}
@@ -169,6 +170,7 @@ class Soak:
             self.windows_reported += 1
         elif kind == "event" and data["kind"] == "failed":
             self.failed[data["tenant"]] = (data["t"], data["detail"].get("reason", ""))
+            self.load_at_failure[data["tenant"]] = round(os.getloadavg()[0], 1)
         elif kind == "tenant" and data.runner is not None and data.runner.pid:
             self.pids_seen.add(data.runner.pid)
 
@@ -313,7 +315,9 @@ async def main_async(a) -> dict:
     result = {
         "faults": injected, "survived": survived, "by_kind": soak.rows,
         "failed_events": len(failed_ids), "expected_failed_events": len(soak.expected_failures),
-        "unexpected_failures": unexpected, "missing_failures": missing,
+        "unexpected_failures": [{"tenant": t, "reason": soak.failed.get(t, (0, "?"))[1],
+                                 "load_avg": soak.load_at_failure.get(t)} for t in unexpected],
+        "missing_failures": missing,
         "duplicate_failed_events": len(failed_ids) - len(set(failed_ids)),
         "windows_reported": soak.windows_reported, "windows_stored": stored, "integrity": integrity,
         "tenants": len(tenants), "runner_processes": len(soak.pids_seen),
@@ -351,6 +355,8 @@ def print_table(r):
               f"({r['hang_windows']} windows of {r['window_s']} s = {r['hang_windows'] * r['window_s']:.2f} s)")
     print(f"runner processes alive at once: at most {r['peak_runner_processes']}")
     print(f"orphans (re-parented runners) {len(r['orphans'])}, runner processes still ours {len(r['left_running'])}")
+    for u in r["unexpected_failures"]:
+        print(f"unexpected failure of tenant {u['tenant']} (load average {u['load_avg']}): {u['reason']}")
     for p in r["problems"][:20]:
         print("problem:", p)
     if r["crashed"]:
@@ -364,7 +370,9 @@ def main():
     ap.add_argument("--window", type=float, default=0.5)
     ap.add_argument("--kinds", default=",".join(KINDS))
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for any one expected change")
-    ap.add_argument("--nice", type=int, default=10, help="niceness of the soak and its children (shared machines)")
+    ap.add_argument("--nice", type=int, default=0,
+                    help="niceness of the soak and its children; a niced soak on a busy machine can be starved "
+                         "for longer than the hang limit (3 windows), which the watchdog then rightly stops")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     if a.nice:
