@@ -120,7 +120,8 @@ def edgemt(framework, model, batch, threads, seconds, resource, db):
     out = subprocess.run([str(Path(sys.executable).parent / "edgemt"), "run", "--tenant", spec, "--duration",
                           str(seconds), "--json", "--db", db], capture_output=True, text=True)
     if out.returncode != 0:
-        raise RuntimeError(f"edgemt run failed ({out.returncode}): {out.stderr.strip()[-300:]}")
+        errors = [t["error"] for t in json.loads(out.stdout)["tenants"]] if out.stdout.strip() else []
+        raise RuntimeError(f"edgemt run failed ({out.returncode}): {errors or out.stderr.strip()[-300:]}")
     return json.loads(out.stdout)["total_throughput"]
 
 

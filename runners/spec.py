@@ -16,6 +16,10 @@ ISOLATIONS = ("process", "thread")
 # tflite's invoke() releases the GIL, so its tenants scale as threads in one process;
 # PyTorch, TensorFlow and MXNet tenants are faster (and safer) as separate processes.
 DEFAULT_ISOLATION = {"torch": "process", "tensorflow": "process", "mxnet": "process", "tflite": "thread"}
+# One interpreter per tenant costs 100-500 MB: 256 processes already exceed any edge
+# board's memory. Threads share one runtime; the study reached 1,100 tenants on a USB
+# EdgeTPU that way. The caps stop a typo from forking a board to death, not an experiment.
+MAX_COUNT = {"process": 256, "thread": 4096}
 RESOURCE_RE = re.compile(r"^(cpu|cuda:\d+|edgetpu|edgetpu:usb:\d+|edgetpu:pci:\d+)$")
 RESOURCE_FORMS = "cpu, cuda:N, edgetpu, edgetpu:usb:N, edgetpu:pci:N"
 
@@ -138,8 +142,17 @@ def parse_spec(text: str) -> TenantSpec:
     isolation = values.get("isolation", DEFAULT_ISOLATION[framework])
     if isolation not in ISOLATIONS:
         raise BadInput(f"SPEC {spec!r}: isolation={isolation!r}; accepted: {', '.join(ISOLATIONS)}")
+    if count > MAX_COUNT[isolation]:
+        hint = "; use isolation=thread for more" if isolation == "process" else ""
+        raise BadInput(f"SPEC {spec!r}: count={count} is over the {isolation} isolation limit of "
+                       f"{MAX_COUNT[isolation]}{hint}")
     threads = _positive_int("threads", values["threads"], spec) if "threads" in values else None
     size = _positive_int("size", values["size"], spec) if "size" in values else None
+    if size is not None and file is None:
+        raise BadInput(f"SPEC {spec!r}: size= is for file= models; {model} takes {CATALOG[model].input_size}x"
+                       f"{CATALOG[model].input_size} inputs")
+    if size is not None and not 32 <= size <= 2048:
+        raise BadInput(f"SPEC {spec!r}: size={size} is out of range; an input side is 32 to 2048 pixels")
     autotune = None
     if "autotune" in values:
         if framework != "mxnet":

@@ -104,6 +104,7 @@ class RunnerProcess:
         self.exited = asyncio.Event()
         self.returncode = None
         self.killed_reason = None
+        self.cpu_seen = None  # CPU ticks at the watchdog's last look (hang detection)
         self.stopping = False  # killed because it did not stop when the run ended
 
     @property
@@ -171,6 +172,16 @@ class RunnerProcess:
         except OSError:
             return ""
         return " | ".join(lines[-n:])[-300:]
+
+
+def _proc_state(pid):
+    """(state letter, CPU clock ticks used) of a process from /proc, or (None, None)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return fields[0], int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return None, None
 
 
 def _signal_name(rc: int) -> str:
@@ -535,7 +546,12 @@ class Supervisor:
                 self._set_failed(t, why + (f" ({tail})" if tail and not runner.killed_reason else ""))
 
     async def _watch(self):
-        """Stops runners that stopped reporting: 3 missed windows of a running tenant = hung."""
+        """Stops runners that stopped reporting: 3 missed windows of a running tenant = hung.
+
+        A child that is stopped (SIGSTOP) or made no CPU progress since the last check is
+        hung. One still burning CPU is only starved (an overloaded board) and gets up to
+        ten times longer before it counts as hung, so load alone does not kill tenants.
+        """
         limit = self.hang_windows * self.window_s + 0.5
         while True:
             await asyncio.sleep(self.window_s)
@@ -543,9 +559,19 @@ class Supervisor:
             for r in list(self.runners):
                 running = [self.tenants[tid] for tid in r.tenants
                            if self.tenants[tid].status == "running" and not self.tenants[tid].settling]
-                if running and now - r.last_report > limit:
-                    why = f"hung: no report from runner {r.pid} for {self.hang_windows} windows; stopped"
-                    r.kill(why)
+                silent = now - r.last_report
+                if not running or silent <= limit:
+                    r.cpu_seen = None
+                    continue
+                state, cpu = _proc_state(r.pid)
+                stopped = state in ("T", "t")
+                first_look = r.cpu_seen is None
+                progressing = cpu is not None and not first_look and cpu > r.cpu_seen
+                r.cpu_seen = cpu
+                if not stopped and cpu is not None and (first_look or progressing) and silent <= 10 * limit:
+                    continue  # look again one window later: is it using CPU at all?
+                why = f"hung: no report from runner {r.pid} for {self.hang_windows} windows; stopped"
+                r.kill(why)
 
     # -- aggregates ------------------------------------------------------------------------
     def all_tenants(self) -> list:

@@ -115,7 +115,10 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
         handler = _dispatch(args, parser)
         code = handler(args)
-    except (BadInput, ArgumentError) as exc:
+    except ArgumentError as exc:  # already prefixed with the (sub)command's name
+        print(str(exc), file=sys.stderr)
+        code = EXIT_BAD_INPUT
+    except BadInput as exc:
         print(f"edgemt: {exc}", file=sys.stderr)
         code = EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -58,3 +58,21 @@ def test_file_spec_takes_stem_as_model(tmp_path):
     f.write_bytes(b"x")
     s = parse_spec(f"file={f},size=160")
     assert s.model == "mynet" and s.file == str(f) and s.input_size == 160
+
+
+def test_count_caps_by_isolation():
+    assert parse_spec("mobilenet_v2,count=256").count == 256
+    with pytest.raises(BadInput, match="count=257 is over the process isolation limit of 256; use isolation=thread"):
+        parse_spec("mobilenet_v2,count=257")
+    assert parse_spec("mobilenet_v2,framework=tflite,count=1100").count == 1100
+    with pytest.raises(BadInput, match="count=100000 is over the thread isolation limit of 4096"):
+        parse_spec("mobilenet_v2,framework=tflite,count=100000")
+
+
+def test_size_is_for_file_models_only(tmp_path):
+    with pytest.raises(BadInput, match="size= is for file= models; mobilenet_v2 takes 224x224"):
+        parse_spec("mobilenet_v2,size=7")
+    f = tmp_path / "m.pt"
+    f.write_bytes(b"x")
+    with pytest.raises(BadInput, match="size=7 is out of range"):
+        parse_spec(f"file={f},size=7")
