@@ -1,0 +1,36 @@
+"""The UI's experiment form: its fields are checked like the CLI's."""
+import pytest
+
+from runners.errors import BadInput
+from tui.screens.experiment import parse_request, summary_line
+
+
+def test_good_request():
+    r = parse_request("sweep-concurrency", "mobilenet_v2,framework=tflite,count=3", "8", "search", "4,1,2,2", "2.5")
+    assert r.kind == "sweep-concurrency" and r.spec.framework == "tflite" and r.spec.count == 1
+    assert (r.max_level, r.strategy, r.batches, r.duration) == (8, "search", [1, 2, 4], 2.5)
+    assert r.steps == 8
+    assert parse_request("sweep-batch", "resnet18", "1", "linear", "1,2", "1").steps == 2
+
+
+@pytest.mark.parametrize("fields,words", [
+    (("nope", "mobilenet_v2", "4", "search", "1", "3"), "experiment 'nope'"),
+    (("tune", "mobilenet_v9", "4", "search", "1", "3"), "unknown model 'mobilenet_v9'"),
+    (("tune", "mobilenet_v2", "four", "search", "1", "3"), "max level 'four' is not a number"),
+    (("tune", "mobilenet_v2", "0", "search", "1", "3"), "max level 0 is out of range"),
+    (("tune", "mobilenet_v2", "4", "random", "1", "3"), "strategy 'random'"),
+    (("tune", "mobilenet_v2", "4", "search", "1,x", "3"), "batches '1,x'"),
+    (("tune", "mobilenet_v2", "4", "search", "", "3"), "batches is empty"),
+    (("tune", "mobilenet_v2", "4", "search", "1", "-1"), "duration '-1' is not positive"),
+])
+def test_bad_fields_name_the_value(fields, words):
+    with pytest.raises(BadInput) as err:
+        parse_request(*fields)
+    assert words in str(err.value)
+
+
+def test_summary_line():
+    line = summary_line("sweep-concurrency", {"max_level": 3, "best_level": 2, "best_throughput": 41.234,
+                                              "gain": 1.5, "ended_by": "reached --max", "junk": 1})
+    assert line == ("sweep-concurrency: max level 3, best level 2, best throughput 41.23, gain 1.50, "
+                    "ended by reached --max")
