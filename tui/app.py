@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
 
-from themes import palette as themes
+import themes
 from runners.errors import BadInput
 from tui import messages as msg
 from tui.app_state import RunState
@@ -65,12 +65,15 @@ class EdgemtApp(App):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, cfg: dict, session=None, *, recording=None, follower=None, info: dict = None,
+    def __init__(self, cfg: dict, session=None, *, session_factory=None, recording=None, follower=None,
+                 info: dict = None,
                  speed: float = 1.0, at_end: bool = False, keep_running: bool = False, config_path=None,
                  refresh_hz: float = 2.0, envs: dict = None, edgetpus=None, save_theme: bool = True):
         super().__init__()
         self.cfg = cfg
         self.session = session
+        self.session_factory = None if session is not None else session_factory
+        self.startup_error = None  # what session_factory raised (the UI then exits; the caller re-raises)
         self.recording = recording
         self.follower = follower
         self.speed = speed
@@ -84,11 +87,15 @@ class EdgemtApp(App):
         self.detached = False  # SIGHUP with --keep-running: the run goes on without the UI
         self.closing = False
         self._cmd_lock = asyncio.Lock()
+        self._pending_status = "done"
         self._shown = -1
         self._play_i = 0
         self._play_t = 0.0
         if session is not None:
             base = live_info(session)
+            self.mode = "live"
+        elif session_factory is not None:
+            base = {"run_id": "…", "host": socket.gethostname()}  # the rest once the Session exists
             self.mode = "live"
         elif recording is not None:
             base = recording.info()
@@ -124,22 +131,12 @@ class EdgemtApp(App):
         self.query_one(TenantsTable).focus()
         self._apply_size()
         if self.session is not None:
-            self.session.supervisor.subscribe(self._on_supervisor)
-            sampler = self.session.sampler
-            if sampler is not None:
-                store_cb = sampler.on_snapshot
-                t0 = self.session.t0
-
-                def on_snapshot(snap, _store_cb=store_cb):
-                    if _store_cb is not None:
-                        _store_cb(snap)
-                    metrics = {k: (m.value, m.unit, m.reason) for k, m in snap.metrics.items()}
-                    self.post_message(msg.SampleTaken(snap.t - t0, metrics))  # thread-safe
-
-                sampler.on_snapshot = on_snapshot
-            if self.envs is None:
-                self._discover()
+            self._attach_session()
+        elif self.session_factory is not None:
+            # the first frame first: the Session (DB, fingerprint, collectors, placement
+            # checker, sampler) is built in a thread once the screen has been drawn
             self._install_signals()
+            self.call_after_refresh(self._build_session)
         elif self.recording is not None:
             if self.at_end or not self.speed:
                 self._play(self.recording.end)
@@ -149,6 +146,50 @@ class EdgemtApp(App):
             self.set_interval(0.5, self._follow_tick)
         self.set_interval(1.0 / self.refresh_hz, self._on_timer)
         self.refresh_view(force=True)
+
+    @work(thread=True, exclusive=True, group="session", exit_on_error=False)
+    def _build_session(self) -> None:
+        try:
+            session = self.session_factory()
+            info = live_info(session)
+        except BaseException as exc:  # reported by the caller once the UI has exited
+            self.post_message(msg.SessionReady(None, {}, exc))
+            return
+        self.post_message(msg.SessionReady(session, info))
+
+    def on_session_ready(self, m: msg.SessionReady) -> None:
+        if m.error is not None:
+            self.startup_error = m.error
+            self.exit()
+            return
+        self.session = m.session
+        self.state.info.update(m.info)
+        self.state.version += 1
+        self._attach_session(signals=False)
+        pending_close, self.closing = self.closing, False
+        if getattr(self, "hung_up", False):
+            self._after_hangup()  # the terminal went away while the Session was being built
+        elif pending_close:
+            self.call_later(self.stop_run, self._pending_status)  # q or SIGTERM came first
+
+    def _attach_session(self, signals: bool = True) -> None:
+        self.session.supervisor.subscribe(self._on_supervisor)
+        sampler = self.session.sampler
+        if sampler is not None:
+            store_cb = sampler.on_snapshot
+            t0 = self.session.t0
+
+            def on_snapshot(snap, _store_cb=store_cb):
+                if _store_cb is not None:
+                    _store_cb(snap)
+                metrics = {k: (m.value, m.unit, m.reason) for k, m in snap.metrics.items()}
+                self.post_message(msg.SampleTaken(snap.t - t0, metrics))  # thread-safe
+
+            sampler.on_snapshot = on_snapshot
+        if self.envs is None:
+            self._discover()
+        if signals:
+            self._install_signals()
 
     def on_resize(self, event) -> None:
         self._apply_size()
@@ -286,6 +327,9 @@ class EdgemtApp(App):
         return gid
 
     def _live(self, what: str) -> bool:
+        if self.session is None and self.session_factory is not None:
+            self.notify(f"{what}: the run is still starting", severity="warning")
+            return False
         if self.session is None:
             self.notify(f"{what}: this is a {self.mode}; commands need a live run", severity="warning")
             return False
@@ -471,6 +515,10 @@ class EdgemtApp(App):
         if self.closing:
             return
         self.closing = True
+        if self.session is None and self.session_factory is not None and self.startup_error is None:
+            self._pending_status = status  # on_session_ready stops the run once it exists
+            self.notify("stopping once the run has started…", timeout=30)
+            return
         if self.session is None:
             if self.follower is not None:
                 self.follower.close()
@@ -512,6 +560,11 @@ class EdgemtApp(App):
         if driver is not None:
             driver.write = lambda data: None
             driver.flush = lambda: None
+        if self.session is None:
+            return  # on_session_ready comes back here once the run exists
+        self._after_hangup()
+
+    def _after_hangup(self) -> None:
         if self.keep_running:
             # the run goes on headless in this process until SIGTERM / SIGINT
             self.detached = True
@@ -522,6 +575,8 @@ class EdgemtApp(App):
         self._finish("interrupted")
 
     def _on_term(self) -> None:
+        if getattr(self, "hung_up", False) and self.session is None:
+            os._exit(0)  # no run yet, no terminal: nothing to stop
         if getattr(self, "hung_up", False):
             self._finish("done" if self.detached else "interrupted")
         else:
@@ -542,8 +597,6 @@ class EdgemtApp(App):
 
 
 def make_app(cfg: dict, session=None, *, session_factory=None, **kw) -> EdgemtApp:
-    """The UI around a live Session (or one made by ``session_factory()``), a recording
-    (``recording=``) or a followed run (``follower=``)."""
-    if session is None and session_factory is not None:
-        session = session_factory()
-    return EdgemtApp(cfg, session, **kw)
+    """The UI around a live Session (or one ``session_factory()`` makes in a thread once the
+    first frame is drawn), a recording (``recording=``) or a followed run (``follower=``)."""
+    return EdgemtApp(cfg, session, session_factory=session_factory, **kw)

@@ -11,7 +11,7 @@ import sys
 from runners import config
 from runners.errors import BadInput
 from storage import schema
-from tui.session import Session, resolve_db
+from tui.session import resolve_db
 
 EXIT_OK = 0
 
@@ -66,16 +66,22 @@ def _ask_follow(live: list):
 
 async def _live(args, cfg, db) -> int:
     from tui.app import make_app
+    from tui.session import Session
 
     keep = bool(getattr(args, "keep_running", False))
-    session = Session(db, "ui", {"keep_running": keep}, cfg)
-    app = make_app(cfg, session, keep_running=keep)
+    # The Session is built in a thread once the first frame is on screen (make_app's
+    # session_factory): opening the DB, the host fingerprint, the collectors and the
+    # sampler no longer delay the UI's start.
+    app = make_app(cfg, session_factory=lambda: Session(db, "ui", {"keep_running": keep}, cfg), keep_running=keep)
     try:
         await app.run_async()
+        if app.startup_error is not None:
+            raise app.startup_error
         if app.detached:
-            await _headless(session)
+            await _headless(app.session)
     finally:
-        if session.status == "running":
+        session = app.session
+        if session is not None and session.status == "running":
             await session.close("interrupted" if app.detached or not app.closing else "done")
     return EXIT_OK
 

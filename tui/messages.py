@@ -80,3 +80,13 @@ class EnvironmentsFound(Message):
     """Framework environments found (framework -> its probe's hello, or a reason string)."""
 
     found: dict
+
+
+@dataclass
+class SessionReady(Message):
+    """The live Session, built in a thread after the first frame, with its header facts;
+    or ``error``, what building it raised."""
+
+    session: object
+    info: dict
+    error: object = None

@@ -10,9 +10,6 @@ from pathlib import Path
 
 from runners import config as config_mod
 from runners import paths
-from runners.placement import PlacementChecker
-from runners.supervisor import Supervisor
-from storage.store import Store
 
 
 def edgetpu_lister(sysfs_root: str = "/sys"):
@@ -66,7 +63,12 @@ def host_fingerprint(collectors=()) -> dict:
 class Session:
     def __init__(self, db: Path, kind: str, params: dict, cfg: dict = None, *, images: str = None,
                  include_transfer: bool = False, window_s: float = None, sample_hz: float = None,
-                 collectors=None, checker: PlacementChecker = None, logs_dir: Path = None):
+                 collectors=None, checker=None, logs_dir: Path = None):
+        # imported here: the UI draws its first frame before it builds a Session
+        from runners.placement import PlacementChecker
+        from runners.supervisor import Supervisor
+        from storage.store import Store
+
         self.cfg = cfg if cfg is not None else config_mod.load()
         self.db = Path(db)
         self.store = Store(self.db)

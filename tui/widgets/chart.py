@@ -1,13 +1,76 @@
 """The throughput chart: total and per-placement img/s over the run's time, with vertical
-marks where groups were added, stepped, moved, removed or failed."""
-from textual_plotext import PlotextPlot
+marks where groups were added, stepped, moved, removed or failed.
+
+plotext is imported only once the first frame is on screen (the plot is mounted into this
+container after the first refresh), and the plot is rebuilt only when what it draws changed
+(a new time slot, a slot that filled up, a new mark, a resize or a theme), never while it
+is hidden (the 80x24 layout has no chart)."""
+from textual.widget import Widget
 
 MARK_COLOR = {"failed": "red", "moved": "magenta", "added": "green", "removed": "gray"}
 
 
-class ThroughputChart(PlotextPlot):
+def _plot_widget():
+    from textual_plotext import PlotextPlot
+
+    return PlotextPlot(id="chart-plot")
+
+
+class ThroughputChart(Widget):
+    DEFAULT_CSS = """
+    ThroughputChart { layout: vertical; }
+    """
+
+    def __init__(self, lazy: bool = True, **kw):
+        super().__init__(**kw)
+        self.lazy = lazy
+        self.plot = None
+        self._state = None
+        self._last = 120
+        self._drawn = None  # what the plot shows now (its key)
+        self.draws = 0  # plots built (tests and the bench read it)
+        self._retry = False
+
+    def compose(self):
+        if not self.lazy:
+            self.plot = _plot_widget()
+            yield self.plot
+
+    def on_mount(self) -> None:
+        if self.lazy:
+            self.call_after_refresh(self._mount_plot)
+
+    async def _mount_plot(self) -> None:
+        if self.plot is not None:
+            return
+        self.plot = _plot_widget()
+        await self.mount(self.plot)
+        self._drawn = None
+        if self._state is not None:
+            self.show(self._state, self._last)
+
+    def _key(self, state, last):
+        slots = state.slots
+        newest = next(reversed(slots.items())) if slots else None
+        newest = (newest[0], round(sum(newest[1].values()), 3), len(newest[1])) if newest else None
+        mark = state.marks[-1] if state.marks else None
+        return (len(slots), newest, len(state.marks), mark, last, self.plot.size, self.app.theme)
+
     def show(self, state, last: int = 120) -> None:
-        plt = self.plt
+        self._state, self._last = state, last
+        if self.plot is None or not self.display:
+            return
+        if not self.plot.size.area:  # mounted or shown again, not laid out yet
+            if not self._retry:
+                self._retry = True
+                self.call_after_refresh(self._show_again)
+            return
+        key = self._key(state, last)
+        if key == self._drawn:
+            return
+        self._drawn = key
+        self.draws += 1
+        plt = self.plot.plt
         plt.clear_data()
         plt.clear_figure()
         plt.title("throughput (img/s)")
@@ -24,4 +87,13 @@ class ThroughputChart(PlotextPlot):
             plt.xlim(0, 10)
             plt.ylim(0, 1)
         plt.xlabel("s")
-        self.refresh()
+        self.plot.refresh()
+
+    def _show_again(self) -> None:
+        self._retry = False
+        if self._state is not None and self.plot is not None and self.plot.size.area:
+            self.show(self._state, self._last)
+
+    def on_resize(self, event) -> None:
+        if self._state is not None:
+            self.call_after_refresh(self._show_again)

@@ -26,4 +26,7 @@ class RunHeader(Static):
         line2.append(f"  total {state.total_now():.1f} img/s")
         line2.append(f"  frameworks {i.get('frameworks') or '…'}")
         line2.append(f"  db {i.get('db', '?')}", style="dim")
-        self.update(Text("\n").join([line1, line2]))
+        text = Text("\n").join([line1, line2])
+        if text != getattr(self, "_shown_text", None):  # two fixed lines: no layout pass
+            self._shown_text = text
+            self.update(text, layout=False)

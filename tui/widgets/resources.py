@@ -78,6 +78,8 @@ class ResourcesPanel(Static):
     def __init__(self, **kw):
         super().__init__(**kw)
         self.show_reasons = False
+        self._shown_text = None
+        self._shown_lines = -1
 
     def show(self, state) -> None:
         metrics, history = state.metrics, state.history
@@ -117,4 +119,7 @@ class ResourcesPanel(Static):
                         cl.append(" " if v is None else SPARK[min(7, int(v / 100 * 7 + 0.5))])
                     cl.append(f"  {len(cores)} cores", style="dim")
                     lines.append(cl)
-        self.update(Text("\n").join(lines))
+        text = Text("\n").join(lines)
+        if text != self._shown_text:  # unchanged: nothing to redraw; same height: no layout pass
+            self.update(text, layout=len(lines) != self._shown_lines)
+            self._shown_text, self._shown_lines = text, len(lines)
