@@ -9,7 +9,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test setup envs models system-deps clean demo
 
-$(STAMP): pyproject.toml
+# Reinstalled when pyproject.toml changes or a package is added (an editable install maps
+# the top-level packages it found when it was made).
+$(STAMP): pyproject.toml $(wildcard */__init__.py)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -q -e '.[test]'
 	touch $(STAMP)
