@@ -161,3 +161,92 @@ async def test_move_between_two_real_placements(live_session):
     assert len(moved) == 1 and "tensorflow@cpu" in moved[0]["detail"]
     n = db_rows(db, "SELECT COUNT(*) n FROM windows WHERE tenant = ?", (tenants[1]["id"],))[0]["n"]
     assert n > 0
+
+
+def ensure_tflite_model(name="mobilenet_v2"):
+    """As tests/functional/test_supervisor.py: `make test` prepares it; this keeps a lone run working."""
+    import subprocess
+
+    from edgemt_testlib import EDGEMT
+    from runners import paths
+
+    path = paths.models_dir() / "tflite" / f"{name}_int8.tflite"
+    if not path.exists():
+        subprocess.run([EDGEMT, "models", "prepare", "tflite", name], check=True, capture_output=True)
+    return path
+
+
+async def test_move_torch_to_tflite(live_session):
+    """torch@cpu -> tflite@cpu through the move dialog: a move to another framework's
+    runner children, with the screen and the DB both showing the new placement."""
+    from edgemt_testlib import require_env
+
+    require_env("tflite")
+    ensure_tflite_model()
+    session = live_session()
+    db = session.db
+    app = make_app(config.load(), session, envs=probed_envs("torch", "tflite"), edgetpus=[], save_theme=False)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            table = app.query_one(DataTable)
+            await add_group(pilot, app, "mobilenet_v2", 1)
+            await wait_for(pilot, lambda: group_row(app, 1).state == "running", 120, "g1 running on torch")
+            await pilot.press("m")
+            await wait_for(pilot, lambda: app.screen.query("#target"), 10, "the move dialog")
+            target = app.screen.query_one("#target", Select)
+            assert "tflite@cpu" in [str(o[0]) for o in target._options]
+            target.value = "tflite@cpu"
+            app.screen.query_one("#ok").focus()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: group_row(app, 1).placement == "tflite@cpu"
+                           and group_row(app, 1).state == "running" and group_row(app, 1).current > 0, 120,
+                           "g1 running on tflite@cpu")
+            await wait_for(pilot, lambda: table.get_cell("g1", "placement") == "tflite@cpu", 5,
+                           "the new placement on screen")
+            await wait_for(pilot, lambda: any(e[1] == "moved" for e in app.state.events), 5, "the moved event")
+            await pilot.press("q")
+            await wait_for(pilot, lambda: not app.is_running, 60, "the app to exit")
+    finally:
+        if session.status == "running":
+            await session.close("failed")
+    tenants = db_rows(db, "SELECT * FROM tenants WHERE run = ? ORDER BY id", (session.run_id,))
+    assert [(t["framework"], t["status"]) for t in tenants] == [("torch", "stopped"), ("tflite", "stopped")]
+    assert tenants[1]["moved_from"] == tenants[0]["id"]
+    moved = db_rows(db, "SELECT detail FROM events WHERE run = ? AND kind = 'moved'", (session.run_id,))
+    assert len(moved) == 1 and "tflite@cpu" in moved[0]["detail"]
+    assert db_rows(db, "SELECT COUNT(*) n FROM windows WHERE tenant = ?", (tenants[1]["id"],))[0]["n"] > 0
+    assert all(not pid_alive(t["runner_pid"]) for t in tenants)
+
+
+async def test_first_frame_before_the_session_and_quit_while_starting(live_session):
+    """`edgemt` draws its first frame before the Session exists (made by session_factory in
+    a thread); keys that need the run only warn meanwhile, and q pressed before the run
+    exists stops it as soon as it does."""
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+
+    def factory():
+        started.set()
+        release.wait(60)
+        return live_session()
+
+    app = make_app(config.load(), session_factory=factory, envs={}, edgetpus=[], save_theme=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, started.is_set, 20, "the session factory to start")
+        await pilot.pause(0.3)
+        assert app.session is None
+        assert "run …" in app.query_one("#header")._shown_text.plain
+        assert app.query_one(DataTable).row_count == 0
+        await pilot.press("a")  # needs the run: a warning, no form
+        await pilot.pause(0.2)
+        assert not app.screen.query("#model")
+        await pilot.press("q")
+        await pilot.pause(0.5)
+        assert app.is_running  # waits for the run to exist, then stops it
+        release.set()
+        await wait_for(pilot, lambda: not app.is_running, 60, "the app to exit")
+    session = app.session
+    assert session is not None and session.status == "done"
+    run = db_rows(session.db, "SELECT * FROM runs WHERE id = ?", (session.run_id,))[0]
+    assert run["status"] == "done"
