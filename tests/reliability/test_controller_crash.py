@@ -53,7 +53,9 @@ def test_a_run_whose_controller_lives_is_left_alone_and_children_are_oom_victims
     require_env("torch")
     db = edgemt_home / "edgemt.db"
     tenants = ["--tenant", "mobilenet_v2,framework=tflite,count=2,threads=1", "--tenant", "squeezenet1_0,threads=1"]
-    p = start_run(db, tenants=tenants, duration="6")
+    # Long enough that the run is still going while the second edgemt starts, even on a
+    # loaded machine (at 6 s the run could end before the export looked at it).
+    p = start_run(db, tenants=tenants, duration="25")
     try:
         pids = wait_windows(db, per_tenant=1, tenants=3)
         # Memory pressure: the OOM killer picks the highest oom_score; children are the first victims.
