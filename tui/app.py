@@ -24,6 +24,7 @@ from runners.errors import BadInput
 from tui import messages as msg
 from tui.app_state import RunState
 from tui.widgets.chart import ThroughputChart
+from tui.screens.experiment import ExperimentBar
 from tui.widgets.events import EventsLog
 from tui.widgets.header import RunHeader
 from tui.widgets.resources import ResourcesPanel
@@ -59,6 +60,7 @@ class EdgemtApp(App):
         Binding("p", "pause", "Pause"),
         Binding("d", "remove", "Remove"),
         Binding("e", "export", "Export"),
+        Binding("s", "experiment", "Experiment"),
         Binding("r", "reasons", "n/a why", show=False),
         Binding("t", "theme", "Theme"),
         Binding("question_mark", "help", "Help"),
@@ -87,6 +89,7 @@ class EdgemtApp(App):
         self.detached = False  # SIGHUP with --keep-running: the run goes on without the UI
         self.closing = False
         self._cmd_lock = asyncio.Lock()
+        self._experiment_stop = None  # set while an experiment started with s runs
         self._pending_status = "done"
         self._shown = -1
         self._play_i = 0
@@ -121,6 +124,7 @@ class EdgemtApp(App):
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield TenantsTable(id="tenants")
+                yield ExperimentBar(id="experiment")
                 yield ThroughputChart(id="chart")
             with Vertical(id="right"):
                 yield ResourcesPanel(id="resources")
@@ -352,6 +356,60 @@ class EdgemtApp(App):
                     self.post_message(msg.CommandDone(what, True))
 
         self.run_worker(run(), group="commands", exit_on_error=False)
+
+    def action_experiment(self) -> None:
+        """s: start a sweep or the tuner on this run; s again while one runs stops it."""
+        if not self._live("experiment"):
+            return
+        if self._experiment_stop is not None:
+            self._experiment_stop.set()
+            self.notify("stopping the experiment; what it measured is kept", timeout=4)
+            return
+        from tui.screens.experiment import ExperimentScreen
+
+        gid = self._selected_quiet()
+        groups = self.session.supervisor.groups
+        spec_text = str(groups[gid].spec) if gid in groups else "mobilenet_v2"
+
+        def done(req):
+            if req is not None:
+                self._run_experiment(req)
+
+        self.push_screen(ExperimentScreen(spec_text), done)
+
+    def _run_experiment(self, req) -> None:
+        import asyncio
+
+        from tui.screens.experiment import run_request, summary_line
+
+        bar = self.query_one(ExperimentBar)
+        stop = asyncio.Event()
+        self._experiment_stop = stop
+        bar.start(f"{req.kind} {req.spec.model} on {req.spec.placement}", req.steps)
+
+        async def run():
+            try:
+                summary = await run_request(self.session, req, lambda text, adv: bar.step(text, adv), stop)
+            except BadInput as exc:
+                bar.finish(f"{req.kind}: {exc}")
+                self.post_message(msg.CommandDone("experiment", False, str(exc)))
+            except Exception as exc:  # reported, never a crash of the UI
+                bar.finish(f"{req.kind} failed: {type(exc).__name__}: {exc}")
+                self.post_message(msg.CommandDone("experiment", False, f"{type(exc).__name__}: {exc}"))
+            else:
+                bar.finish(summary_line(req.kind, summary))
+                self.post_message(msg.CommandDone("experiment", True))
+            finally:
+                self._experiment_stop = None
+
+        self.run_worker(run(), group="experiment", exit_on_error=False)
+
+    def _selected_quiet(self):
+        """The selected group's id without a warning when there is none."""
+        try:
+            return self.query_one(TenantsTable).selected_group
+        except Exception:
+            return None
 
     def action_add(self) -> None:
         if not self._live("add"):

@@ -137,6 +137,8 @@ class ExperimentBar(Horizontal):
     ExperimentBar > ProgressBar { width: 40; }
     """
 
+    text = ""  # what the line shows now (tests and the events log read it)
+
     def compose(self) -> ComposeResult:
         yield Static("", id="exp-text")
         yield ProgressBar(total=1, show_eta=False, id="exp-bar")
@@ -144,17 +146,21 @@ class ExperimentBar(Horizontal):
     def start(self, title: str, total: int) -> None:
         self.add_class("running")
         self.query_one("#exp-bar", ProgressBar).update(total=total, progress=0)
-        self.query_one("#exp-text", Static).update(title)
+        self._say(title)
+
+    def _say(self, text: str) -> None:
+        self.text = text
+        self.query_one("#exp-text", Static).update(text)
 
     def step(self, text: str, advance: float) -> None:
-        self.query_one("#exp-text", Static).update(text)
+        self._say(text)
         if advance:
             self.query_one("#exp-bar", ProgressBar).advance(advance)
 
     def finish(self, text: str) -> None:
         bar = self.query_one("#exp-bar", ProgressBar)
         bar.update(progress=bar.total)
-        self.query_one("#exp-text", Static).update(text)
+        self._say(text)
 
 
 async def run_request(session, req: ExperimentRequest, progress, stop) -> dict:

@@ -19,7 +19,7 @@ KEYS = """\
 [b]t[/]        next theme (saved in config.toml)
 [b]?[/]        this help
 [b]q[/]        quit: stop every tenant cleanly, flush the DB
-[b]s[/]        (kept for experiments)"""
+[b]s[/]        start an experiment (sweep, tuner) on this run; s again stops it"""
 
 
 class HelpScreen(ModalScreen):
