@@ -21,8 +21,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-# Independent bare loops: build the model, one fixed batch on the device, warm up, then
-# count images for SECONDS. Written without edgemt's code on purpose.
+# Independent bare loops: build the model, one fixed batch on the device, warm up for
+# WARM seconds (an edgemt tenant's measurement starts at the first whole window after its
+# warm-up, so both skip the slow first calls), then count images for SECONDS. Written
+# without edgemt's code on purpose.
+WARM_S = 1.5
 BARE = {
     "torch": r"""
 import sys, time, torch, torchvision, timm
@@ -39,9 +42,9 @@ size = 299 if name == "inception_v3" else 224
 x = torch.randn(batch, 3, size, size, device=dev)
 sync = torch.cuda.synchronize if dev.startswith("cuda") else (lambda: None)
 with torch.inference_mode():
-    for _ in range(3):
-        m(x)
-    sync()
+    w0 = time.monotonic()
+    while time.monotonic() - w0 < WARM:
+        m(x); sync()
     n = 0; t0 = time.monotonic()
     while time.monotonic() - t0 < secs:
         m(x); sync(); n += batch
@@ -56,7 +59,8 @@ it.allocate_tensors()
 inp = it.get_input_details()[0]
 x = np.random.RandomState(0).randint(-128, 127, size=inp["shape"]).astype(inp["dtype"])
 it.set_tensor(inp["index"], x)
-for _ in range(3):
+w0 = time.monotonic()
+while time.monotonic() - w0 < WARM:
     it.invoke()
 n = 0; t0 = time.monotonic()
 while time.monotonic() - t0 < secs:
@@ -74,7 +78,8 @@ size = 299 if name == "inception_v3" else 224
 m = ctor(weights=None, input_shape=(size, size, 3))
 f = tf.function(lambda x: m(x, training=False))
 x = tf.random.uniform((batch, size, size, 3))
-for _ in range(3):
+w0 = time.monotonic()
+while time.monotonic() - w0 < WARM:
     f(x).numpy()
 n = 0; t0 = time.monotonic()
 while time.monotonic() - t0 < secs:
@@ -93,7 +98,8 @@ net.initialize(ctx=mx.cpu())
 net.hybridize(static_alloc=True, static_shape=True)
 size = 299 if name == "inception_v3" else 224
 x = mx.nd.random.uniform(shape=(batch, 3, size, size), ctx=mx.cpu())
-for _ in range(3):
+w0 = time.monotonic()
+while time.monotonic() - w0 < WARM:
     net(x).wait_to_read()
 n = 0; t0 = time.monotonic()
 while time.monotonic() - t0 < secs:
@@ -104,7 +110,8 @@ print(n / (time.monotonic() - t0))
 
 
 def bare(framework, python, model, batch, threads, seconds, resource):
-    args = [python, "-c", BARE[framework], model, str(batch), str(threads), str(seconds), resource]
+    code = f"WARM = {WARM_S}\n" + BARE[framework]
+    args = [python, "-c", code, model, str(batch), str(threads), str(seconds), resource]
     if framework == "tflite":
         from runners import paths
 

@@ -92,11 +92,12 @@ class Group:
 class RunnerProcess:
     """One runner child: its process, its reader task, the tenants it hosts."""
 
-    def __init__(self, sup: "Supervisor", framework: str, python: str, log_path: Path):
+    def __init__(self, sup: "Supervisor", framework: str, python: str, log_path: Path, extra_env: dict = None):
         self.sup = sup
         self.framework = framework
         self.python = python
         self.log_path = log_path
+        self.extra_env = dict(extra_env or {})
         self.proc = None
         self.tenants = set()
         self.hello = None
@@ -120,7 +121,7 @@ class RunnerProcess:
                 stdout=asyncio.subprocess.PIPE, stderr=log, limit=1 << 20,
                 # The child checks its parent is still this process once its death signal is
                 # armed: a controller killed in between would otherwise leave it running.
-                env={**os.environ, "EDGEMT_PARENT_PID": str(os.getpid())},
+                env={**os.environ, "EDGEMT_PARENT_PID": str(os.getpid()), **self.extra_env},
                 # Its own session: a terminal's SIGHUP or Ctrl-C (sent to the foreground process
                 # group) reaches the controller only, which stops its tenants cleanly (or keeps
                 # them running with --keep-running). Children still die with the controller
@@ -380,8 +381,11 @@ class Supervisor:
             "models_dir": self.models_dir, "size": spec.input_size,
         }
 
-    async def _new_runner(self, framework: str, name: str) -> "RunnerProcess":
-        runner = RunnerProcess(self, framework, self.python_for(framework), self.logs_dir / f"{name}.log")
+    async def _new_runner(self, framework: str, name: str, threads: int = None) -> "RunnerProcess":
+        # threads= is per tenant; runtimes that size their OpenMP pool at import (MXNet) only
+        # take it from the environment, so the runner process gets it there too.
+        env = {"OMP_NUM_THREADS": str(threads)} if threads else {}
+        runner = RunnerProcess(self, framework, self.python_for(framework), self.logs_dir / f"{name}.log", env)
         await runner.start()
         self.runners.add(runner)
         return runner
@@ -399,10 +403,11 @@ class Supervisor:
         if spec.isolation == "thread":
             runner = group.shared_runner
             if runner is None or runner.exited.is_set():
-                runner = await self._new_runner(spec.framework, f"{group.label}-{spec.framework}-threads-t{tid}")
+                runner = await self._new_runner(spec.framework, f"{group.label}-{spec.framework}-threads-t{tid}",
+                                                spec.threads)
                 group.shared_runner = runner
         else:
-            runner = await self._new_runner(spec.framework, f"{group.label}-t{tid}")
+            runner = await self._new_runner(spec.framework, f"{group.label}-t{tid}", spec.threads)
         tenant.runner = runner
         runner.tenants.add(tid)
         self.store.update_tenant(tid, runner_pid=runner.pid)
