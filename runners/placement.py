@@ -8,6 +8,8 @@ controller never imports a framework or pycoral.
 from concurrent.futures import ThreadPoolExecutor
 
 from runners import environments, probe
+from runners.catalog import CATALOG
+from runners.child import wire
 from runners.errors import BadInput
 from runners.spec import TenantSpec
 
@@ -50,6 +52,31 @@ class PlacementChecker:
             if res != "edgetpu" and res not in found:
                 raise BadInput(f"resource {res} not found; EdgeTPUs here: {', '.join(found)}")
 
+    def check_file(self, spec: TenantSpec) -> None:
+        """Loads a user's model file in a child of its framework and runs one call."""
+        import json
+        import subprocess
+
+        from runners import paths
+
+        child_spec = {"model": spec.model if spec.model in CATALOG else None, "framework": spec.framework,
+                      "resource": spec.resource, "batch": 1, "threads": spec.threads, "file": spec.file,
+                      "size": spec.input_size, "models_dir": str(paths.models_dir()), "autotune": spec.autotune}
+        cmd = probe.child_command(self.python_for(spec.framework), spec.framework) + ["--check", json.dumps(child_spec)]
+        try:
+            out = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                 timeout=300)
+        except subprocess.TimeoutExpired:
+            raise BadInput(f"file={spec.file}: loading it took over 300 s") from None
+        answer = None
+        for line in out.stdout.decode(errors="replace").splitlines():
+            msg = wire.decode(line)
+            if msg and msg.get("ev") in ("checked", "failed"):
+                answer = msg
+        if answer is None or answer["ev"] != "checked":
+            reason = (answer or {}).get("reason") or f"the check exited {out.returncode}"
+            raise BadInput(f"file={spec.file} does not run on {spec.placement}: {reason}")
+
     def check_all(self, specs) -> None:
         """Checks several specs, probing each framework once (in parallel)."""
         frameworks = sorted({s.framework for s in specs})
@@ -59,3 +86,6 @@ class PlacementChecker:
             list(pool.map(self.hello, frameworks))
         for s in specs:
             self.check(s)
+        for s in specs:  # before anything starts, a user's model file is loaded and run once
+            if s.file:
+                self.check_file(s)

@@ -161,16 +161,19 @@ def _print_summary(out, weights):
     cols += ["p50 ms", "p99 ms"]
     for col in cols:
         numeric = col in ("batch", "images", "img/s", "J/img", "p50 ms", "p99 ms")
-        table.add_column(col, justify="right" if numeric else "left", no_wrap=col != "status")
+        table.add_column(col, justify="right" if numeric else "left", no_wrap=True)
     for s in out["tenants"]:
         lat = s["latency_ms"]
         row = [str(s["id"]), f"g{s['group']}", s["model"], f"{s['framework']}@{s['resource']}",
-               str(s["batch"]), s["isolation"], s["status"] if not s["error"] else f"failed: {s['error'][:60]}",
+               str(s["batch"]), s["isolation"], s["status"],
                str(s["images"]), f"{s['throughput']:.2f}"]
         row += [_j(s.get("joules_per_inference"))] if powered else []
         row += ["-" if lat["p50"] is None else f"{lat['p50']:.1f}", "-" if lat["p99"] is None else f"{lat['p99']:.1f}"]
         table.add_row(*row)
     console.print(table)
+    for s in out["tenants"]:
+        if s["error"]:
+            console.print(f"tenant {s['id']} failed: {s['error']}", markup=False)
     e = out.get("energy") or {}
     for p, v in out["placements"].items():
         pe = (e.get("placements") or {}).get(p) or {}

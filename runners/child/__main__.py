@@ -85,8 +85,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="runners/child")
     parser.add_argument("--framework", choices=FRAMEWORKS)
     parser.add_argument("--probe", action="store_true", help="print hello and exit")
+    parser.add_argument("--check", metavar="SPEC_JSON",
+                        help="load a tenant's model and run one batch-1 call, print checked or failed, exit")
     args = parser.parse_args(argv)
 
+    if args.check:
+        return check_spec(args.check)
     if not args.probe:
         die_with_parent()
     emitter = take_stdout()
@@ -102,6 +106,36 @@ def main(argv=None):
     if args.probe:
         return 0
     return serve(emitter, args.framework)
+
+
+def check_spec(spec_json):
+    """Pre-flight of a user's model file: load it and run one batch-1 call on built-in images.
+
+    The controller runs this before anything starts, so a file that is not a model, one
+    whose input size does not fit, or an EdgeTPU-compiled model on the CPU is bad input
+    (one line, exit 2) rather than a tenant failing mid-run.
+    """
+    import json
+
+    emitter = take_stdout()
+    try:
+        spec = json.loads(spec_json)
+        from child_inputs import batches_of, load_images
+        from child_loop import make_backend
+
+        backend = make_backend(spec, log)
+        backend.load()
+        used, _ = backend.fit_batch(1)
+        images, _ = load_images(None, backend.input_size)
+        batch = next(iter(batches_of(images, used)))
+        backend.feed(backend.to_device(backend.host_batch(batch)))
+        backend.call()
+    except Exception as exc:  # noqa: BLE001 - every failure is the answer
+        log("check failed", exc=exc)
+        emitter.emit("failed", tenant=None, reason=failure_reason(exc))
+        return 3
+    emitter.emit("checked", input_size=int(backend.input_size))
+    return 0
 
 
 def serve(emitter, framework):

@@ -82,7 +82,8 @@ class Backend(object):
         self.spec = spec
         self.log = log
         self.model_name = spec.get("model")
-        self.input_size = INPUT_SIZE.get(self.model_name, 224)
+        # size= is the input side of a user's file= model; catalog models have their own
+        self.input_size = int(spec.get("size") or INPUT_SIZE.get(self.model_name, 224))
         self.net = None
 
     def _device(self, torch):

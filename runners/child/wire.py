@@ -47,6 +47,7 @@ SPEC_KEYS = (
     "warmup_batches",  # int
     "autotune",  # mxnet only: bool or None (MXNET_CUDNN_AUTOTUNE_DEFAULT)
     "models_dir",  # folder of prepared models (tflite), or None
+    "size",  # input side in pixels (catalog models: their own; file= models: the SPEC's size=)
 )
 
 

@@ -176,12 +176,28 @@ def test_folder_with_only_a_decompression_bomb_is_refused(edgemt_home):
     ("squeezenet1_0,framework=torch,threads=1,file={}", "is neither a TorchScript file nor a state dict"),
     ("mobilenet_v2,framework=tflite,threads=1,file={}", "is not a TFLite model"),
 ], ids=["torch", "tflite"])
-def test_model_file_that_is_not_a_model_fails_its_tenant(edgemt_home, spec, words):
+def test_model_file_that_is_not_a_model_is_bad_input(edgemt_home, spec, words):
+    """The file is loaded and run once in a child of its framework before anything starts."""
     require_env(spec.split("framework=")[1].split(",")[0])
     model = edgemt_home / "notes.bin"
     model.write_text("these are my notes, not a model\n" * 10)
     proc = run_edgemt("run", "--tenant", spec.format(model), "--duration", "1", "--json", timeout=300)
-    assert proc.returncode == 3, proc.stderr
-    (t,) = json.loads(proc.stdout)["tenants"]
-    assert t["status"] == "failed" and words in t["error"], t
-    assert "Traceback" not in proc.stderr
+    _one_line(proc, words)
+    assert "does not run on" in proc.stderr
+    assert not (edgemt_home / "edgemt.db").exists()  # nothing started
+
+
+def test_model_file_whose_input_size_does_not_match_is_bad_input(edgemt_home):
+    """A TorchScript model traced for 64x64 inputs, given size=96: its first call fails."""
+    import subprocess
+
+    python = require_env("torch")
+    path = edgemt_home / "fixed64.pt"
+    subprocess.run([python, "-c", (
+        "import torch, sys\n"
+        "m = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.Flatten(), torch.nn.Linear(4*64*64, 10))\n"
+        "torch.jit.trace(m.eval(), torch.zeros(1, 3, 64, 64)).save(sys.argv[1])\n"), str(path)], check=True)
+    ok = run_edgemt("run", "--tenant", f"file={path},size=64,threads=1", "--duration", "1", "--json", timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    proc = run_edgemt("run", "--tenant", f"file={path},size=96,threads=1", "--duration", "1", "--json", timeout=300)
+    _one_line(proc, "does not run on torch@cpu")
