@@ -74,6 +74,19 @@ def _positive_int(key: str, raw: str, spec: str, allow_zero: bool = False) -> in
     return value
 
 
+def _edgetpu_compiled(path: str) -> bool:
+    """Whether a .tflite file was made by edgetpu_compiler: its whole graph becomes one custom
+    op whose name, ``edgetpu-custom-op``, is stored as a string in the flatbuffer."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+            if head[4:8] != b"TFL3":
+                return False
+            return b"edgetpu-custom-op" in fh.read()
+    except OSError:
+        return False
+
+
 def check_batch(batch, where: str = "batch") -> int:
     try:
         value = int(batch)
@@ -137,6 +150,12 @@ def parse_spec(text: str) -> TenantSpec:
         raise BadInput(f"SPEC {spec!r}: resource {resource} runs only framework=tflite (EdgeTPU models are TFLite)")
     if resource.startswith("cuda") and framework == "tflite":
         raise BadInput(f"SPEC {spec!r}: tflite does not run on {resource}; tflite runs on cpu or edgetpu")
+    if file is not None and framework == "tflite" and not resource.startswith("edgetpu") and _edgetpu_compiled(file):
+        raise BadInput(
+            f"SPEC {spec!r}: {Path(file).name} is compiled for the EdgeTPU (it holds an edgetpu-custom-op): "
+            f"on {resource} the interpreter cannot run that op; use resource=edgetpu, or the un-compiled "
+            "model on the CPU (edgemt models prepare tflite writes both)"
+        )
     batch = check_batch(values["batch"], f"SPEC {spec!r}: batch") if "batch" in values else 1
     count = _positive_int("count", values["count"], spec) if "count" in values else 1
     isolation = values.get("isolation", DEFAULT_ISOLATION[framework])

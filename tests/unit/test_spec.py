@@ -76,3 +76,17 @@ def test_size_is_for_file_models_only(tmp_path):
     f.write_bytes(b"x")
     with pytest.raises(BadInput, match="size=7 is out of range"):
         parse_spec(f"file={f},size=7")
+
+
+def test_edgetpu_compiled_model_on_cpu_says_what_would_happen(tmp_path):
+    # The layout edgetpu_compiler writes: a TFLite flatbuffer (identifier TFL3 at bytes 4-8)
+    # whose operator codes name the custom op "edgetpu-custom-op".
+    compiled = tmp_path / "mobilenet_v2_int8_edgetpu.tflite"
+    compiled.write_bytes(b"\x1c\x00\x00\x00TFL3" + b"\x00" * 64 + b"edgetpu-custom-op\x00" + b"\x00" * 32)
+    with pytest.raises(BadInput, match="compiled for the EdgeTPU .* use resource=edgetpu, or the un-compiled model"):
+        parse_spec(f"mobilenet_v2,framework=tflite,file={compiled}")
+    # on an EdgeTPU resource it is what is wanted
+    assert parse_spec(f"mobilenet_v2,framework=tflite,resource=edgetpu,file={compiled}").file == str(compiled)
+    plain = tmp_path / "mobilenet_v2_int8.tflite"
+    plain.write_bytes(b"\x1c\x00\x00\x00TFL3" + b"\x00" * 100)
+    assert parse_spec(f"mobilenet_v2,framework=tflite,file={plain}").file == str(plain)
