@@ -64,6 +64,7 @@ class EdgemtApp(App):
         Binding("r", "reasons", "n/a why", show=False),
         Binding("t", "theme", "Theme"),
         Binding("question_mark", "help", "Help"),
+        Binding("x", "stop_followed", "Stop run", show=False),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -559,6 +560,13 @@ class EdgemtApp(App):
             except Exception as exc:
                 self.notify(f"theme not saved: {exc}", severity="warning")
         self.notify(f"theme {self.theme}", timeout=2)
+
+    def action_stop_followed(self) -> None:
+        """x while following a run: ask its own controller to stop it cleanly."""
+        if self.follower is None:
+            self.notify("x stops a run you follow (edgemt --follow RUN); q quits this one", severity="warning")
+            return
+        self.notify(self.follower.stop_run(), timeout=6)
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

@@ -122,6 +122,29 @@ class Follower:
     def status(self) -> str:
         return _rows(self.conn, "SELECT status FROM runs WHERE id = ?", (self.run["id"],))[0]["status"]
 
+    def stop_run(self) -> str:
+        """Asks the followed run's controller to stop (SIGTERM: it stops its tenants cleanly
+        and flushes the DB). Returns what happened, for the user."""
+        import os
+        import signal
+
+        row = _rows(self.conn, "SELECT status, controller_pid FROM runs WHERE id = ?", (self.run["id"],))[0]
+        pid = row["controller_pid"]
+        if row["status"] != "running":
+            return f"run {self.run['id']} is already {row['status']}"
+        try:  # the pid must still be an edgemt controller, not a process that reused the number
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                cmdline = fh.read().replace(b"\0", b" ")
+        except OSError:
+            return f"run {self.run['id']}: its controller {pid} is gone (the next start marks it interrupted)"
+        if b"edgemt" not in cmdline and b"tui.cli" not in cmdline:
+            return f"run {self.run['id']}: pid {pid} is no longer its controller; nothing stopped"
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError as exc:
+            return f"run {self.run['id']}: cannot signal controller {pid}: {exc}"
+        return f"run {self.run['id']}: asked controller {pid} to stop"
+
     def poll(self) -> list:
         rid = self.run["id"]
         out = []

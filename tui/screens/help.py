@@ -18,6 +18,7 @@ KEYS = """\
 [b]r[/]        show why a resource is n/a
 [b]t[/]        next theme (saved in config.toml)
 [b]?[/]        this help
+[b]x[/]        (following a run) ask its controller to stop it cleanly
 [b]q[/]        quit: stop every tenant cleanly, flush the DB
 [b]s[/]        start an experiment (sweep, tuner) on this run; s again stops it"""
 
