@@ -31,6 +31,11 @@ def _now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _transient(exc) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
 def _pid_alive(pid: int) -> bool:
     if not pid:
         return False
@@ -52,6 +57,10 @@ class Store:
         self._lock = threading.RLock()
         self._dirty = False
         self._closed = False
+        # Hot appends (windows, samples, events) wait here and are written in one short
+        # transaction per flush: the write lock is held for milliseconds, so a second
+        # controller on the same DB (a UI beside a headless run) gets its turn.
+        self._pending = []
         self._sample_columns = {r[1] for r in self.conn.execute("PRAGMA table_info(samples)")}
         self._commit_s = commit_s
         self.error = None  # the first write error; from then on writes are dropped
@@ -67,22 +76,35 @@ class Store:
 
     def flush(self):
         with self._lock:
-            if self._dirty and not self._closed and self.error is None:
-                try:
-                    self.conn.commit()
-                except sqlite3.DatabaseError as exc:
-                    self._write_failed(exc)
+            if self._closed or self.error is not None or not (self._pending or self._dirty):
+                return
+            pending, self._pending = self._pending, []
+            try:
+                for sql, args in pending:
+                    self.conn.execute(sql, args)
+                self.conn.commit()
                 self._dirty = False
+            except sqlite3.OperationalError as exc:
+                if _transient(exc):  # another writer holds the lock: keep the rows, try next time
+                    try:
+                        self.conn.rollback()
+                    except sqlite3.Error:
+                        pass
+                    self._pending = pending + self._pending
+                    return
+                self._write_failed(exc)
+            except sqlite3.DatabaseError as exc:
+                self._write_failed(exc)
 
     def close(self):
         with self._lock:
             if self._closed:
                 return
-            if self.error is None:
-                try:
-                    self.conn.commit()
-                except sqlite3.DatabaseError as exc:
-                    self._write_failed(exc)
+            for _ in range(20):  # a second writer may hold the lock for a moment
+                self.flush()
+                if not self._pending or self.error is not None:
+                    break
+                time.sleep(0.5)
             self._closed = True
             self.conn.close()
 
@@ -104,16 +126,24 @@ class Store:
                 pass
 
     def _exec(self, sql, args=()):
+        """Runs one statement now and commits it (runs, tenants, results: rare, and ids are
+        needed at once); returns lastrowid."""
         with self._lock:
             if self.error is not None:
                 return None
             try:
                 cur = self.conn.execute(sql, args)
+                self.conn.commit()
             except sqlite3.DatabaseError as exc:
                 self._write_failed(exc)
                 return None
-            self._dirty = True
             return cur.lastrowid
+
+    def _queue(self, sql, args=()):
+        """Appends a row to the next flush (windows, samples, events)."""
+        with self._lock:
+            if self.error is None and not self._closed:
+                self._pending.append((sql, args))
 
     def mark_interrupted(self) -> list:
         """Marks runs left 'running' by a controller that is gone; returns their ids."""
@@ -191,7 +221,7 @@ class Store:
 
     # -- measurements --------------------------------------------------------------------
     def add_window(self, tenant_id, t_start, t_end, images, batches, batch, hist) -> None:
-        self._exec(
+        self._queue(
             "INSERT INTO windows (tenant, t_start, t_end, images, batches, batch, hist) VALUES (?,?,?,?,?,?,?)",
             (tenant_id, t_start, t_end, images, batches, batch, json.dumps(hist, separators=(",", ":"))),
         )
@@ -207,21 +237,29 @@ class Store:
                 self._write_failed(exc)
 
     def _add_sample(self, run_id: int, t: float, values: dict) -> None:
-        for name in values:
-            if name not in self._sample_columns:
-                if not name.replace("_", "").isalnum():
-                    continue  # metric names are identifiers; anything else is not stored
-                self.conn.execute(f'ALTER TABLE samples ADD COLUMN "{name}" REAL')
+        new = [n for n in values if n not in self._sample_columns and n.replace("_", "").isalnum()]
+        if new:  # metric names are identifiers; anything else is not stored
+            self.flush()  # queued rows first, then the new columns in a short transaction of their own
+            # another controller writing this DB may have added them already
+            self._sample_columns = {r[1] for r in self.conn.execute("PRAGMA table_info(samples)")}
+            new = [n for n in new if n not in self._sample_columns]
+            for name in new:
+                try:
+                    self.conn.execute(f'ALTER TABLE samples ADD COLUMN "{name}" REAL')
+                except sqlite3.OperationalError as exc:
+                    # "duplicate column": the other writer added it first, nothing to do
+                    if "duplicate column" not in str(exc):
+                        raise
                 self._sample_columns.add(name)
+            self.conn.commit()
         names = [n for n in values if n in self._sample_columns]
         cols = ", ".join(f'"{n}"' for n in names)
         marks = ", ".join("?" for _ in names)
         sql = f"INSERT INTO samples (run, t{', ' if names else ''}{cols}) VALUES (?, ?{', ' if names else ''}{marks})"
-        self.conn.execute(sql, [run_id, t, *[values[n] for n in names]])
-        self._dirty = True
+        self._pending.append((sql, [run_id, t, *[values[n] for n in names]]))
 
     def add_event(self, run_id: int, t: float, kind: str, tenant: int = None, detail: dict = None) -> None:
-        self._exec(
+        self._queue(
             "INSERT INTO events (run, t, kind, tenant, detail) VALUES (?,?,?,?,?)",
             (run_id, t, kind, tenant, json.dumps(detail or {})),
         )
@@ -236,6 +274,7 @@ class Store:
     # -- reads (for the UI and summaries; readers may also open their own connection) ------
     def query(self, sql: str, args=()) -> list:
         with self._lock:
+            self.flush()  # what was queued is part of the answer
             return [dict(r) for r in self.conn.execute(sql, args).fetchall()]
 
     def latest_run(self):

@@ -77,7 +77,9 @@ def test_csv_export_escapes_formulas(tmp_path):
     st = Store(tmp_path / "d.db")
     run = st.create_run("run", {})
     st.add_event(run, 0.5, "failed", None, {"reason": "x"})
+    st.flush()
     st.conn.execute("UPDATE events SET kind = '=HYPERLINK(1)'")
+    st.conn.commit()
     st.close()
     conn = schema.connect(tmp_path / "d.db", readonly=True)
     out = tmp_path / "e.csv"
@@ -89,3 +91,35 @@ def test_csv_export_escapes_formulas(tmp_path):
         export_csv(conn, out, None, "nope")
     with pytest.raises(BadInput, match="--run 99 is not in the DB"):
         export_csv(conn, out, 99)
+
+
+def test_two_writers_on_one_db_both_get_their_rows_in(tmp_path):
+    """A UI beside a headless run: each store holds the write lock only while it flushes."""
+    import threading
+    import time
+
+    db = tmp_path / "two.db"
+    a, b = Store(db), Store(db)
+    ra, rb = a.create_run("run", {}), b.create_run("ui", {})
+    stop = time.monotonic() + 2.0
+
+    def write(st, run):
+        i = 0
+        while time.monotonic() < stop:
+            st.add_event(run, i * 0.01, "log", None, {"i": i})
+            st.add_sample(run, i * 0.01, {"cpu_percent": 1.0})
+            i += 1
+            time.sleep(0.002)
+        st.close()
+        return i
+
+    counts = {}
+    ts = [threading.Thread(target=lambda st=st, r=r: counts.__setitem__(r, write(st, r))) for st, r in ((a, ra), (b, rb))]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+    c = sqlite3.connect(db)
+    for run in (ra, rb):
+        assert c.execute("SELECT COUNT(*) FROM events WHERE run = ?", (run,)).fetchone()[0] == counts[run], (
+            run, counts, a.error, b.error, c.execute("SELECT run, COUNT(*) FROM events GROUP BY run").fetchall())
+        assert c.execute("SELECT COUNT(*) FROM samples WHERE run = ?", (run,)).fetchone()[0] == counts[run]
+    assert a.error is None and b.error is None
