@@ -43,3 +43,12 @@ def run_edgemt(*args, timeout=300, check=None, **kw):
     if check is not None:
         assert proc.returncode == check, f"exit {proc.returncode}\nstdout:{proc.stdout}\nstderr:{proc.stderr}"
     return proc
+
+
+def pid_alive(pid) -> bool:
+    """Whether a process is running or sleeping (a zombie is dead for our purpose)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -7,7 +7,7 @@ import os
 import threading
 
 from child_inputs import normalise
-from child_io import TenantFailure
+from child_io import TenantFailure, dist_version
 
 ZOO = {
     "alexnet": "alexnet",
@@ -28,24 +28,11 @@ CALL_LOCK = threading.Lock()
 _AUTOTUNE = {"set": False, "value": None}
 
 
-def _dist_version(name):
-    import sys
-
-    for base in sys.path:
-        try:
-            entries = os.listdir(base or ".")
-        except OSError:
-            continue
-        for e in entries:
-            if e.endswith(".dist-info") and e.lower().startswith(name + "-"):
-                return e[len(name) + 1 : -len(".dist-info")]
-    return None
-
 
 def probe(defer_import=False):
     if defer_import:
         # serve mode: mxnet is imported at the first start (autotune must be set before)
-        return dict(framework_version=_dist_version("mxnet"), runtime="mxnet", devices=None, deferred_import=True)
+        return dict(framework_version=dist_version("mxnet"), runtime="mxnet", devices=None, deferred_import=True)
     import mxnet as mx
 
     devices = ["cpu"]

@@ -4,7 +4,7 @@ import os
 import numpy as np
 
 from child_inputs import normalise, quantise
-from child_io import TenantFailure
+from child_io import TenantFailure, dist_version
 
 TFLITE_MODELS = ("inception_v3", "mobilenet_v1", "mobilenet_v2")
 EDGETPU_LIB = "libedgetpu.so.1"
@@ -42,32 +42,17 @@ def _version(runtime):
             v = getattr(ai_edge_litert, "__version__", None)
             if v:
                 return v
-            return _dist_version("ai_edge_litert") or _dist_version("ai-edge-litert")
+            return dist_version("ai_edge_litert") or dist_version("ai-edge-litert")
         if runtime == "tflite_runtime":
             import tflite_runtime
 
-            return getattr(tflite_runtime, "__version__", None) or _dist_version("tflite_runtime")
+            return getattr(tflite_runtime, "__version__", None) or dist_version("tflite_runtime")
         import tensorflow as tf
 
         return tf.__version__
     except Exception:  # noqa: BLE001
         return None
 
-
-def _dist_version(name):
-    """A distribution's version from its dist-info on sys.path (importlib.metadata is 3.8+)."""
-    import sys
-
-    want = name.replace("-", "_").lower()
-    for base in sys.path:
-        try:
-            entries = os.listdir(base or ".")
-        except OSError:
-            continue
-        for e in entries:
-            if e.endswith(".dist-info") and e.lower().startswith(want + "-"):
-                return e[len(want) + 1 : -len(".dist-info")]
-    return None
 
 
 def probe(defer_import=False):

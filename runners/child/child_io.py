@@ -70,3 +70,18 @@ def failure_reason(exc):
         text = str(exc).strip()
         return text if len(text) <= REASON_MAX else text[: REASON_MAX - 3] + "..."
     return reason_of(exc)
+
+
+def dist_version(name):
+    """A distribution's version from its dist-info on sys.path (importlib.metadata is 3.8+),
+    found without importing the package."""
+    want = name.replace("-", "_").lower()
+    for base in sys.path:
+        try:
+            entries = os.listdir(base or ".")
+        except OSError:
+            continue
+        for e in entries:
+            if e.endswith(".dist-info") and e.lower().startswith(want + "-"):
+                return e[len(want) + 1 : -len(".dist-info")]
+    return None

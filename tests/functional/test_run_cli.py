@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from edgemt_testlib import EDGEMT, require_env, run_edgemt
+from edgemt_testlib import EDGEMT, require_env, run_edgemt, pid_alive as _alive
 
 
 def _db_rows(db, sql, args=()):
@@ -89,18 +89,6 @@ def test_killed_child_fails_its_tenant_only(edgemt_home):
     assert last > first_fail + 1.0
     assert _db_rows(db, "SELECT status FROM tenants WHERE group_id = 1") == [("failed",)]
 
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie is dead for our purpose
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def test_no_child_outlives_a_killed_controller_and_run_becomes_interrupted(edgemt_home):

@@ -17,6 +17,7 @@ import pytest
 from runners.spec import parse_spec
 from runners.supervisor import Supervisor
 from storage.store import Store
+from edgemt_testlib import pid_alive as alive
 
 STANDIN = """#!{python}
 import json, sys, time
@@ -41,14 +42,6 @@ def rows(db, sql):
         return conn.execute(sql).fetchall()
     finally:
         conn.close()
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @pytest.mark.parametrize("warm, expected", [(False, "stopped"), (True, "failed")])

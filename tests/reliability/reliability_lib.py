@@ -5,7 +5,7 @@ import sqlite3
 import subprocess
 import time
 
-from edgemt_testlib import EDGEMT
+from edgemt_testlib import EDGEMT, pid_alive as alive
 
 # The cheapest busy tenants here: tflite threads in one runner, plus one tflite runner
 # process, so both isolations are present.
@@ -33,14 +33,6 @@ def wait_for(pred, timeout=180, every=0.25, what="condition"):
         time.sleep(every)
     raise AssertionError(f"{what} not reached in {timeout} s")
 
-
-def alive(pid) -> bool:
-    """Running or sleeping, not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def start_run(db, *extra, tenants=TENANTS, duration="120", window="0.5", **kw):

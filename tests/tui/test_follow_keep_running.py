@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from edgemt_testlib import EDGEMT, require_env
+from edgemt_testlib import EDGEMT, require_env, pid_alive as alive
 from tui_helpers import REPO_EDGEMT
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("tmux") is None,
@@ -72,13 +72,6 @@ def wait_for(pred, timeout=120, what="condition"):
         time.sleep(0.3)
     raise AssertionError(f"{what} not reached in {timeout} s")
 
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def windows(db, run):

@@ -1,10 +1,10 @@
 """Pilot tests of the live UI on real torch children on the CPU: keys in, screen and DB out."""
-import os
 import sqlite3
 
 import pytest
 from textual.widgets import DataTable, Input, Select
 
+from edgemt_testlib import pid_alive
 from runners import config
 from tui_helpers import group_row, probed_envs, wait_for
 from tui.app import make_app
@@ -20,18 +20,6 @@ def db_rows(path, sql, args=()):
     finally:
         conn.close()
 
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie is dead for our purpose
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 async def add_group(pilot, app, model="mobilenet_v2", count=1):
