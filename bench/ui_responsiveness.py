@@ -7,7 +7,7 @@
    sampler runs at 2 Hz (children's CPU is theirs, not counted); the same run headless
    (no UI) is printed beside it;
 3. first frame: spawn-to-first-frame of `edgemt` vs a minimal Textual app started the same
-   way (a pseudo-terminal, 120x36), median of a few starts.
+   way (a pseudo-terminal, 120x36, bytecode compiled), median of a few starts taken in turn.
 
     .venv/bin/python bench/ui_responsiveness.py [--skip-live] [--starts N] [--tenants SPEC]
 """
@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("tui", "runners", "storage", "collectors", "themes")
 
 
 def feed(app, tenants: int, seconds: int = 60):
@@ -143,7 +145,7 @@ MINIMAL = ("from textual.app import App\nfrom textual.widgets import Static\n"
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip-live", action="store_true", help="leave out the CPU figure (needs the torch env)")
-    ap.add_argument("--starts", type=int, default=5)
+    ap.add_argument("--starts", type=int, default=10)
     ap.add_argument("--tenants", default="mobilenet_v2,framework=tflite,count=4,threads=1",
                     help="SPEC of the busy tenants of the CPU figure")
     args = ap.parse_args()
@@ -157,10 +159,18 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, EDGEMT_DB=str(Path(tmp) / "ff.db"), XDG_CONFIG_HOME=str(Path(tmp) / "cfg"),
                    TERM="xterm-256color")
+        # Compiled first, as after any install (pip compiles what it installs; Python writes
+        # .pyc at a first import unless PYTHONDONTWRITEBYTECODE is set): textual's are.
+        subprocess.run([sys.executable, "-m", "compileall", "-q", *PACKAGES], cwd=ROOT, check=True)
         ours, base, pairs = [], [], []
-        for _ in range(args.starts):  # interleaved, so both see the same load
-            b = first_frame([sys.executable, "-c", MINIMAL], b"hello-first-frame", env)
-            o = first_frame([str(BIN / "edgemt"), "--new"], b"run ", env)
+        for i in range(args.starts):
+            # interleaved, so both see the same load, and in turn first: a start right after
+            # another one's exit measured ~10% slower here, whichever app it was
+            runs = [([sys.executable, "-c", MINIMAL], b"hello-first-frame"), ([str(BIN / "edgemt"), "--new"], b"run ")]
+            if i % 2:
+                runs.reverse()
+            took = {marker: first_frame(argv, marker, env) for argv, marker in runs}
+            b, o = took[b"hello-first-frame"], took[b"run "]
             base.append(b)
             ours.append(o)
             if b and o:

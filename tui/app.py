@@ -8,6 +8,7 @@ timer (2 Hz), so 32 tenants cost the UI what 1 does. Commands run as workers on 
 app's loop (the Supervisor is asyncio-native); the UI never waits on a runner.
 """
 import asyncio
+import dataclasses
 import os
 import signal
 import socket
@@ -17,16 +18,16 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer
 
 import themes
 from runners.errors import BadInput
 from tui import messages as msg
 from tui.app_state import RunState
 from tui.widgets.chart import ThroughputChart
-from tui.screens.experiment import ExperimentBar
 from tui.widgets.events import EventsLog
+from tui.widgets.experiment_bar import ExperimentBar
 from tui.widgets.header import RunHeader
+from tui.widgets.keybar import KeyBar, key_hints
 from tui.widgets.resources import ResourcesPanel
 from tui.widgets.tenants import TenantsTable
 
@@ -129,11 +130,12 @@ class EdgemtApp(App):
                 yield ThroughputChart(id="chart")
             with Vertical(id="right"):
                 yield ResourcesPanel(id="resources")
-                yield EventsLog(id="events", wrap=True, markup=False, max_lines=500)
-        yield Footer()
+                yield EventsLog(id="events", max_lines=500)
+        yield KeyBar(id="keys")
 
     def on_mount(self) -> None:
         self.query_one(TenantsTable).focus()
+        self.query_one(KeyBar).show_keys(key_hints(self.BINDINGS, self.mode, self._first_key_display))
         self._apply_size()
         if self.session is not None:
             self._attach_session()
@@ -195,6 +197,9 @@ class EdgemtApp(App):
             self._discover()
         if signals:
             self._install_signals()
+
+    def _first_key_display(self, binding: Binding) -> str:
+        return self.get_key_display(dataclasses.replace(binding, key=binding.key.split(",")[0]))
 
     def on_resize(self, event) -> None:
         self._apply_size()

@@ -33,7 +33,7 @@ async def test_s_runs_a_concurrency_sweep_on_tflite(live_session):
         form.query_one("#ok").focus()
         await pilot.press("enter")
         await wait_for(pilot, lambda: not app.screen.query("#kind"), 10, "the form to close")
-        from tui.screens.experiment import ExperimentBar
+        from tui.widgets.experiment_bar import ExperimentBar
 
         bar = app.query_one(ExperimentBar)
         await wait_for(pilot, lambda: "max level 2" in bar.text, 180, "the sweep's answer")

@@ -18,9 +18,15 @@ def replay_app(db, theme="edgemt-dark"):
 
 
 async def settle(pilot):
+    """Until what mounts after the first frame (the chart's plot, the events log) has drawn."""
     await pilot.pause()
     await pilot.pause(0.2)
     await pilot.app.workers.wait_for_complete()
+    chart, events = pilot.app.query_one("#chart"), pilot.app.query_one("#events")
+    for _ in range(60):
+        if (chart.draws or not chart.display) and events.log_widget is not None:
+            break
+        await pilot.pause(0.05)
     await pilot.pause()
 
 

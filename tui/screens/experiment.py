@@ -4,7 +4,7 @@ The form picks the experiment (concurrency sweep, batch sweep, tuner), the SPEC 
 default the selected group's) and its few parameters, and validates them with the same
 parser the CLI uses. It dismisses with an ``ExperimentRequest``; the app runs it as a
 worker on the session's Supervisor (tenants appear in the table like any group) and shows
-its progress in the ExperimentBar below the tenants.
+its progress in the ExperimentBar below the tenants (tui/widgets/experiment_bar.py).
 """
 from dataclasses import dataclass, field
 
@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from runners.errors import BadInput
 from runners.spec import check_batch, parse_spec
@@ -125,42 +125,6 @@ class ExperimentScreen(ModalScreen):
             q("#error", Static).update(str(exc))
             return
         self.dismiss(req)
-
-
-class ExperimentBar(Horizontal):
-    """A one-line panel: what the running experiment does, and how far it got."""
-
-    DEFAULT_CSS = """
-    ExperimentBar { height: 1; display: none; }
-    ExperimentBar.running { display: block; }
-    ExperimentBar > Static { width: 1fr; }
-    ExperimentBar > ProgressBar { width: 40; }
-    """
-
-    text = ""  # what the line shows now (tests and the events log read it)
-
-    def compose(self) -> ComposeResult:
-        yield Static("", id="exp-text")
-        yield ProgressBar(total=1, show_eta=False, id="exp-bar")
-
-    def start(self, title: str, total: int) -> None:
-        self.add_class("running")
-        self.query_one("#exp-bar", ProgressBar).update(total=total, progress=0)
-        self._say(title)
-
-    def _say(self, text: str) -> None:
-        self.text = text
-        self.query_one("#exp-text", Static).update(text)
-
-    def step(self, text: str, advance: float) -> None:
-        self._say(text)
-        if advance:
-            self.query_one("#exp-bar", ProgressBar).advance(advance)
-
-    def finish(self, text: str) -> None:
-        bar = self.query_one("#exp-bar", ProgressBar)
-        bar.update(progress=bar.total)
-        self._say(text)
 
 
 async def run_request(session, req: ExperimentRequest, progress, stop) -> dict:

@@ -30,6 +30,7 @@ class ThroughputChart(Widget):
         self._drawn = None  # what the plot shows now (its key)
         self.draws = 0  # plots built (tests and the bench read it)
         self._retry = False
+        self._waits = 0  # looks for a laid-out plot (see _show_again)
 
     def compose(self):
         if not self.lazy:
@@ -91,8 +92,16 @@ class ThroughputChart(Widget):
 
     def _show_again(self) -> None:
         self._retry = False
-        if self._state is not None and self.plot is not None and self.plot.size.area:
+        if self._state is None or self.plot is None:
+            return
+        if self.plot.size.area:
             self.show(self._state, self._last)
+        elif self.display and self._waits < 40:
+            # a plot mounted beside other late mounts can be laid out a few refreshes later,
+            # and its container does not resize then: look again shortly (2 s at most)
+            self._waits += 1
+            self._retry = True
+            self.set_timer(0.05, self._show_again)
 
     def on_resize(self, event) -> None:
         if self._state is not None:

@@ -1,5 +1,6 @@
 """The events log: one line per run event, newest at the bottom."""
 from rich.text import Text
+from textual.containers import Vertical
 from textual.widgets import RichLog
 
 STYLE = {"failed": "bold red", "error": "bold red", "moved": "bold", "exported": "green", "added": "green"}
@@ -29,10 +30,41 @@ def describe(kind: str, tenant, d: dict) -> str:
     return f"{kind} {('t' + str(tenant)) if tenant is not None else ''} {rest}".strip()
 
 
-class EventsLog(RichLog):
-    """Scrolling run events."""
+class EventsLog(Vertical):
+    """Scrolling run events, newest at the bottom.
+
+    The log itself (a RichLog, about a tenth of the UI's time to first frame) is mounted
+    once the first frame is on screen, like the chart's plot; lines added before then are
+    kept and written then.
+    """
+
+    DEFAULT_CSS = """
+    EventsLog > RichLog { height: 1fr; background: transparent; scrollbar-size-vertical: 1; }
+    """
+
+    def __init__(self, max_lines: int = 500, **kw):
+        super().__init__(**kw)
+        self.max_lines = max_lines
+        self.log_widget = None
+        self._pending = []
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._mount_log)
+
+    async def _mount_log(self) -> None:
+        if self.log_widget is not None:
+            return
+        log = RichLog(wrap=True, markup=False, max_lines=self.max_lines, id="events-log")
+        await self.mount(log)
+        self.log_widget = log
+        for line in self._pending:
+            log.write(line)
+        self._pending = []
 
     def add(self, t: float, kind: str, tenant, detail: dict) -> None:
         line = Text(f"{t:7.1f}s ", style="dim")
         line.append(describe(kind, tenant, detail or {}), style=STYLE.get(kind, ""))
-        self.write(line)
+        if self.log_widget is None:
+            self._pending = (self._pending + [line])[-self.max_lines:]
+        else:
+            self.log_widget.write(line)
