@@ -54,3 +54,18 @@ async def test_events_added_before_the_log_is_mounted_are_written_once_it_is():
         events.add(9.0, "resumed", None, {"group": 7})
         await pilot.pause()
         assert "g7 resumed" in events.log_widget.lines[-1].text
+
+
+def test_a_narrow_key_bar_tightens_then_keeps_help_and_quit():
+    from tui.widgets.keybar import fit_hints
+
+    live = hints("live")
+    wide = fit_hints(live, 200).plain
+    assert " a  Add " in wide and " q  Quit " in wide
+    roomy = fit_hints(live, 120).plain
+    assert roomy.startswith(" a  Add +  +1 -") and roomy.endswith(" q  Quit") and len(roomy) <= 120
+    tight = fit_hints(live, 100).plain
+    assert tight.startswith("a Add + +1") and tight.rstrip().endswith("q Quit") and len(tight) <= 100
+    narrow = fit_hints(live, 80).plain
+    assert len(narrow) <= 80 and narrow.startswith("a Add") and "? Help q Quit" in narrow
+    assert "Experiment" not in narrow  # what does not fit is left to the ? screen

@@ -41,8 +41,38 @@ def key_hints(bindings, mode: str, key_display) -> list:
     return hints
 
 
+ALWAYS = ("?", "q")  # kept when the line is too narrow for every key: help lists the rest
+
+
+# from the roomiest layout of the hints to the tightest: (around the key, after the description)
+LAYOUTS = ((" ", " "), (" ", ""), ("", " "))
+
+
+def _line(hints, layout) -> Text:
+    around, after = layout
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for key, description in hints:
+        text.append(f"{around}{key}{around}", style="bold reverse")
+        text.append(f" {description}{after}")
+    return text
+
+
+def fit_hints(hints, width: int) -> Text:
+    """The hints as one line of at most ``width`` cells: in the roomiest layout that fits,
+    else the first hints that fit, tight, followed by help and quit."""
+    for layout in LAYOUTS:
+        text = _line(hints, layout)
+        if text.cell_len <= width:
+            return text
+    keep = [h for h in hints if h[0] in ALWAYS]
+    rest = [h for h in hints if h[0] not in ALWAYS]
+    while rest and _line(rest + keep, LAYOUTS[-1]).cell_len > width:
+        rest.pop()
+    return _line(rest + keep, LAYOUTS[-1])
+
+
 class KeyBar(Static):
-    """One line of ``key description`` pairs; redrawn only when the mode changes."""
+    """One line of ``key description`` pairs; redrawn only when the mode or the width changes."""
 
     DEFAULT_CSS = """
     KeyBar {
@@ -51,11 +81,17 @@ class KeyBar(Static):
     }
     """
 
+    hints = ()
+
     def show_keys(self, hints: list) -> None:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        for key, description in hints:
-            text.append(f" {key} ", style="bold reverse")
-            text.append(f" {description} ")
+        self.hints = list(hints)
+        self._draw()
+
+    def on_resize(self, event) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
+        text = fit_hints(self.hints, self.size.width or 80)
         if text != getattr(self, "_shown_text", None):
             self._shown_text = text
             self.update(text, layout=False)
