@@ -1,7 +1,6 @@
 """The events log: one line per run event, newest at the bottom."""
 from rich.text import Text
 from textual.containers import Vertical
-from textual.widgets import RichLog
 
 STYLE = {"failed": "bold red", "error": "bold red", "moved": "bold", "exported": "green", "added": "green"}
 
@@ -54,6 +53,8 @@ class EventsLog(Vertical):
     async def _mount_log(self) -> None:
         if self.log_widget is not None:
             return
+        from textual.widgets import RichLog  # with the log, after the first frame
+
         log = RichLog(wrap=True, markup=False, max_lines=self.max_lines, id="events-log")
         await self.mount(log)
         self.log_widget = log

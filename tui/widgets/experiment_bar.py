@@ -1,6 +1,6 @@
 """The one-line panel under the tenants: what the running experiment (``s``) does, how far it got."""
 from textual.containers import Horizontal
-from textual.widgets import ProgressBar, Static
+from textual.widgets import Static
 
 
 class ExperimentBar(Horizontal):
@@ -17,6 +17,8 @@ class ExperimentBar(Horizontal):
     text = ""  # what the line shows now (tests and the events log read it)
 
     def start(self, title: str, total: int) -> None:
+        from textual.widgets import ProgressBar  # imported with the first experiment
+
         self.add_class("running")
         if not self.children:
             self.mount(Static("", id="exp-text"), ProgressBar(total=total, show_eta=False, id="exp-bar"))
@@ -31,9 +33,9 @@ class ExperimentBar(Horizontal):
     def step(self, text: str, advance: float) -> None:
         self._say(text)
         if advance:
-            self.query_one("#exp-bar", ProgressBar).advance(advance)
+            self.query_one("#exp-bar").advance(advance)
 
     def finish(self, text: str) -> None:
-        bar = self.query_one("#exp-bar", ProgressBar)
+        bar = self.query_one("#exp-bar")
         bar.update(progress=bar.total)
         self._say(text)
