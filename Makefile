@@ -46,7 +46,7 @@ demo: $(STAMP)
 	$(EDGEMT) env create torch
 	$(EDGEMT) run --tenant mobilenet_v2,count=2 --tenant resnet18 --duration 10
 
-test: $(STAMP) system-deps models
+test: $(STAMP) bytecode system-deps models
 	$(BIN)/python -m pytest -q -ra
 
 clean:

@@ -17,7 +17,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "tui")]
 
 from tui.app import make_app  # noqa: E402
 from tui.replay import Recording  # noqa: E402
-from tui_helpers import FIXED_INFO, REPLAY_DB  # noqa: E402
+from tui_helpers import FIXED_INFO, REPLAY_DB, late_widgets_drawn  # noqa: E402
 
 SHOTS = [("ui-dark.svg", "edgemt-dark", (120, 36)), ("ui-light.svg", "edgemt-light", (120, 36)),
          ("ui-ansi-80x24.svg", "edgemt-ansi", (80, 24))]
@@ -28,11 +28,7 @@ async def shoot(db: Path, theme: str, size) -> str:
                    save_theme=False)
     async with app.run_test(size=size) as pilot:
         await pilot.pause(0.2)
-        chart, events = app.query_one("#chart"), app.query_one("#events")
-        for _ in range(60):  # until what mounts after the first frame has drawn
-            if (chart.draws or not chart.display) and events.log_widget is not None:
-                break
-            await pilot.pause(0.05)
+        await late_widgets_drawn(pilot)
         await pilot.pause()
         return app.export_screenshot(title="edgemt")
 

@@ -7,7 +7,7 @@ import pytest
 
 from tui.app import make_app
 from tui.replay import Recording
-from tui_helpers import FIXED_INFO
+from tui_helpers import FIXED_INFO, late_widgets_drawn
 
 THEMES = ("edgemt-dark", "edgemt-light", "edgemt-ansi")
 
@@ -22,11 +22,7 @@ async def settle(pilot):
     await pilot.pause()
     await pilot.pause(0.2)
     await pilot.app.workers.wait_for_complete()
-    chart, events = pilot.app.query_one("#chart"), pilot.app.query_one("#events")
-    for _ in range(60):
-        if (chart.draws or not chart.display) and events.log_widget is not None:
-            break
-        await pilot.pause(0.05)
+    await late_widgets_drawn(pilot)
     await pilot.pause()
 
 

@@ -21,6 +21,16 @@ def probed_envs(*frameworks) -> dict:
     return out
 
 
+async def late_widgets_drawn(pilot, tries: int = 60) -> None:
+    """Waits (3 s at most) until what mounts after the first frame has drawn: the chart's
+    plot (unless the layout hides the chart) and the events log."""
+    chart, events = pilot.app.query_one("#chart"), pilot.app.query_one("#events")
+    for _ in range(tries):
+        if (chart.draws or not chart.display) and events.log_widget is not None:
+            return
+        await pilot.pause(0.05)
+
+
 async def wait_for(pilot, cond, timeout: float = 90.0, what: str = "condition", app=None):
     """Polls ``cond()`` while the app runs; fails with ``what`` after ``timeout`` seconds."""
     end = time.monotonic() + timeout
