@@ -11,7 +11,6 @@ Usage: .venv/bin/python bench/controller.py [--spec SPEC] [--seconds 20]
 """
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time

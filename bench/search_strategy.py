@@ -7,7 +7,6 @@ the recorded grids (each (batch, isolation) line, its failing levels as recorded
 """
 import glob
 import json
-import math
 import sys
 from pathlib import Path
 

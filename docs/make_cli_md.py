@@ -2,7 +2,6 @@
 
 tests/unit/test_cli_docs.py fails when an option exists that docs/cli.md does not mention.
 """
-import argparse
 import io
 import os
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ["COLUMNS"] = "100"
 
-from tui.cli import build_parser  # noqa: E402
+from tui.cli import build_parser, walk_parsers  # noqa: E402
 
 INTRO = """# The `edgemt` command line
 
@@ -36,17 +35,9 @@ This page is generated from the parser by `docs/make_cli_md.py`.
 """
 
 
-def walk(parser, path):
-    yield path, parser
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                yield from walk(sub, path + [name])
-
-
 def main():
     out = [INTRO]
-    for path, parser in walk(build_parser(), ["edgemt"]):
+    for path, parser in walk_parsers(build_parser(), ["edgemt"]):
         buf = io.StringIO()
         with redirect_stdout(buf):
             parser.print_help()

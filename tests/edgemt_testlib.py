@@ -36,6 +36,17 @@ def require_env(framework: str) -> str:
 
 
 
+def ensure_tflite_model(name: str = "mobilenet_v2") -> Path:
+    """The full-int8 TFLite model of ``name``: `make test` prepares it; this keeps a lone
+    test run working (it prepares it in the tensorflow environment)."""
+    from runners import paths
+
+    path = paths.models_dir() / "tflite" / f"{name}_int8.tflite"
+    if not path.exists():
+        subprocess.run([EDGEMT, "models", "prepare", "tflite", name], check=True, capture_output=True)
+    return path
+
+
 def run_edgemt(*args, timeout=300, check=None, **kw):
     """Runs the real `edgemt` command; returns CompletedProcess with text output."""
     proc = subprocess.run([EDGEMT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -138,6 +138,16 @@ def build_parser() -> Parser:
     return p
 
 
+def walk_parsers(parser, path):
+    """(command words, parser) for ``parser`` and every subcommand below it, depth first
+    (docs/make_cli_md.py writes docs/cli.md from it; a test checks the doc against it)."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from walk_parsers(sub, path + [name])
+
+
 def main(argv=None) -> int:
     from runners.errors import BadInput
 

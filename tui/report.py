@@ -59,7 +59,6 @@ def _res(r, name, fmt="{:.1f}"):
 
 
 def print_data(data: dict, correlations: bool = True):
-    from rich.console import Console
     from rich.table import Table
 
     console = _console()
@@ -140,7 +139,6 @@ def _print_summary(console, exp, v):
 
 
 def print_correlations(rows, runs, console=None):
-    from rich.console import Console
     from rich.table import Table
 
     console = console or _console()

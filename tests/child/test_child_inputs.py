@@ -1,5 +1,4 @@
 """Input images: the built-in set, image folders (odd modes, broken files), per-framework normalisation."""
-import hashlib
 import json
 
 import pytest

@@ -1,6 +1,5 @@
 """EdgeTPU enumeration, usbmon, throttling and the fingerprint, on sysfs trees laid out in tmp."""
 import json
-import os
 import stat
 import sys
 

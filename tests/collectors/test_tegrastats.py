@@ -1,5 +1,4 @@
 """tegrastats parser on real lines from every board family, and the command collector."""
-import os
 import stat
 import sys
 import time

@@ -4,7 +4,6 @@ import math
 import random
 import sqlite3
 
-import pytest
 
 from storage import schema
 from storage.analysis import correlate, pearson

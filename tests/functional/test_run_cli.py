@@ -72,7 +72,6 @@ def test_killed_child_fails_its_tenant_only(edgemt_home):
         _wait_for(both_reporting)
         pid = _db_rows(db, "SELECT runner_pid FROM tenants WHERE group_id = 1")[0][0]
         os.kill(pid, signal.SIGKILL)
-        killed_at = time.monotonic()
         out, _ = p.communicate(timeout=120)
     finally:
         p.kill()

@@ -3,22 +3,13 @@ frameworks (torch@cpu -> tflite@cpu mid-run), remove."""
 import asyncio
 import json
 import sqlite3
-import subprocess
 
 import pytest
 
-from edgemt_testlib import EDGEMT, require_env
-from runners import config, paths
-from runners.placement import PlacementChecker
+from edgemt_testlib import ensure_tflite_model, require_env
+from runners import config
 from runners.spec import parse_spec
 from tui.session import Session
-
-
-def ensure_tflite_model(name="mobilenet_v2"):
-    path = paths.models_dir() / "tflite" / f"{name}_int8.tflite"
-    if not path.exists():  # `make test` prepares it; this keeps a lone test run working
-        subprocess.run([EDGEMT, "models", "prepare", "tflite", name], check=True, capture_output=True)
-    return path
 
 
 async def until(pred, timeout=90.0):

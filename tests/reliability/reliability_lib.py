@@ -5,7 +5,7 @@ import sqlite3
 import subprocess
 import time
 
-from edgemt_testlib import EDGEMT, pid_alive as alive
+from edgemt_testlib import EDGEMT, pid_alive as alive  # noqa: F401 (alive: re-exported to the reliability tests)
 
 # The cheapest busy tenants here: tflite threads in one runner, plus one tflite runner
 # process, so both isolations are present.

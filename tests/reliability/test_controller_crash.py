@@ -6,7 +6,6 @@ no runner child is alive a few seconds later, and the next start of edgemt marks
 oom_score_adj than the controller, so the OOM killer takes a tenant, not the controller.
 (tests/functional/test_run_cli.py already checks that children die with a killed
 controller and that export marks the run; this file adds the figures.)"""
-import os
 import signal
 import time
 

@@ -6,7 +6,6 @@ import os
 import pickle
 import stat
 
-import pytest
 
 from edgemt_testlib import REPO, require_env, run_edgemt
 

@@ -7,7 +7,6 @@
 - started while a run is in progress, `edgemt` lists it and asks; `n` starts a new run,
   enter follows the running one, read-only from the DB;
 - `edgemt --follow RUN` shows the followed run's tenants; its keys change nothing."""
-import json
 import os
 import shutil
 import signal
@@ -17,39 +16,13 @@ import time
 
 import pytest
 
-from edgemt_testlib import EDGEMT, require_env, pid_alive as alive
-from tui_helpers import REPO_EDGEMT
+from edgemt_testlib import EDGEMT, ensure_tflite_model, require_env, pid_alive as alive
+from tui_helpers import REPO_EDGEMT, pane, tmux, wait_pane
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("tmux") is None,
                                                    reason="tmux missing: 'make test' installs it (system-deps)")]
 
 TFLITE = "mobilenet_v2,framework=tflite,count=2,threads=1"
-
-
-def ensure_tflite_model(name="mobilenet_v2"):
-    from runners import paths
-
-    path = paths.models_dir() / "tflite" / f"{name}_int8.tflite"
-    if not path.exists():  # `make test` prepares it; this keeps a lone test run working
-        subprocess.run([EDGEMT, "models", "prepare", "tflite", name], check=True, capture_output=True)
-    return path
-
-
-def tmux(*args, check=True):
-    return subprocess.run(["tmux", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=check)
-
-
-def pane(name):
-    return tmux("capture-pane", "-p", "-t", name, check=False).stdout
-
-
-def wait_pane(name, text, timeout=120):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if text in pane(name):
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"{text!r} did not appear in {timeout} s; the pane shows:\n{pane(name)}")
 
 
 def rows(db, sql, args=()):
@@ -71,7 +44,6 @@ def wait_for(pred, timeout=120, what="condition"):
             pass
         time.sleep(0.3)
     raise AssertionError(f"{what} not reached in {timeout} s")
-
 
 
 def windows(db, run):

@@ -4,7 +4,7 @@ import sqlite3
 import pytest
 from textual.widgets import DataTable, Input, Select
 
-from edgemt_testlib import pid_alive
+from edgemt_testlib import ensure_tflite_model, pid_alive
 from runners import config
 from tui_helpers import group_row, probed_envs, wait_for
 from tui.app import make_app
@@ -21,7 +21,6 @@ def db_rows(path, sql, args=()):
         conn.close()
 
 
-
 async def add_group(pilot, app, model="mobilenet_v2", count=1):
     await pilot.press("a")
     await wait_for(pilot, lambda: app.screen.query("#model"), 10, "the add form")
@@ -34,6 +33,37 @@ async def add_group(pilot, app, model="mobilenet_v2", count=1):
     await pilot.press(*str(count))
     await pilot.press("enter")
     await wait_for(pilot, lambda: not app.screen.query("#model"), 60, "the add form to close")
+
+
+async def move_group_1(pilot, app, target_label, timeout):
+    """Moves g1 to ``target_label`` through the m dialog (which must offer it and not g1's
+    own placement) and waits until g1 runs there and the table shows it."""
+    table = app.query_one(DataTable)
+    here = group_row(app, 1).placement
+    await pilot.press("m")
+    await wait_for(pilot, lambda: app.screen.query("#target"), 10, "the move dialog")
+    target = app.screen.query_one("#target", Select)
+    offered = [str(o[0]) for o in target._options]
+    assert target_label in offered and here not in offered, (here, offered)
+    target.value = target_label
+    app.screen.query_one("#ok").focus()
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: group_row(app, 1).placement == target_label
+                   and group_row(app, 1).state == "running" and group_row(app, 1).current > 0, timeout,
+                   f"g1 running on {target_label}")
+    await wait_for(pilot, lambda: table.get_cell("g1", "placement") == target_label, 5, "the new placement on screen")
+
+
+def moved_tenants_in_db(db, run_id, framework, target_label):
+    """The DB after one move of a one-tenant torch group: both tenants stopped, the new one
+    on ``framework``, pointing to the old, with a moved event and windows of its own."""
+    tenants = db_rows(db, "SELECT * FROM tenants WHERE run = ? ORDER BY id", (run_id,))
+    assert [(t["framework"], t["status"]) for t in tenants] == [("torch", "stopped"), (framework, "stopped")]
+    assert tenants[1]["moved_from"] == tenants[0]["id"]
+    moved = db_rows(db, "SELECT detail FROM events WHERE run = ? AND kind = 'moved'", (run_id,))
+    assert len(moved) == 1 and target_label in moved[0]["detail"]
+    assert db_rows(db, "SELECT COUNT(*) n FROM windows WHERE tenant = ?", (tenants[1]["id"],))[0]["n"] > 0
+    return tenants
 
 
 async def test_add_step_batch_pause_export_remove_quit(live_session, edgemt_home):
@@ -121,47 +151,15 @@ async def test_move_between_two_real_placements(live_session):
     app = make_app(config.load(), session, envs=probed_envs("torch", "tensorflow"), edgetpus=[], save_theme=False)
     try:
         async with app.run_test(size=(120, 36)) as pilot:
-            table = app.query_one(DataTable)
             await add_group(pilot, app, "mobilenet_v2", 1)
             await wait_for(pilot, lambda: group_row(app, 1).state == "running", 120, "g1 running")
-            await pilot.press("m")
-            await wait_for(pilot, lambda: app.screen.query("#target"), 10, "the move dialog")
-            target = app.screen.query_one("#target", Select)
-            assert "tensorflow@cpu" in [str(o[0]) for o in target._options]
-            assert "torch@cpu" not in [str(o[0]) for o in target._options]  # not where it already runs
-            target.value = "tensorflow@cpu"
-            app.screen.query_one("#ok").focus()
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: group_row(app, 1).placement == "tensorflow@cpu"
-                           and group_row(app, 1).state == "running" and group_row(app, 1).current > 0, 180,
-                           "g1 running on tensorflow@cpu")
-            await wait_for(pilot, lambda: table.get_cell("g1", "placement") == "tensorflow@cpu", 5,
-                           "the new placement on screen")
+            await move_group_1(pilot, app, "tensorflow@cpu", 180)
             await pilot.press("q")
             await wait_for(pilot, lambda: not app.is_running, 60, "the app to exit")
     finally:
         if session.status == "running":
             await session.close("failed")
-    tenants = db_rows(db, "SELECT * FROM tenants WHERE run = ? ORDER BY id", (session.run_id,))
-    assert [(t["framework"], t["status"]) for t in tenants] == [("torch", "stopped"), ("tensorflow", "stopped")]
-    assert tenants[1]["moved_from"] == tenants[0]["id"]
-    moved = db_rows(db, "SELECT detail FROM events WHERE run = ? AND kind = 'moved'", (session.run_id,))
-    assert len(moved) == 1 and "tensorflow@cpu" in moved[0]["detail"]
-    n = db_rows(db, "SELECT COUNT(*) n FROM windows WHERE tenant = ?", (tenants[1]["id"],))[0]["n"]
-    assert n > 0
-
-
-def ensure_tflite_model(name="mobilenet_v2"):
-    """As tests/functional/test_supervisor.py: `make test` prepares it; this keeps a lone run working."""
-    import subprocess
-
-    from edgemt_testlib import EDGEMT
-    from runners import paths
-
-    path = paths.models_dir() / "tflite" / f"{name}_int8.tflite"
-    if not path.exists():
-        subprocess.run([EDGEMT, "models", "prepare", "tflite", name], check=True, capture_output=True)
-    return path
+    moved_tenants_in_db(db, session.run_id, "tensorflow", "tensorflow@cpu")
 
 
 async def test_move_torch_to_tflite(live_session):
@@ -176,33 +174,16 @@ async def test_move_torch_to_tflite(live_session):
     app = make_app(config.load(), session, envs=probed_envs("torch", "tflite"), edgetpus=[], save_theme=False)
     try:
         async with app.run_test(size=(120, 36)) as pilot:
-            table = app.query_one(DataTable)
             await add_group(pilot, app, "mobilenet_v2", 1)
             await wait_for(pilot, lambda: group_row(app, 1).state == "running", 120, "g1 running on torch")
-            await pilot.press("m")
-            await wait_for(pilot, lambda: app.screen.query("#target"), 10, "the move dialog")
-            target = app.screen.query_one("#target", Select)
-            assert "tflite@cpu" in [str(o[0]) for o in target._options]
-            target.value = "tflite@cpu"
-            app.screen.query_one("#ok").focus()
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: group_row(app, 1).placement == "tflite@cpu"
-                           and group_row(app, 1).state == "running" and group_row(app, 1).current > 0, 120,
-                           "g1 running on tflite@cpu")
-            await wait_for(pilot, lambda: table.get_cell("g1", "placement") == "tflite@cpu", 5,
-                           "the new placement on screen")
+            await move_group_1(pilot, app, "tflite@cpu", 120)
             await wait_for(pilot, lambda: any(e[1] == "moved" for e in app.state.events), 5, "the moved event")
             await pilot.press("q")
             await wait_for(pilot, lambda: not app.is_running, 60, "the app to exit")
     finally:
         if session.status == "running":
             await session.close("failed")
-    tenants = db_rows(db, "SELECT * FROM tenants WHERE run = ? ORDER BY id", (session.run_id,))
-    assert [(t["framework"], t["status"]) for t in tenants] == [("torch", "stopped"), ("tflite", "stopped")]
-    assert tenants[1]["moved_from"] == tenants[0]["id"]
-    moved = db_rows(db, "SELECT detail FROM events WHERE run = ? AND kind = 'moved'", (session.run_id,))
-    assert len(moved) == 1 and "tflite@cpu" in moved[0]["detail"]
-    assert db_rows(db, "SELECT COUNT(*) n FROM windows WHERE tenant = ?", (tenants[1]["id"],))[0]["n"] > 0
+    tenants = moved_tenants_in_db(db, session.run_id, "tflite", "tflite@cpu")
     assert all(not pid_alive(t["runner_pid"]) for t in tenants)
 
 

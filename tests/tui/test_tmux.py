@@ -4,33 +4,14 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess
 import time
 
 import pytest
 
-from tui_helpers import REPO_EDGEMT
+from tui_helpers import REPO_EDGEMT, pane, tmux, wait_pane
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("tmux") is None,
                                                    reason="tmux missing: 'make test' installs it (system-deps)")]
-
-
-def tmux(*args, check=True):
-    return subprocess.run(["tmux", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=check)
-
-
-def pane(name):
-    return tmux("capture-pane", "-p", "-t", name, check=False).stdout
-
-
-def wait_pane(name, text, timeout=120):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        out = pane(name)
-        if text in out:
-            return out
-        time.sleep(0.3)
-    raise AssertionError(f"{text!r} did not appear in {timeout} s; the pane shows:\n{pane(name)}")
 
 
 def wait_re(name, pattern, timeout=120):

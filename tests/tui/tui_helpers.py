@@ -57,3 +57,25 @@ def group_row(app, gid):
 
 
 REPO_EDGEMT = str(Path(__import__("sys").executable).parent / "edgemt")
+
+
+# -- driving the real `edgemt` in tmux ----------------------------------------------------------
+def tmux(*args, check=True):
+    import subprocess
+
+    return subprocess.run(["tmux", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=check)
+
+
+def pane(name):
+    return tmux("capture-pane", "-p", "-t", name, check=False).stdout
+
+
+def wait_pane(name, text, timeout=120):
+    """The pane's text once ``text`` shows in it; fails with what it shows after ``timeout`` s."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        out = pane(name)
+        if text in out:
+            return out
+        time.sleep(0.3)
+    raise AssertionError(f"{text!r} did not appear in {timeout} s; the pane shows:\n{pane(name)}")

@@ -2,23 +2,15 @@
 import argparse
 from pathlib import Path
 
-from tui.cli import build_parser
+from tui.cli import build_parser, walk_parsers
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
-
-
-def _walk(parser, path):
-    yield path, parser
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                yield from _walk(sub, path + [name])
 
 
 def test_every_command_and_option_is_documented():
     text = DOC.read_text()
     missing = []
-    for path, parser in _walk(build_parser(), ["edgemt"]):
+    for path, parser in walk_parsers(build_parser(), ["edgemt"]):
         if f"## `{' '.join(path)}`" not in text:
             missing.append(" ".join(path))
         for action in parser._actions:

@@ -8,14 +8,13 @@ form closes; every error shows in the form.
 """
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
 from runners.catalog import CATALOG, FRAMEWORKS, model_names
 from runners.errors import BadInput
 from runners.spec import DEFAULT_ISOLATION, ISOLATIONS, parse_spec
+from tui.screens.form import FormScreen
 
 
 def frameworks_for(model: str, envs: dict) -> list:
@@ -36,13 +35,11 @@ def resources_for(framework: str, envs: dict, edgetpus=()) -> list:
     return out
 
 
-class AddGroupScreen(ModalScreen):
+class AddGroupScreen(FormScreen):
     """Dismisses with a checked TenantSpec, or None on escape."""
 
     # enter in a field adds the group, so a newcomer can accept the defaults with one key
     AUTO_FOCUS = "#batch"
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
     def __init__(self, envs: dict, checker=None, edgetpus=(), model: str = "mobilenet_v2"):
         super().__init__()
         self.envs = envs or {}
@@ -78,9 +75,7 @@ class AddGroupScreen(ModalScreen):
                 yield Label("threads", classes="label")
                 yield Input("", placeholder="default", type="integer", id="threads")
             yield Static("", id="error", classes="error")
-            with Horizontal(classes="buttons"):
-                yield Button("Add", variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
+            yield self.buttons("Add")
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "model":
@@ -110,12 +105,6 @@ class AddGroupScreen(ModalScreen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.submit()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "ok":
-            self.submit()
-        else:
-            self.dismiss(None)
-
     def submit(self) -> None:
         try:
             spec = parse_spec(self.spec_text())
@@ -136,9 +125,3 @@ class AddGroupScreen(ModalScreen):
             self.app.call_from_thread(self.show_error, str(exc))
             return
         self.app.call_from_thread(self.dismiss, spec)
-
-    def show_error(self, text: str) -> None:
-        self.query_one("#error", Static).update(text)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

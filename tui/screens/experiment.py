@@ -9,13 +9,12 @@ its progress in the ExperimentBar below the tenants (tui/widgets/experiment_bar.
 from dataclasses import dataclass, field
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
 from runners.errors import BadInput
 from runners.spec import check_batch, parse_spec
+from tui.screens.form import FormScreen
 
 KINDS = (
     ("concurrency sweep", "sweep-concurrency"),
@@ -73,10 +72,8 @@ def parse_request(kind: str, spec_text: str, max_level: str, strategy: str, batc
     return ExperimentRequest(kind, spec.with_changes(count=1), level, strategy, sorted(set(batch_list)), secs)
 
 
-class ExperimentScreen(ModalScreen):
+class ExperimentScreen(FormScreen):
     """Dismisses with an ExperimentRequest, or None on escape."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, spec_text: str = "mobilenet_v2"):
         super().__init__()
@@ -98,18 +95,7 @@ class ExperimentScreen(ModalScreen):
                     yield Label(label, classes="label")
                     yield widget
             yield Static("", id="error", classes="error")
-            with Horizontal(classes="buttons"):
-                yield Button("Start", variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "ok":
-            self.submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+            yield self.buttons("Start")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.submit()
@@ -122,7 +108,7 @@ class ExperimentScreen(ModalScreen):
                 q("#strategy", Select).value, q("#batches", Input).value, q("#duration", Input).value,
             )
         except BadInput as exc:
-            q("#error", Static).update(str(exc))
+            self.show_error(str(exc))
             return
         self.dismiss(req)
 

@@ -1,15 +1,12 @@
 """The ``e`` dialog: where to write the run's CSV (default ./edgemt-run<ID>.csv)."""
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
+from tui.screens.form import FormScreen
 
 
-class ExportScreen(ModalScreen):
+class ExportScreen(FormScreen):
     """Dismisses with the path typed (or None on escape)."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, default: str):
         super().__init__()
@@ -25,12 +22,6 @@ class ExportScreen(ModalScreen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         path = event.value.strip()
         if not path:
-            self.query_one("#error", Static).update("give a file path")
+            self.show_error("give a file path")
             return
         self.dismiss(path)
-
-    def show_error(self, text: str) -> None:
-        self.query_one("#error", Static).update(text)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

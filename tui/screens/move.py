@@ -2,20 +2,17 @@
 model and have an environment here, and the resources each one sees)."""
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Select, Static
+from textual.widgets import Label, Select, Static
 
 from runners.errors import BadInput
 from runners.spec import DEFAULT_ISOLATION, TenantSpec
 from tui.screens.add_group import frameworks_for, resources_for
+from tui.screens.form import FormScreen
 
 
-class MoveScreen(ModalScreen):
+class MoveScreen(FormScreen):
     """Dismisses with (framework, resource), or None on escape."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, group_label: str, model: str, placement: str, envs: dict, checker=None, edgetpus=()):
         super().__init__()
@@ -42,15 +39,7 @@ class MoveScreen(ModalScreen):
                     yield Select([], id="target")
             yield Static("" if choices else f"no other placement here runs {self.model}", id="error",
                          classes="error")
-            with Horizontal(classes="buttons"):
-                yield Button("Move", variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "ok":
-            self.submit()
-        else:
-            self.dismiss(None)
+            yield self.buttons("Move")
 
     def key_enter(self) -> None:
         self.submit()
@@ -75,9 +64,3 @@ class MoveScreen(ModalScreen):
             self.app.call_from_thread(self.show_error, str(exc))
             return
         self.app.call_from_thread(self.dismiss, (spec.framework, spec.resource))
-
-    def show_error(self, text: str) -> None:
-        self.query_one("#error", Static).update(text)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
