@@ -18,3 +18,14 @@ def edgemt_home(tmp_path, monkeypatch):
     monkeypatch.setenv("EDGEMT_DB", str(tmp_path / "edgemt.db"))
     return tmp_path
 
+
+
+@pytest.fixture
+def oracle_home(edgemt_home, monkeypatch):
+    """edgemt_home whose [envs] run the oracle child (tests/oracle/oracle_child.py: batches
+    of a known time, the real child protocol) for every framework; an OracleHome, see
+    tests/oracle/oracle_env.py. Needs no framework environment."""
+    from oracle.oracle_env import OracleHome
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(edgemt_home / "data"))
+    return OracleHome(edgemt_home)

@@ -10,6 +10,10 @@ Timing and windows:
   one configuration; from then on one ``window`` per grid window is emitted, images 0
   included, until the tenant is paused, reconfigured or stopped.
 - one reporter thread per process wakes at the grid boundaries and emits the windows.
+
+Backends come from a ``backends`` object passed to Child (FrameworkBackends here: the
+``backend_<framework>.py`` modules and child_inputs' images). Tests pass their own (a
+backend whose batches take a known time, tests/oracle/) to run this same code.
 """
 import importlib
 import math
@@ -18,7 +22,6 @@ import threading
 import time
 
 import latency
-from child_inputs import batches_of, load_images
 from child_io import TenantFailure, failure_reason
 
 DEFAULT_WINDOW_S = 1.0
@@ -32,6 +35,42 @@ def make_backend(spec, log):
         raise TenantFailure("unknown framework %r: one of %s" % (framework, ", ".join(FRAMEWORKS)))
     module = importlib.import_module("backend_" + framework)
     return module.Backend(spec, log)
+
+
+class FrameworkBackends(object):
+    """What a child runs: the framework backends (``backend_<framework>.py``) and the
+    images of child_inputs.
+
+    A backend (``make``) has ``input_size``, ``serial_warmup``, ``load() -> dict`` (extra
+    ``loaded`` fields), ``fit_batch(asked) -> (used, why)``, ``host_batch(uint8 NHWC)``,
+    ``to_device(host)``, ``feed(x)``, ``call()`` (one synchronous model call) and
+    ``close()``. Any object with these four methods can replace this one.
+    """
+
+    def probe(self, framework, defer_import=False):
+        """Fields of ``hello`` (framework_version, runtime, devices, numpy...); raises if
+        the framework does not import."""
+        import numpy
+
+        fields = {"numpy": numpy.__version__}
+        if framework is not None:
+            module = importlib.import_module("backend_" + framework)
+            fields.update(module.probe(defer_import=defer_import))
+        return fields
+
+    def make(self, spec, log):
+        return make_backend(spec, log)
+
+    def load_images(self, folder, size):
+        """(images, number of unreadable files skipped) of a folder, or the built-in set."""
+        from child_inputs import load_images
+
+        return load_images(folder, size)
+
+    def batches_of(self, images, n):
+        from child_inputs import batches_of
+
+        return batches_of(images, n)
 
 
 class Grid(object):
@@ -166,9 +205,9 @@ class Tenant(object):
         with self.child.load_lock:
             if self.stopping:
                 return
-            self.backend = make_backend(self.spec, self.child.log)
+            self.backend = self.child.backends.make(self.spec, self.child.log)
             info = self.backend.load() or {}
-        images, skipped = load_images(self.spec.get("images"), self.backend.input_size)
+        images, skipped = self.child.backends.load_images(self.spec.get("images"), self.backend.input_size)
         self.images = images
         dev = self._configure(self.batch)
         loaded = dict(
@@ -208,7 +247,7 @@ class Tenant(object):
         if used != asked:
             self.child.emit("batch_clamped", tenant=self.id, asked=asked, used=used, reason=why)
         self.batch = used
-        hosts = [self.backend.host_batch(b) for b in batches_of(self.images, used)]
+        hosts = [self.backend.host_batch(b) for b in self.child.backends.batches_of(self.images, used)]
         if self.include_transfer:
             self.devs = hosts  # copied to the device inside the timed span
         else:
@@ -257,6 +296,8 @@ class Tenant(object):
                 continue
             t0, t1 = self._step(devs[i % len(devs)])
             i += 1
+            if self.child.after_batch is not None:
+                self.child.after_batch(self, t1)
             k = self.grid.index(t1)
             with self.child.lock:
                 if self.armed_k is not None and k >= self.armed_k:
@@ -272,8 +313,12 @@ class Tenant(object):
 class Child(object):
     """The tenants of one process, the reporter thread and the command dispatcher."""
 
-    def __init__(self, emitter, log, framework=None, exit_fn=os._exit):
+    def __init__(self, emitter, log, framework=None, exit_fn=os._exit, backends=None, after_batch=None):
         self.framework = framework  # the --framework of the child: a spec's default
+        self.backends = backends or FrameworkBackends()
+        # Test hook: called as after_batch(tenant, t_end) between the timing of a batch and
+        # its counting, where a test forces a stall (the window edge race). None here.
+        self.after_batch = after_batch
         self.emitter = emitter
         self.log = log
         self.exit_fn = exit_fn

@@ -21,6 +21,7 @@ Reports come on stdout, one JSON object a line, each with ``"ev"``:
 - ``failed``: tenant (None for the whole child), reason.
 - ``stopped``: tenant.
 - ``log``: message (anything worth the events table that is not a failure).
+- ``checked``: input_size (``--check`` mode only: the model file loaded and ran one batch).
 
 Framework noise goes to stderr, which the controller sends to a per-tenant log file.
 Python 3.6-compatible, standard library only, no imports of other child modules.
@@ -30,7 +31,7 @@ import json
 PROTOCOL_VERSION = 1
 
 COMMANDS = ("start", "set_batch", "pause", "resume", "stop")
-EVENTS = ("hello", "loaded", "warm", "window", "batch_clamped", "failed", "stopped", "log")
+EVENTS = ("hello", "loaded", "warm", "window", "batch_clamped", "failed", "stopped", "log", "checked")
 
 # Keys of the "spec" object of a start command.
 SPEC_KEYS = (

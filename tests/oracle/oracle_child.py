@@ -1,0 +1,186 @@
+"""A runner child whose batches take a known time: the oracle of the end-to-end tests.
+
+It is the real child program (runners/child/child_main.py: protocol, tenants, reporter,
+windows, pause/resume/set_batch/stop) with one thing replaced, the backend: a batch is a
+sleep of a configured duration, so every figure edgemt derives from its windows has an
+exact expected value. Nothing of the production backends or of the controller knows about
+it: tests register it as the interpreter of a framework in config.toml's [envs] (a wrapper
+script, see oracle_env.py), and the controller starts it like any framework environment.
+
+Invoked (by the wrapper) as::
+
+    PYTHON oracle_child.py CONFIG_JSON -u RUNNERS_CHILD_DIR --framework F [--probe | --check SPEC]
+
+The arguments after CONFIG_JSON are the ones the controller gives any interpreter; the
+RUNNERS_CHILD_DIR it names is where the real child code is imported from.
+
+CONFIG_JSON (re-read by every child at start, so a test may change it between runs)::
+
+    {"models": {KEY: TIMING, ...}, "devices": ["cpu", "cuda:0"], "ledger_dir": DIR|null,
+     "stall_near_edge_s": S|null}
+
+KEY is "framework:model", "model" or "*" (looked up in that order). TIMING fields:
+
+- ``batch_s``: seconds of one batch: a number, or {"BATCH": seconds} (missing batches
+  fall back to ``base_s + image_s * batch``);
+- ``base_s``, ``image_s``: batch time = base_s + image_s * batch (defaults 0.02, 0);
+- ``cycle_s``: a list of batch durations used in turn (overrides the above): known
+  latency percentiles;
+- ``fixed_batch``: the model takes only this batch; others are clamped to it (as an
+  EdgeTPU model), with a ``batch_clamped`` event;
+- ``max_batch``: larger batches fail to allocate (a MemoryError, as out of memory);
+- ``load_s``: seconds the model takes to load; ``fail_load``: a reason to fail loading.
+
+Batches end on an absolute schedule (deadline += duration), so sleep overshoot does not
+accumulate: over any span a tenant completes span / duration batches, +-1. A call that
+starts more than one batch late restarts the schedule (a paused tenant does not catch up).
+
+``ledger_dir``: every batch the tenant loop counts is appended to ``DIR/t<tenant>.txt`` as
+``<end time - grid epoch>``, i.e. on the same clock as the windows in the DB, so a test can
+check that each batch was counted exactly once. ``stall_near_edge_s``: a batch that ends
+within S seconds of a window edge is held (between its timing and its counting) until just
+after that edge: the window-edge race, forced.
+
+Standard library only (no numpy): it runs under any Python >= 3.6, e.g. the controller's.
+"""
+import json
+import os
+import sys
+import time
+
+
+class OracleBackend(object):
+    serial_warmup = False
+
+    def __init__(self, spec, log, timing):
+        self.spec = spec
+        self.log = log
+        self.timing = timing
+        self.input_size = int(spec.get("size") or 224)
+        self.batch = None
+        self.deadline = None
+        self.calls = 0
+
+    def load(self):
+        if self.timing.get("fail_load"):
+            raise RuntimeError(self.timing["fail_load"])
+        time.sleep(float(self.timing.get("load_s") or 0.0))
+        return {"runtime": "oracle", "weights": "random", "note": "oracle: batches are sleeps of a known time"}
+
+    def fit_batch(self, asked):
+        fixed = self.timing.get("fixed_batch")
+        if fixed is not None and asked != int(fixed):
+            self.batch = int(fixed)
+            return self.batch, "the model takes batch %d only (oracle fixed_batch)" % self.batch
+        limit = self.timing.get("max_batch")
+        if limit is not None and asked > int(limit):
+            raise MemoryError("oracle: batch %d does not fit in memory (max_batch %d)" % (asked, int(limit)))
+        self.batch = asked
+        return asked, None
+
+    def duration(self):
+        cycle = self.timing.get("cycle_s")
+        if cycle:
+            return float(cycle[self.calls % len(cycle)])
+        per = self.timing.get("batch_s")
+        if isinstance(per, (int, float)):
+            return float(per)
+        if isinstance(per, dict) and str(self.batch) in per:
+            return float(per[str(self.batch)])
+        return float(self.timing.get("base_s", 0.02)) + float(self.timing.get("image_s", 0.0)) * self.batch
+
+    def host_batch(self, images):
+        return images
+
+    def to_device(self, host):
+        return host
+
+    def feed(self, x):
+        pass
+
+    def call(self):
+        d = self.duration()
+        now = time.monotonic()
+        if self.deadline is None or now > self.deadline + d:
+            self.deadline = now  # late by more than a batch (paused, or starved): start again
+        self.deadline += d
+        self.calls += 1
+        left = self.deadline - time.monotonic()
+        if left > 0:
+            time.sleep(left)
+
+    def close(self):
+        pass
+
+
+class OracleBackends(object):
+    """The ``backends`` object child_main.main takes (see child_loop.FrameworkBackends)."""
+
+    def __init__(self, config):
+        self.config = config
+
+    def timing(self, spec):
+        models = self.config.get("models") or {}
+        for key in ("%s:%s" % (spec.get("framework"), spec.get("model")), str(spec.get("model")), "*"):
+            if key in models:
+                return models[key]
+        return {}
+
+    def probe(self, framework, defer_import=False):
+        return {"framework_version": "oracle", "runtime": "oracle",
+                "devices": list(self.config.get("devices") or ["cpu"])}
+
+    def make(self, spec, log):
+        return OracleBackend(spec, log, self.timing(spec))
+
+    def load_images(self, folder, size):
+        return list(range(16)), 0
+
+    def batches_of(self, images, n):
+        return [[images[(k * n + i) % len(images)] for i in range(n)] for k in range(min(4, len(images)))]
+
+
+class Ledger(object):
+    """The after_batch hook: writes down each counted batch, and forces the edge race."""
+
+    def __init__(self, folder, stall_near_edge_s):
+        self.folder = folder
+        self.stall = stall_near_edge_s
+        self.files = {}
+
+    def __call__(self, tenant, t_end):
+        if self.folder:
+            f = self.files.get(tenant.id)
+            if f is None:
+                f = self.files[tenant.id] = open(os.path.join(self.folder, "t%s.txt" % tenant.id), "a", 1)
+            f.write("%.6f\n" % (t_end - tenant.grid.epoch))
+        if self.stall:
+            edge = tenant.grid.edge(tenant.grid.index(t_end) + 1)
+            if edge - t_end < self.stall:
+                # hold the batch until the reporter has sent (and forgotten) its window
+                time.sleep(max(0.0, edge - time.monotonic()) + 0.02)
+
+
+def main():
+    config_path, rest = sys.argv[1], sys.argv[2:]
+    if rest and rest[0] == "-u":
+        rest = rest[1:]
+    child_dir, argv = rest[0], rest[1:]
+    sys.path.insert(0, child_dir)
+    with open(config_path) as f:
+        config = json.load(f)
+    import child_main
+
+    hook = None
+    if config.get("ledger_dir") or config.get("stall_near_edge_s"):
+        hook = Ledger(config.get("ledger_dir"), config.get("stall_near_edge_s"))
+    return child_main.main(argv, backends=OracleBackends(config), after_batch=hook)
+
+
+if __name__ == "__main__":
+    code = main()
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(code)

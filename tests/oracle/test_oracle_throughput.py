@@ -1,0 +1,27 @@
+"""Oracle: throughput end to end (CLI -> Supervisor -> oracle child -> DB) equals
+tenants x batch / batch time. See tests/oracle/oracle_env.py for the oracle."""
+import json
+
+import pytest
+
+from edgemt_testlib import run_edgemt
+
+BATCH_S = 0.02113  # in the middle of a latency bucket (log scale): 19.95..22.39 ms
+
+
+@pytest.mark.parametrize("isolation,count,batch", [("process", 2, 2), ("thread", 3, 1)])
+def test_throughput_is_tenants_times_batch_over_batch_time(oracle_home, isolation, count, batch):
+    oracle_home.model("*", batch_s=BATCH_S)
+    proc = run_edgemt("run", "--tenant", f"mobilenet_v2,count={count},batch={batch},isolation={isolation}",
+                      "--duration", "3", "--window", "0.5", "--json", check=0)
+    out = json.loads(proc.stdout)
+    expected = count * batch / BATCH_S
+    assert out["total_throughput"] == pytest.approx(expected, rel=0.01)
+    for t in out["tenants"]:
+        assert t["status"] == "ok" and t["batch"] == batch
+        assert t["throughput"] == pytest.approx(batch / BATCH_S, rel=0.01)
+    # the DB's windows hold the same figure: images over the measured windows' time
+    rows = oracle_home.rows("SELECT tenant, SUM(images), SUM(t_end - t_start) FROM windows GROUP BY tenant")
+    assert len(rows) == count
+    for _tid, images, seconds in rows:
+        assert images / seconds == pytest.approx(batch / BATCH_S, rel=0.01)
