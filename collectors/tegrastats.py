@@ -125,7 +125,10 @@ def parse_line(line: str) -> TegraLine:
         name = m[1]
         if name in _NOT_ENGINES:
             continue
-        key = name.lower().removesuffix("_freq") + "_freq_mhz"
+        base = name.lower()
+        if base.endswith("_freq"):
+            base = base[:-len("_freq")]
+        key = base + "_freq_mhz"
         if m[2] == "off":
             p.offline[key] = "engine off"
         else:

@@ -3,8 +3,12 @@
 A wrong type is one ``BadInput`` naming the key and the type it needs, so a hand-edited
 file never produces a traceback.
 """
-import tomllib
 from pathlib import Path
+
+try:
+    import tomllib  # novermin (the except below is the fallback for 3.8-3.10)
+except ImportError:  # Python < 3.11 (JetPack 5 and Ubuntu 20.04 ship 3.8): the same parser as a package
+    import tomli as tomllib
 
 from runners import paths
 from runners.errors import BadInput

@@ -249,7 +249,7 @@ class Supervisor:
     async def add_group(self, spec: TenantSpec) -> Group:
         """Starts ``spec.count`` tenants of one SPEC as a new group."""
         if self.checker is not None:
-            await asyncio.to_thread(self.checker.check, spec)
+            await asyncio.get_running_loop().run_in_executor(None, self.checker.check, spec)
         self._ensure_watchdog()
         group = Group(self._next_group, spec)
         self._next_group += 1
@@ -324,7 +324,7 @@ class Supervisor:
         if new_spec.placement == old_spec.placement:
             raise BadInput(f"group {group.label} already runs on {old_spec.placement}")
         if self.checker is not None:
-            await asyncio.to_thread(self.checker.check, new_spec)
+            await asyncio.get_running_loop().run_in_executor(None, self.checker.check, new_spec)
         old = group.active
         await self._stop_tenants(old)
         group.spec = new_spec

@@ -3,6 +3,7 @@
 Colours live here, as Theme objects; ``edgemt.tcss`` uses only ``$variables``, so a
 theme changes every colour of the UI and a stylesheet never hard-codes one.
 """
+import dataclasses
 from pathlib import Path
 
 from textual.theme import Theme
@@ -24,10 +25,15 @@ LIGHT = Theme(
     success="#2E7D32", warning="#9A6B00", error="#B3261E",
 )
 
+# Textual 7 added ``Theme(ansi=True)``: the app draws that theme's ansi_* colours natively.
+# Textual 6.2.1, the last release for Python 3.8 (JetPack 5, Ubuntu 20.04), turns native ANSI
+# on only for its own "textual-ansi" theme; the app does it for ours (ansi_color_for).
+THEME_KNOWS_ANSI = "ansi" in {f.name for f in dataclasses.fields(Theme)}
+
 # Only the 16 ANSI colours, so the terminal's own palette applies (plain SSH sessions,
 # the Linux console, screen/tmux without truecolor).
 ANSI = Theme(
-    name="edgemt-ansi", dark=True, ansi=True,
+    name="edgemt-ansi", dark=True, **({"ansi": True} if THEME_KNOWS_ANSI else {}),
     primary="ansi_blue", secondary="ansi_cyan", accent="ansi_yellow",
     foreground="ansi_default", background="ansi_default", surface="ansi_default", panel="ansi_default",
     boost="ansi_default", success="ansi_green", warning="ansi_yellow", error="ansi_red",
@@ -49,6 +55,13 @@ ANSI = Theme(
 
 THEMES = {t.name: t for t in (DARK, LIGHT, ANSI)}
 NAMES = tuple(THEMES)
+
+
+def ansi_color_for(name: str):
+    """What App.ansi_color must be for theme ``name`` on a Textual without Theme.ansi
+    (True for the ANSI theme: otherwise its "default" colours go through a truecolor filter
+    that cannot dim them); None where Textual sets it from the theme itself."""
+    return None if THEME_KNOWS_ANSI else name == ANSI.name
 
 
 def next_theme(name: str) -> str:

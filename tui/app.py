@@ -554,6 +554,11 @@ class EdgemtApp(App):
         panel.show_reasons = not panel.show_reasons
         self.request_view_refresh()
 
+    def watch_theme(self, name: str) -> None:
+        native = themes.ansi_color_for(name)
+        if native is not None:  # a Textual without Theme.ansi (the last one for Python 3.8)
+            self.ansi_color = native
+
     def action_theme(self) -> None:
         self.theme = themes.next_theme(self.theme)
         self.request_view_refresh()

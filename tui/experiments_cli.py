@@ -366,7 +366,7 @@ def report_command(args) -> int:
     if args.plot:
         report.plot(data, args.plot)
     if args.json:
-        print(json.dumps({k: v for k, v in data.items() if k != "timeline"} | {"plot": args.plot}, default=str))
+        print(json.dumps(dict({k: v for k, v in data.items() if k != "timeline"}, plot=args.plot), default=str))
     else:
         report.print_data(data)
         if args.plot:

@@ -1,5 +1,4 @@
 """Checks that need no framework: Python 3.6 syntax, the compiler-log parser, failure reasons."""
-import shutil
 import subprocess
 import sys
 
@@ -10,27 +9,6 @@ from child_harness import CHILD_DIR
 sys.path.insert(0, str(CHILD_DIR))
 import child_io  # noqa: E402
 import prepare_tflite  # noqa: E402
-
-
-def test_child_code_is_python_36_compatible():
-    vermin = shutil.which("vermin")
-    if vermin is None:
-        pytest.skip("vermin is not installed (pip install vermin)")
-    proc = subprocess.run([vermin, "-t=3.6-", "--violations", "--no-tips", str(CHILD_DIR)],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.returncode == 0, proc.stdout
-
-
-def test_vermin_catches_a_36_violation(tmp_path):
-    """The check above can fail: a 3.8 walrus is reported."""
-    vermin = shutil.which("vermin")
-    if vermin is None:
-        pytest.skip("vermin is not installed (pip install vermin)")
-    bad = tmp_path / "bad.py"
-    bad.write_text("if (n := 3):\n    pass\n")
-    proc = subprocess.run([vermin, "-t=3.6-", "--violations", "--no-tips", str(bad)],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.returncode != 0
 
 
 # edgetpu_compiler 15.0 output for one model, as published in a public project's README

@@ -37,11 +37,3 @@ def test_core_and_headless_cli_import_no_framework_and_no_textual():
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
     assert len(mods) > 15  # the walk really found the packages
 
-
-def test_child_side_is_python36_compatible():
-    import shutil
-
-    vermin = shutil.which("vermin") or str(Path(sys.executable).parent / "vermin")
-    proc = subprocess.run([vermin, "-t=3.6-", "--violations", "--no-tips", "--no-parse-comments",
-                           str(REPO / "runners" / "child")], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
