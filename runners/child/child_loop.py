@@ -9,6 +9,13 @@ Timing and windows:
   after a resume and after a batch change, so every reported window is a whole window of
   one configuration; from then on one ``window`` per grid window is emitted, images 0
   included, until the tenant is paused, reconfigured or stopped.
+- every batch is counted exactly once: a batch whose window was already sent when the
+  tenant thread got to count it (it ended just before the edge, and the thread was
+  descheduled between its timing and its counting) goes into the next unsent window, whose
+  ``late`` says how many such batches it holds.
+- a tenant that runs batches is always counting: a resume arms at once (even while a batch
+  is in flight, e.g. a pause and a resume that both arrive during one long batch), and the
+  loop arms any unpaused tenant it finds disarmed.
 - one reporter thread per process wakes at the grid boundaries and emits the windows.
 
 Backends come from a ``backends`` object passed to Child (FrameworkBackends here: the
@@ -102,7 +109,8 @@ class Tenant(object):
         # guarded by child.lock
         self.armed_k = None  # first window index counted; None: not counting
         self.next_k = None  # next window index the reporter emits
-        self.pending = {}  # window index -> [images, batches, hist]
+        self.pending = {}  # window index -> [images, batches, hist, late batches]
+        self.looping = False  # warm and in _loop: counting may be armed
         self.paused = False
         self.want_batch = None
         self.stopping = False
@@ -121,7 +129,12 @@ class Tenant(object):
     def resume(self):
         with self.child.lock:
             self.paused = False
+            # Armed here, not when the tenant thread next looks: it may be in the middle of a
+            # long batch, which would leave the tenant without windows until that batch ends.
+            armed = self._arm_locked()
         self.wake.set()
+        if armed:
+            self.child.reporter_wake.set()
 
     def set_batch(self, n):
         with self.child.lock:
@@ -141,15 +154,44 @@ class Tenant(object):
         self.next_k = None
         self.pending = {}
 
-    def _arm(self):
+    def _arm_locked(self):
+        """Counts from the next grid edge if the tenant runs and is not counting; under the lock."""
+        if not self.looping or self.paused or self.stopping or self.want_batch is not None:
+            return False
+        if self.armed_k is not None:
+            return False
         k = self.grid.index(time.monotonic()) + 1
+        self.armed_k = k
+        self.next_k = k
+        self.pending = {}
+        return True
+
+    def _arm(self):
         with self.child.lock:
-            if self.paused or self.stopping or self.want_batch is not None:
-                return
-            self.armed_k = k
-            self.next_k = k
-            self.pending = {}
-        self.child.reporter_wake.set()
+            armed = self._arm_locked()
+        if armed:
+            self.child.reporter_wake.set()
+
+    def _count(self, t0, t1):
+        """Counts one batch that ended at t1 (under the lock): in its window, or, if that
+        window was sent already, in the next unsent one, as late."""
+        if self.armed_k is None:
+            return  # paused or reconfiguring since the batch started: not counted
+        k = self.grid.index(t1)
+        if k < self.armed_k:
+            return  # ended before counting started (extra warm-up)
+        late = k < self.next_k
+        if late:
+            k = self.next_k
+        slot = self.pending.get(k)
+        if slot is None:
+            slot = self.pending[k] = [0, 0, {}, 0]
+        slot[0] += self.batch
+        slot[1] += 1
+        key = str(latency.bucket_of(t1 - t0))
+        slot[2][key] = slot[2].get(key, 0) + 1
+        if late:
+            slot[3] += 1
 
     def due_windows(self, now):
         """Windows whose end has passed, as event dicts; called by the reporter under the lock."""
@@ -158,7 +200,7 @@ class Tenant(object):
             return out
         while self.grid.edge(self.next_k + 1) <= now:
             k = self.next_k
-            images, batches, hist = self.pending.pop(k, (0, 0, {}))
+            images, batches, hist, late = self.pending.pop(k, (0, 0, {}, 0))
             out.append(
                 dict(
                     tenant=self.id,
@@ -168,6 +210,7 @@ class Tenant(object):
                     batches=batches,
                     batch=self.batch,
                     hist=hist,
+                    late=late,
                 )
             )
             self.next_k = k + 1
@@ -228,6 +271,8 @@ class Tenant(object):
         else:
             self._warm(dev)
         emit("warm", tenant=self.id, warmup_batches=self.warmup, t=round(time.monotonic(), 6))
+        with self.child.lock:
+            self.looping = True
         self._arm()
         self._loop(dev)
 
@@ -289,25 +334,14 @@ class Tenant(object):
             if paused:
                 self.wake.wait(0.5)
                 self.wake.clear()
-                with self.child.lock:
-                    resumed = not self.paused and not self.stopping and self.want_batch is None
-                if resumed:
-                    self._arm()
-                continue
+                continue  # resume() arms
+            self._arm()  # a running tenant is always counting (a no-op when it is)
             t0, t1 = self._step(devs[i % len(devs)])
             i += 1
             if self.child.after_batch is not None:
                 self.child.after_batch(self, t1)
-            k = self.grid.index(t1)
             with self.child.lock:
-                if self.armed_k is not None and k >= self.armed_k:
-                    slot = self.pending.get(k)
-                    if slot is None:
-                        slot = self.pending[k] = [0, 0, {}]
-                    slot[0] += self.batch
-                    slot[1] += 1
-                    key = str(latency.bucket_of(t1 - t0))
-                    slot[2][key] = slot[2].get(key, 0) + 1
+                self._count(t0, t1)
 
 
 class Child(object):

@@ -16,7 +16,9 @@ Reports come on stdout, one JSON object a line, each with ``"ev"``:
   images_used, images_skipped, runtime (which library ran, e.g. "ai_edge_litert").
 - ``warm``: tenant, warmup_batches, t (monotonic seconds).
 - ``window``: tenant, t0, t1 (monotonic seconds, on the grid epoch + k*window_s),
-  images, batches, batch, hist (sparse latency histogram, see latency.py).
+  images, batches, batch (the batch that ran, after any clamp), hist (sparse latency
+  histogram, see latency.py), late (batches counted here that ended just before t0, after
+  their own window was sent: every batch is counted exactly once).
 - ``batch_clamped``: tenant, asked, used, reason.
 - ``failed``: tenant (None for the whole child), reason.
 - ``stopped``: tenant.
