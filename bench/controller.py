@@ -46,7 +46,7 @@ async def main_async(a):
         ctl = (c1.user + c1.system - c0.user - c0.system) / wall
         child = sum((b.user + b.system - x.user - x.system) for x, b in zip(k0, k1)) / wall
         rss = me.memory_info().rss / 2**20
-        windows = sum(len(t.windows) for t in g.tenants)
+        windows = sum(t.n_windows for t in g.tenants)
         running = sum(1 for t in g.tenants if t.status == "running")
         loaded = sorted(m for m in FRAMEWORK_MODULES if m in sys.modules)
         tput = sup.level_throughput(g.tenants, since=t0 - sup.t0)

@@ -191,7 +191,7 @@ class Soak:
         if g.count < want:
             await self.sup.step(g.id, want - g.count)
         await self.wait(lambda: all(t.status == "running" for t in g.active) and g.count == want
-                        and all(t.windows for t in g.active), self.a.timeout, f"group {letter} warm")
+                        and all(t.n_windows for t in g.active), self.a.timeout, f"group {letter} warm")
 
     async def run(self):
         from runners.spec import parse_spec
@@ -263,11 +263,11 @@ class Soak:
         # Every other tenant that is still running reports a window that ends after the fault was handled.
         others = [t for t in others if t.status == "running"]
         try:
-            await self.wait(lambda: all(t.windows and t.windows[-1].t_end > t_fail for t in others
+            await self.wait(lambda: all(t.n_windows and t.last_window.t_end > t_fail for t in others
                                         if t.status == "running"), self.a.timeout, "other tenants' windows")
             row["others_reporting"] += 1
         except TimeoutError:
-            stalled = [t.id for t in others if t.status == "running" and t.windows[-1].t_end <= t_fail]
+            stalled = [t.id for t in others if t.status == "running" and t.n_windows and t.last_window.t_end <= t_fail]
             self.problems.append(f"{kind}: tenants {stalled} stopped reporting after the fault")
         if letter is not None:
             await sup.step(g.id, len(victims))  # back to size; warm-up overlaps the next fault

@@ -48,7 +48,7 @@ async def measure(sup, tenants=None, duration: float = None, max_s: float = 300.
             break
         if duration is not None:
             end = since + duration
-            reported = all(t.windows and t.windows[-1].t_end >= end - 1e-3 for t in running)
+            reported = all(t.last_window is not None and t.last_window.t_end >= end - 1e-3 for t in running)
             if (sup.now() >= end and reported) or sup.now() >= end + 2 * w:
                 break
             continue
@@ -67,14 +67,16 @@ async def measure(sup, tenants=None, duration: float = None, max_s: float = 300.
 def _steady(tenants, since, min_batches, windows, tolerance) -> bool:
     from runners import aggregate
 
-    per = {t.id: in_phase(t, since) for t in tenants}
-    batches = {t.id: sum(x.batches for x in per[t.id]) for t in tenants}
+    # the recent windows and running totals: this runs every tick, so it never reads the DB
+    # (the supervisor keeps a bounded number of windows per tenant; runners/window_log.py)
+    per = {t.id: [x for x in t.recent if x.t_start >= since - 1e-3] for t in tenants}
+    batches = {t.id: t.totals(since)[1] for t in tenants}
     return aggregate.is_steady(per, batches, min_batches, windows, tolerance)
 
 
 def in_phase(t, since: float, until: float = None) -> list:
     """A tenant's windows inside the measured phase."""
-    return [x for x in t.windows if x.t_start >= since - 1e-3 and (until is None or x.t_end <= until + 1e-3)]
+    return t.windows_between(since, until)  # from memory when recent, else from the DB
 
 
 def tenant_summary(t, since: float) -> dict:

@@ -20,6 +20,7 @@ from runners.child import latency, wire
 from runners.errors import BadInput
 from runners.probe import child_command
 from runners.spec import DEFAULT_ISOLATION, TenantSpec, check_batch
+from runners.window_log import KEEP, WindowLog, compact_hist
 from runners.catalog import CATALOG
 
 ACTIVE = ("starting", "running", "paused")
@@ -40,31 +41,74 @@ class Tenant:
     warm_t: float = None
     weights: str = None
     runtime: str = None
-    windows: list = field(default_factory=list)
-    hist: dict = field(default_factory=dict)
-    images: int = 0
-    batches: int = 0
+    # Its windows in bounded memory: the last few, running totals, the DB for older ones
+    # (runners/window_log.py). There is no list of every window: a run of days must not grow.
+    log: WindowLog = None
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
     # Re-preparing inputs after a batch change or re-arming after a resume: the child sends
     # no window until the next whole window, which must not look like a hang.
     settling: bool = False
+    last_seen: float = None  # time.monotonic() of its last window or warm report
+    # Judged when the run ends: a tenant healthy then is recorded stopped however long its
+    # runner takes to stop (issue 13); one already silent past the hang limit is failed.
+    healthy_at_stop: bool = True
+    silent_at_stop: float = 0.0
+
+    def __post_init__(self):
+        if self.log is None:
+            self.log = WindowLog(self.id)
 
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
 
-    def throughput(self, since: float = None) -> float:
-        ws = self.windows if since is None else [w for w in self.windows if w.t_start >= since]
-        return aggregate.tenant_throughput(ws)
+    # -- windows (see runners/window_log.py) -----------------------------------------------
+    @property
+    def recent(self):
+        """The last few windows (a bounded deque, oldest first)."""
+        return self.log.recent
+
+    @property
+    def last_window(self):
+        return self.log.last
+
+    @property
+    def n_windows(self) -> int:
+        """Windows received since the tenant started."""
+        return self.log.count
+
+    @property
+    def images(self) -> int:
+        return self.log.images
+
+    @property
+    def batches(self) -> int:
+        return self.log.batches
+
+    @property
+    def hist(self) -> dict:
+        """Latency histogram over every window so far."""
+        return self.log.hist
+
+    def windows_between(self, since: float = None, until: float = None) -> list:
+        """The whole windows inside ``[since, until]``: from memory when recent, else from the DB."""
+        return self.log.between(since, until)
+
+    def totals(self, since: float = None, until: float = None):
+        """(images, batches, first start, last end) of the whole windows inside the span."""
+        return self.log.totals(since, until)
+
+    def throughput(self, since: float = None, until: float = None) -> float:
+        return self.log.throughput(since, until)
 
     def current_throughput(self) -> float:
-        if not self.windows:
+        w = self.log.last
+        if w is None:
             return 0.0
-        w = self.windows[-1]
         return w.images / (w.t_end - w.t_start)
 
     def latency_ms(self, q: float):
-        p = latency.percentile(self.hist, q)
+        p = latency.percentile(self.log.hist, q)
         return None if p is None else p * 1000.0
 
 
@@ -107,6 +151,7 @@ class RunnerProcess:
         self.killed_reason = None
         self.cpu_seen = None  # CPU ticks at the watchdog's last look (hang detection)
         self.stopping = False  # killed because it did not stop when the run ended
+        self.stop_sent = False  # asked to exit ({"cmd": "stop"}): exiting with status 0 then is clean
 
     @property
     def pid(self):
@@ -133,6 +178,8 @@ class RunnerProcess:
         self.reader = asyncio.get_running_loop().create_task(self._read())
 
     def send(self, obj: dict) -> bool:
+        if obj.get("cmd") == "stop" and obj.get("tenant") is None:
+            self.stop_sent = True
         if self.proc is None or self.proc.returncode is not None or self.exited.is_set():
             return False
         try:
@@ -197,7 +244,8 @@ class Supervisor:
 
     def __init__(self, store, run_id: int, *, python_for, window_s: float = 1.0, images: str = None,
                  include_transfer: bool = False, warmup_batches: int = 3, hang_windows: int = 3,
-                 logs_dir: Path = None, models_dir: Path = None, placement_checker=None, t0: float = None):
+                 logs_dir: Path = None, models_dir: Path = None, placement_checker=None, t0: float = None,
+                 recent_windows: int = KEEP):
         self.store = store
         self.run_id = run_id
         self.python_for = python_for  # framework -> interpreter path
@@ -206,6 +254,7 @@ class Supervisor:
         self.include_transfer = include_transfer
         self.warmup_batches = warmup_batches
         self.hang_windows = hang_windows
+        self.recent_windows = recent_windows  # windows kept in memory per tenant
         self.logs_dir = Path(logs_dir or paths.logs_dir()) / f"run{run_id}"
         self.models_dir = str(models_dir or paths.models_dir())
         self.checker = placement_checker
@@ -336,25 +385,59 @@ class Supervisor:
                                         "count": len(old)})
         return group
 
-    async def shutdown(self, timeout: float = 10.0):
-        """Stops every tenant cleanly, then kills whatever did not stop."""
+    def stop_grace(self, tenants: int) -> float:
+        """Seconds the runners get to stop ``tenants`` tenants before they are killed: a runner
+        of 2,000 thread tenants has 2,000 interpreters to release, so the grace scales with
+        the number of tenants (10 s + 20 ms a tenant)."""
+        return 10.0 + 0.02 * tenants
+
+    def _hang_limit(self) -> float:
+        return self.hang_windows * self.window_s + 0.5
+
+    async def shutdown(self, timeout: float = None):
+        """Stops every tenant cleanly, then kills whatever did not stop within the grace
+        (``timeout``, default ``stop_grace`` of the live tenants).
+
+        Stopping is not failing: a tenant that was healthy when the run ended (reporting
+        within the hang limit, or paused, starting or settling) is recorded ``stopped`` even
+        if its runner had to be killed; one already silent past the hang limit is
+        ``failed``. The grace, and every forced stop with its reason, are events."""
         if self._closed:
             return
         self._closed = True
         if self._watchdog:
             self._watchdog.cancel()
-        for r in list(self.runners):
+        live = [t for t in self.tenants.values() if t.active]
+        grace = self.stop_grace(len(live)) if timeout is None else timeout
+        now, limit = time.monotonic(), self._hang_limit()
+        for t in live:
+            seen = t.last_seen if t.last_seen is not None else t.runner.last_report if t.runner else now
+            t.silent_at_stop = now - seen
+            t.healthy_at_stop = t.status != "running" or t.settling or t.silent_at_stop <= limit
+        runners = list(self.runners)
+        if live or runners:
+            self._log_event("stopping", None, {"tenants": len(live), "runners": len(runners),
+                                                "grace_s": round(grace, 3)})
+        for r in runners:
             r.send({"cmd": "stop"})
-        waits = [r.exited.wait() for r in list(self.runners)]
+        waits = [r.exited.wait() for r in runners]
         if waits:
             try:
-                await asyncio.wait_for(asyncio.gather(*waits), timeout)
+                await asyncio.wait_for(asyncio.gather(*waits), grace)
             except asyncio.TimeoutError:
                 pass
-        for r in list(self.runners):
-            r.stopping = True  # a tenant still loading could not answer; see _on_runner_exit
-            r.kill("did not stop in time")
-        waits = [r.exited.wait() for r in list(self.runners)]
+        late = [r for r in list(self.runners) if not r.exited.is_set()]
+        for r in late:
+            r.stopping = True  # its healthy tenants are stopped, not failed; see _on_runner_exit
+            r.kill(f"did not stop within the {grace:.3g} s grace")
+            tids = [tid for tid in r.tenants if self.tenants[tid].active]
+            hung = [tid for tid in tids if not self.tenants[tid].healthy_at_stop]
+            self._log_event("stop_forced", None, {
+                "runner": r.pid, "grace_s": round(grace, 3), "tenants": len(tids), "hung": hung,
+                "reason": f"runner {r.pid} did not stop within the {grace:.3g} s grace and was killed; "
+                          f"{len(tids) - len(hung)} tenants healthy until the run ended are recorded stopped"
+                          + (f", {len(hung)} already silent past the hang limit failed" if hung else "")})
+        waits = [r.exited.wait() for r in late]
         if waits:
             try:
                 await asyncio.wait_for(asyncio.gather(*waits), 5)
@@ -397,7 +480,8 @@ class Supervisor:
             batch=spec.batch, isolation=spec.isolation, threads=spec.threads, moved_from=moved_from,
             started=self.now(), status="starting", spec=spec.to_dict(),
         )
-        tenant = Tenant(tid, group, spec, spec.batch, moved_from=moved_from, started_t=self.now())
+        tenant = Tenant(tid, group, spec, spec.batch, moved_from=moved_from, started_t=self.now(),
+                        log=WindowLog(tid, self.store, self.recent_windows))
         self.tenants[tid] = tenant
         group.tenants.append(tenant)
         if spec.isolation == "thread":
@@ -417,7 +501,8 @@ class Supervisor:
         self._notify("tenant", tenant)
         return tenant
 
-    async def _stop_tenants(self, tenants, timeout: float = 10.0):
+    async def _stop_tenants(self, tenants, timeout: float = None):
+        timeout = self.stop_grace(len(tenants)) if timeout is None else timeout
         for t in tenants:
             t.runner.send({"cmd": "stop", "tenant": t.id})
             t.status = "stopping" if t.active else t.status
@@ -467,15 +552,13 @@ class Supervisor:
         t = self.tenants.get(msg.get("tenant")) if msg.get("tenant") is not None else None
         if ev == "window" and t is not None:
             # Rounded to the millisecond: window edges are grid multiples of window_s.
-            w = Window(round(msg["t0"] - self.t0, 3), round(msg["t1"] - self.t0, 3), int(msg["images"]), int(msg["batches"]),
-                       msg.get("hist") or {})
-            t.windows.append(w)
+            w = Window(round(msg["t0"] - self.t0, 3), round(msg["t1"] - self.t0, 3), int(msg["images"]),
+                       int(msg["batches"]), compact_hist(msg.get("hist")))
+            t.log.append(w)
             t.settling = False
-            t.images += w.images
-            t.batches += w.batches
-            latency.merge(t.hist, msg.get("hist") or {})
+            t.last_seen = runner.last_report
             self.store.add_window(t.id, w.t_start, w.t_end, w.images, w.batches, int(msg.get("batch", t.batch)),
-                                  msg.get("hist") or {})
+                                  w.hist)
             self._notify("window", (t, w))
         elif ev == "hello":
             runner.hello = msg
@@ -489,6 +572,7 @@ class Supervisor:
                                                                    "images_used", "images_skipped") if k in msg})
         elif ev == "warm" and t is not None:
             t.warm_t = self.now()
+            t.last_seen = time.monotonic()
             if t.status == "starting":
                 t.status = "paused" if t.group.paused else "running"
                 self.store.update_tenant(t.id, status=t.status)
@@ -535,13 +619,18 @@ class Supervisor:
         rc = runner.returncode
         for tid in runner.tenants:
             t = self.tenants[tid]
-            if t.status == "stopping" or (t.status == "starting" and runner.stopping):
-                # asked to stop while still loading its model (a child importing its framework
-                # cannot answer 'stop' yet): it was stopped, it did not fail. Only a tenant that
-                # was running and did not answer counts as failed.
+            if t.status == "stopping" or (runner.stopping and (t.status == "starting" or t.healthy_at_stop)) \
+                    or (t.active and runner.stop_sent and self._closed and rc == 0):
+                # Asked to stop while still loading its model (a child importing its framework
+                # cannot answer 'stop' yet), or healthy when the run ended but its runner was
+                # slow to stop, or its runner exited cleanly when told to: it was stopped, it
+                # did not fail. Only a tenant already hung when the run ended counts as failed.
                 self._set_stopped(t)
             elif t.active:
-                if runner.killed_reason:
+                if runner.stopping:
+                    why = (f"hung: no report for {t.silent_at_stop:.1f} s when the run ended "
+                           f"(limit {self._hang_limit():.1f} s); {runner.killed_reason}")
+                elif runner.killed_reason:
                     why = runner.killed_reason
                 elif rc is not None and rc < 0:
                     why = f"runner process {runner.pid} was killed by {_signal_name(rc)}"
@@ -578,19 +667,32 @@ class Supervisor:
                 why = f"hung: no report from runner {r.pid} for {self.hang_windows} windows; stopped"
                 r.kill(why)
 
-    # -- aggregates ------------------------------------------------------------------------
+    # -- aggregates (from running totals and the recent windows: nothing here scans a run) --
     def all_tenants(self) -> list:
         return list(self.tenants.values())
 
-    def level_throughput(self, tenants, since: float = None) -> float:
-        per = {t.id: [w for w in t.windows if since is None or w.t_start >= since - 1e-3] for t in tenants}
-        per = {k: v for k, v in per.items() if v}
-        return aggregate.level_throughput(per)
+    def level_throughput(self, tenants, since: float = None, until: float = None) -> float:
+        """Study's eq. (1) over the tenants' whole windows inside ``[since, until]``: images of
+        every tenant in the interval all of them covered / that interval (tenants without a
+        window there are left out; 0.0 if the others never overlap). Same figure as
+        ``aggregate.level_throughput`` on ``windows_between``, from the running totals."""
+        spans = []
+        for t in tenants:
+            _, _, first, last = t.totals(since, until)
+            if first is not None:
+                spans.append((t, first, last))
+        if not spans:
+            return 0.0
+        start = max(f for _, f, _ in spans)
+        end = min(e for _, _, e in spans)
+        if end - start <= 1e-6:
+            return 0.0
+        return sum(t.totals(start, end)[0] for t, _, _ in spans) / (end - start)
 
     def group_throughput(self, group: Group, last: int = None) -> float:
-        tenants = [t for t in group.tenants if t.windows and (t.active or last is None)]
+        tenants = [t for t in group.tenants if t.n_windows and (t.active or last is None)]
         if last:
-            since = max((t.windows[-1].t_end for t in tenants), default=0) - last * self.window_s - 1e-6
+            since = max((t.last_window.t_end for t in tenants), default=0) - last * self.window_s - 1e-6
             return self.level_throughput([t for t in tenants if t.active], since)
         return self.level_throughput(tenants)
 
@@ -601,14 +703,15 @@ class Supervisor:
         since = None
         if last:
             since = self.now() - (last + 1) * self.window_s
-        return {p: self.level_throughput([t for t in ts if t.windows], since) for p, ts in out.items()}
+        return {p: self.level_throughput([t for t in ts if t.n_windows], since) for p, ts in out.items()}
 
     def slot_totals(self, since: float = None) -> list:
-        per = {t.id: [w for w in t.windows if since is None or w.t_start >= since - 1e-3]
+        """[(t_start, t_end, images)] of the recent grid slots every running tenant reported."""
+        per = {t.id: [w for w in t.recent if since is None or w.t_start >= since - 1e-3]
                for t in self.tenants.values() if t.status in ("running",)}
         return aggregate.slot_totals(per)
 
     def is_steady(self, min_batches: int = 30, windows: int = 3, tolerance: float = 0.10) -> bool:
         running = [t for t in self.tenants.values() if t.status == "running"]
-        per = {t.id: t.windows for t in running}
+        per = {t.id: list(t.recent) for t in running}
         return aggregate.is_steady(per, {t.id: t.batches for t in running}, min_batches, windows, tolerance)

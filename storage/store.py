@@ -277,6 +277,45 @@ class Store:
             self.flush()  # what was queued is part of the answer
             return [dict(r) for r in self.conn.execute(sql, args).fetchall()]
 
+    def windows_between(self, tenant_id: int, since: float = None, until: float = None) -> list:
+        """One tenant's whole windows inside ``[since, until]`` (either None: open), with the
+        tolerance of runners/window_log.py, oldest first, as ``runners.aggregate.Window``:
+        what the supervisor no longer keeps in memory."""
+        from runners.aggregate import Window
+        from runners.window_log import EPS
+
+        sql = "SELECT t_start, t_end, images, batches, hist FROM windows WHERE tenant = ?"
+        args = [tenant_id]
+        if since is not None:
+            sql += " AND t_start >= ?"
+            args.append(since - EPS)
+        if until is not None:
+            sql += " AND t_end <= ?"
+            args.append(until + EPS)
+        with self._lock:
+            self.flush()
+            cur = self.conn.execute(sql + " ORDER BY t_start", args)
+            return [Window(r[0], r[1], r[2], r[3], json.loads(r[4]) if r[4] else {}) for r in cur]
+
+    def window_totals_before(self, tenant_id: int, t: float):
+        """(images, batches) of a tenant's windows starting before ``t``, and the first
+        start at or after ``t`` (None if none)."""
+        with self._lock:
+            self.flush()
+            i, b = self.conn.execute("SELECT COALESCE(SUM(images), 0), COALESCE(SUM(batches), 0) FROM windows "
+                                     "WHERE tenant = ? AND t_start < ?", (tenant_id, t)).fetchone()
+            first = self.conn.execute("SELECT MIN(t_start) FROM windows WHERE tenant = ? AND t_start >= ?",
+                                      (tenant_id, t)).fetchone()[0]
+        return i, b, first
+
+    def window_totals_through(self, tenant_id: int, t: float):
+        """(images, batches) of a tenant's windows ending by ``t``, and the last such end."""
+        with self._lock:
+            self.flush()
+            return tuple(self.conn.execute(
+                "SELECT COALESCE(SUM(images), 0), COALESCE(SUM(batches), 0), MAX(t_end) FROM windows "
+                "WHERE tenant = ? AND t_end <= ?", (tenant_id, t)).fetchone())
+
     def latest_run(self):
         rows = self.query("SELECT * FROM runs ORDER BY id DESC LIMIT 1")
         return rows[0] if rows else None

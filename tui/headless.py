@@ -145,7 +145,7 @@ def _table(sup):
         p50 = t.latency_ms(50)
         table.add_row(str(t.id), t.group.label, t.spec.model, t.spec.placement, str(t.batch), t.status,
                       f"{t.current_throughput():.1f}", f"{t.throughput():.1f}", "-" if p50 is None else f"{p50:.1f}")
-    table.caption = f"total {sup.level_throughput([t for t in sup.all_tenants() if t.windows]):.1f} img/s"
+    table.caption = f"total {sup.level_throughput([t for t in sup.all_tenants() if t.n_windows]):.1f} img/s"
     return table
 
 

@@ -22,7 +22,7 @@ async def until(pred, timeout=90.0):
 
 
 def windows_after(tenant, t):
-    return [w for w in tenant.windows if w.t_start >= t - 1e-3]
+    return tenant.windows_between(t)
 
 
 async def test_step_batch_pause_move_remove(edgemt_home):
@@ -34,10 +34,10 @@ async def test_step_batch_pause_move_remove(edgemt_home):
     sup = session.supervisor
     try:
         g = await sup.add_group(parse_spec("mobilenet_v2,count=1,threads=1,batch=2"))
-        await until(lambda: all(len(t.windows) >= 2 for t in g.active))
+        await until(lambda: all(t.n_windows >= 2 for t in g.active))
         # step up, then down
         assert await sup.step(g.id, +1) == 2
-        await until(lambda: all(len(t.windows) >= 1 for t in g.active))
+        await until(lambda: all(t.n_windows >= 1 for t in g.active))
         newest = g.active[-1]
         assert await sup.step(g.id, -1) == 1
         assert newest.status == "stopped" and g.count == 1
@@ -48,19 +48,19 @@ async def test_step_batch_pause_move_remove(edgemt_home):
         # pause: no more windows; resume: windows again
         await sup.pause(g.id)
         await asyncio.sleep(0.6)
-        n_paused = len(g.active[0].windows)
+        n_paused = g.active[0].n_windows
         await asyncio.sleep(1.5)
-        assert len(g.active[0].windows) == n_paused and g.active[0].status == "paused"
+        assert g.active[0].n_windows == n_paused and g.active[0].status == "paused"
         await sup.resume(g.id)
-        await until(lambda: len(g.active[0].windows) > n_paused)
+        await until(lambda: g.active[0].n_windows > n_paused)
         # move torch@cpu -> tflite@cpu: the int8 model takes batch 1 or a resized batch; either is logged
         old_ids = [t.id for t in g.active]
         await sup.move(g.id, "tflite", "cpu")
         assert g.spec.placement == "tflite@cpu" and g.spec.isolation == "thread"
-        await until(lambda: g.active and all(len(t.windows) >= 2 for t in g.active))
+        await until(lambda: g.active and all(t.n_windows >= 2 for t in g.active))
         moved = g.active
         assert [t.moved_from for t in moved] == old_ids
-        assert all(w.images > 0 for t in moved for w in t.windows[-1:])
+        assert all(t.last_window.images > 0 for t in moved)
         tp = sup.placement_throughputs()
         assert tp["tflite@cpu"] > 0 and tp["torch@cpu"] > 0
         await sup.remove(g.id)
