@@ -292,29 +292,34 @@ class Store:
         if until is not None:
             sql += " AND t_end <= ?"
             args.append(until + EPS)
-        with self._lock:
-            self.flush()
-            cur = self.conn.execute(sql + " ORDER BY t_start", args)
-            return [Window(r[0], r[1], r[2], r[3], json.loads(r[4]) if r[4] else {}) for r in cur]
+        return [Window(r[0], r[1], r[2], r[3], json.loads(r[4]) if r[4] else {})
+                for r in self._read(sql + " ORDER BY t_start", args)]
 
     def window_totals_before(self, tenant_id: int, t: float):
         """(images, batches) of a tenant's windows starting before ``t``, and the first
         start at or after ``t`` (None if none)."""
-        with self._lock:
-            self.flush()
-            i, b = self.conn.execute("SELECT COALESCE(SUM(images), 0), COALESCE(SUM(batches), 0) FROM windows "
-                                     "WHERE tenant = ? AND t_start < ?", (tenant_id, t)).fetchone()
-            first = self.conn.execute("SELECT MIN(t_start) FROM windows WHERE tenant = ? AND t_start >= ?",
-                                      (tenant_id, t)).fetchone()[0]
+        (i, b), = self._read("SELECT COALESCE(SUM(images), 0), COALESCE(SUM(batches), 0) FROM windows "
+                             "WHERE tenant = ? AND t_start < ?", (tenant_id, t))
+        (first,), = self._read("SELECT MIN(t_start) FROM windows WHERE tenant = ? AND t_start >= ?", (tenant_id, t))
         return i, b, first
 
     def window_totals_through(self, tenant_id: int, t: float):
         """(images, batches) of a tenant's windows ending by ``t``, and the last such end."""
+        return tuple(self._read("SELECT COALESCE(SUM(images), 0), COALESCE(SUM(batches), 0), MAX(t_end) "
+                                "FROM windows WHERE tenant = ? AND t_end <= ?", (tenant_id, t))[0])
+
+    def _read(self, sql, args) -> list:
+        """Rows of a read, queued writes included; once the Store is closed (a summary
+        printed after the run ended), through a read-only connection of its own."""
         with self._lock:
-            self.flush()
-            return tuple(self.conn.execute(
-                "SELECT COALESCE(SUM(images), 0), COALESCE(SUM(batches), 0), MAX(t_end) FROM windows "
-                "WHERE tenant = ? AND t_end <= ?", (tenant_id, t)).fetchone())
+            if not self._closed:
+                self.flush()
+                return self.conn.execute(sql, args).fetchall()
+        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+        try:
+            return conn.execute(sql, args).fetchall()
+        finally:
+            conn.close()
 
     def latest_run(self):
         rows = self.query("SELECT * FROM runs ORDER BY id DESC LIMIT 1")

@@ -126,3 +126,16 @@ def test_level_throughput_from_totals_equals_eq1_on_the_windows(tmp_path):
             assert sup.level_throughput(tenants, since) == pytest.approx(aggregate.level_throughput(sel))
     finally:
         st.close()
+
+
+def test_older_windows_are_read_back_after_the_store_closed(tmp_path):
+    """`edgemt run` prints its summary after the run's Store is closed."""
+    st = Store(tmp_path / "c.db")
+    run = st.create_run("test", {})
+    tid = tenant(st, run)
+    log = WindowLog(tid, st, keep=4)
+    ws = grid(0.0, 50)
+    feed(st, tid, log, ws)
+    st.close()
+    assert log.between(ws[10].t_start) == ws[10:]
+    assert log.totals(ws[10].t_start, ws[20].t_end)[0] == sum(w.images for w in ws[10:21])
