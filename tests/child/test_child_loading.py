@@ -1,0 +1,75 @@
+"""Loading many thread tenants in one runner (issue 13), driven in this process with the
+oracle's backends (a model load of a known time, no framework): the tenants load first
+and run after, so a load never competes with the inference loops of the tenants loaded
+before it; the images are decoded once per process; a tenant stopped while it waits for
+the others to load stops without running."""
+import sys
+import threading
+
+from child_harness import CHILD_DIR
+
+sys.path.insert(0, str(CHILD_DIR))
+import child_loop  # noqa: E402
+from oracle.oracle_child import OracleBackends  # noqa: E402
+from test_child_loop import Events  # noqa: E402
+
+
+class CountingBackends(OracleBackends):
+    def __init__(self, config):
+        super().__init__(config)
+        self.image_loads = 0
+        self.lock = threading.Lock()
+
+    def load_images(self, folder, size):
+        with self.lock:
+            self.image_loads += 1
+        return super().load_images(folder, size)
+
+
+def start(child, tid, model="m"):
+    spec = dict(model=model, resource="cpu", batch=1, window_s=0.1, warmup_batches=1)
+    assert child.handle({"cmd": "start", "tenant": tid, "spec": spec})
+
+
+def test_tenants_load_first_then_run_and_share_their_images():
+    backends = CountingBackends({"models": {"*": {"batch_s": 0.005, "load_s": 0.05}}})
+    events = Events()
+    child = child_loop.Child(events, lambda *a, **k: None, framework="tflite", exit_fn=lambda code: None,
+                             backends=backends)
+    child.reporter.start()
+    n = 20
+    for tid in range(1, n + 1):
+        start(child, tid)
+    events.wait(lambda: len(events.of("warm")) == n)
+    with events.lock:
+        order = [e["ev"] for e in events.all if e["ev"] in ("loaded", "warm")]
+    assert order.count("loaded") == n
+    # no tenant ran (warmed up) before the last one had loaded
+    assert order.index("warm") > max(i for i, ev in enumerate(order) if ev == "loaded")
+    assert backends.image_loads == 1
+    for tid in range(1, n + 1):
+        child.handle({"cmd": "stop", "tenant": tid})
+    events.wait(lambda: len(events.of("stopped")) == n)
+    child.exiting = True
+
+
+def test_a_tenant_stopped_while_others_load_stops_without_running():
+    backends = CountingBackends({"models": {"*": {"batch_s": 0.005, "load_s": 0.01}}})
+    events = Events()
+    child = child_loop.Child(events, lambda *a, **k: None, framework="tflite", exit_fn=lambda code: None,
+                             backends=backends)
+    child.reporter.start()
+    child.load_started()  # another tenant is loading (a slow model)
+    start(child, 1)
+    events.wait(lambda: events.of("loaded", 1))
+    start(child, 2)
+    events.wait(lambda: events.of("loaded", 2))
+    child.handle({"cmd": "stop", "tenant": 1})
+    events.wait(lambda: events.of("stopped", 1), timeout=5)
+    assert not events.of("warm")  # both wait for the load in progress
+    child.load_done()  # the slow load ends: tenant 2 runs
+    events.wait(lambda: events.of("warm", 2), timeout=10)
+    assert not events.of("warm", 1)
+    child.handle({"cmd": "stop", "tenant": 2})
+    events.wait(lambda: events.of("stopped", 2))
+    child.exiting = True
