@@ -45,10 +45,13 @@ class Tenant:
     # (runners/window_log.py). There is no list of every window: a run of days must not grow.
     log: WindowLog = None
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
-    # Re-preparing inputs after a batch change or re-arming after a resume: the child sends
-    # no window until the next whole window, which must not look like a hang.
+    # Re-preparing inputs after a batch change: the child sends no window until it is done
+    # (a large batch can take long), so the watchdog allows it ten times the usual silence.
     settling: bool = False
-    last_seen: float = None  # time.monotonic() of its last window or warm report
+    # time.monotonic() of its last window, warm-up, resume or batch change (_heard), and which
+    # of those it was: the watchdog and shutdown judge its silence from there
+    last_seen: float = None
+    heard_why: str = "it started"
     # Judged when the run ends: a tenant healthy then is recorded stopped however long its
     # runner takes to stop (issue 13); one already silent past the hang limit is failed.
     healthy_at_stop: bool = True
@@ -330,6 +333,7 @@ class Supervisor:
             t.batch = batch
             self.store.update_tenant(t.id, batch=batch)
             t.settling = True
+            self._heard(t, "its batch changed")
             t.runner.send({"cmd": "set_batch", "tenant": t.id, "batch": batch})
         self._log_event("batch_changed", None, {"group": group.id, "from": old, "to": batch})
 
@@ -344,7 +348,8 @@ class Supervisor:
         group.paused = paused
         for t in group.active:
             t.runner.send({"cmd": "pause" if paused else "resume", "tenant": t.id})
-            t.settling = not paused
+            if not paused:
+                self._heard(t, "it was resumed")  # the child counts from the next window edge
             if t.status != "starting":
                 t.status = "paused" if paused else "running"
                 self.store.update_tenant(t.id, status=t.status)
@@ -556,7 +561,7 @@ class Supervisor:
                        int(msg["batches"]), compact_hist(msg.get("hist")))
             t.log.append(w)
             t.settling = False
-            t.last_seen = runner.last_report
+            self._heard(t, "its last window")
             self.store.add_window(t.id, w.t_start, w.t_end, w.images, w.batches, int(msg.get("batch", t.batch)),
                                   w.hist)
             self._notify("window", (t, w))
@@ -572,7 +577,7 @@ class Supervisor:
                                                                    "images_used", "images_skipped") if k in msg})
         elif ev == "warm" and t is not None:
             t.warm_t = self.now()
-            t.last_seen = time.monotonic()
+            self._heard(t, "its warm-up")
             if t.status == "starting":
                 t.status = "paused" if t.group.paused else "running"
                 self.store.update_tenant(t.id, status=t.status)
@@ -639,23 +644,41 @@ class Supervisor:
                 tail = runner.stderr_tail()
                 self._set_failed(t, why + (f" ({tail})" if tail and not runner.killed_reason else ""))
 
-    async def _watch(self):
-        """Stops runners that stopped reporting: 3 missed windows of a running tenant = hung.
+    @staticmethod
+    def _heard(t: Tenant, why: str):
+        t.last_seen = time.monotonic()
+        t.heard_why = why
 
-        A child that is stopped (SIGSTOP) or made no CPU progress since the last check is
-        hung. One still burning CPU is only starved (an overloaded board) and gets up to
-        ten times longer before it counts as hung, so load alone does not kill tenants.
+    async def _watch(self):
+        """Stops runners that stopped reporting, and tenants that stopped sending windows.
+
+        A runner with a running tenant that sent nothing for 3 windows is hung if it is
+        stopped (SIGSTOP) or made no CPU progress since the last check. One still burning
+        CPU is only starved (an overloaded board) and gets up to ten times longer before it
+        counts as hung, so load alone does not kill tenants.
+
+        A running tenant whose runner reports (other tenants' windows) but that sent no
+        window for 3 windows since its last window, its warm-up or a resume is silent: it
+        fails with that reason and is told to stop. After a batch change (re-preparing its
+        inputs) it gets ten times longer. Every running tenant is watched: none is exempt
+        because of a recent resume (issue 11, defect 1).
         """
         limit = self.hang_windows * self.window_s + 0.5
         while True:
             await asyncio.sleep(self.window_s)
             now = time.monotonic()
             for r in list(self.runners):
-                running = [self.tenants[tid] for tid in r.tenants
-                           if self.tenants[tid].status == "running" and not self.tenants[tid].settling]
+                running = [self.tenants[tid] for tid in r.tenants if self.tenants[tid].status == "running"]
+                # a tenant re-preparing after a batch change is owed a window only after 10 x limit
+                due = [t for t in running if not t.settling or now - (t.last_seen or now) > 10 * limit]
                 silent = now - r.last_report
-                if not running or silent <= limit:
+                if not due or silent <= limit:
                     r.cpu_seen = None
+                    if silent <= limit:
+                        for t in due:
+                            quiet = now - (t.last_seen or now)
+                            if quiet > limit:
+                                self._flag_silent(t, quiet)
                     continue
                 state, cpu = _proc_state(r.pid)
                 stopped = state in ("T", "t")
@@ -666,6 +689,14 @@ class Supervisor:
                     continue  # look again one window later: is it using CPU at all?
                 why = f"hung: no report from runner {r.pid} for {self.hang_windows} windows; stopped"
                 r.kill(why)
+
+    def _flag_silent(self, t: Tenant, quiet: float):
+        """A running tenant of a live runner that sends no windows: failed, and stopped."""
+        windows = quiet / self.window_s
+        self._set_failed(t, f"silent: no window for {quiet:.1f} s ({windows:.0f} windows) since {t.heard_why}, "
+                            "while its runner kept reporting; stopped")
+        if t.runner is not None:
+            t.runner.send({"cmd": "stop", "tenant": t.id})
 
     # -- aggregates (from running totals and the recent windows: nothing here scans a run) --
     def all_tenants(self) -> list:

@@ -17,7 +17,7 @@ RUNNERS_CHILD_DIR it names is where the real child code is imported from.
 CONFIG_JSON (re-read by every child at start, so a test may change it between runs)::
 
     {"models": {KEY: TIMING, ...}, "devices": ["cpu", "cuda:0"], "ledger_dir": DIR|null,
-     "stall_near_edge_s": S|null}
+     "stall_near_edge_s": S|null, "mute_after_resume": true|[TENANT, ...]|null}
 
 KEY is "framework:model", "model" or "*" (looked up in that order). TIMING fields:
 
@@ -41,6 +41,10 @@ tenant does not catch up; the log says so).
 check that each batch was counted exactly once. ``stall_near_edge_s``: a batch that ends
 within S seconds of a window edge is held (between its timing and its counting) until just
 after that edge: the window-edge race, forced.
+
+``mute_after_resume``: after a ``resume`` of such a tenant (true: any), its windows are no
+longer written: a child that goes silent, as defect 1 of issue 11 made it, to test that
+the controller notices.
 
 Standard library only (no numpy): it runs under any Python >= 3.6, e.g. the controller's.
 """
@@ -170,6 +174,42 @@ class Ledger(object):
                 time.sleep(max(0.0, edge - time.monotonic()) + 0.02)
 
 
+class MuteAfterResume(object):
+    """Wraps stdin (to see resume commands) and the emitter (to drop those tenants' windows)."""
+
+    def __init__(self, which):
+        self.which = which
+        self.muted = set()
+
+    def stdin(self, stream):
+        mute = self
+
+        class Reader(object):
+            def readline(self):
+                line = stream.readline()
+                try:
+                    cmd = json.loads(line)
+                except ValueError:
+                    return line
+                if isinstance(cmd, dict) and cmd.get("cmd") == "resume":
+                    if mute.which is True or cmd.get("tenant") in mute.which:
+                        mute.muted.add(cmd.get("tenant"))
+                return line
+
+        return Reader()
+
+    def emitter(self, emitter):
+        mute = self
+
+        class Muted(object):
+            def emit(self, ev, **fields):
+                if ev == "window" and fields.get("tenant") in mute.muted:
+                    return True
+                return emitter.emit(ev, **fields)
+
+        return Muted()
+
+
 def main():
     config_path, rest = sys.argv[1], sys.argv[2:]
     if rest and rest[0] == "-u":
@@ -180,6 +220,11 @@ def main():
         config = json.load(f)
     import child_main
 
+    if config.get("mute_after_resume"):
+        mute = MuteAfterResume(config["mute_after_resume"])
+        sys.stdin = mute.stdin(sys.stdin)
+        take_stdout = child_main.take_stdout
+        child_main.take_stdout = lambda: mute.emitter(take_stdout())
     hook = None
     if config.get("ledger_dir") or config.get("stall_near_edge_s"):
         hook = Ledger(config.get("ledger_dir"), config.get("stall_near_edge_s"))
