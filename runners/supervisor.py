@@ -56,6 +56,9 @@ class Tenant:
     # runner takes to stop (issue 13); one already silent past the hang limit is failed.
     healthy_at_stop: bool = True
     silent_at_stop: float = 0.0
+    # The child's batch_clamped for the current batch ({"asked", "used", "reason"}), or None:
+    # ``batch`` is then the batch that runs, not the one asked for.
+    clamped: dict = None
 
     def __post_init__(self):
         if self.log is None:
@@ -331,6 +334,7 @@ class Supervisor:
         group.spec = group.spec.with_changes(batch=batch)
         for t in group.active:
             t.batch = batch
+            t.clamped = None
             self.store.update_tenant(t.id, batch=batch)
             t.settling = True
             self._heard(t, "its batch changed")
@@ -585,6 +589,7 @@ class Supervisor:
             self._notify("tenant", t)
         elif ev == "batch_clamped" and t is not None:
             t.batch = int(msg.get("used", t.batch))
+            t.clamped = {k: msg.get(k) for k in ("asked", "used", "reason")}
             self.store.update_tenant(t.id, batch=t.batch)
             self._log_event("batch_clamped", t, {k: msg.get(k) for k in ("asked", "used", "reason")})
         elif ev == "failed":

@@ -61,6 +61,10 @@ def probe(defer_import=False):
     return dict(framework_version=_version(runtime), runtime=runtime, devices=["cpu"])
 
 
+def _first_line(exc):
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+
+
 def edgetpu_options(resource):
     """load_delegate options for a resource: edgetpu, edgetpu:usb:N, edgetpu:pci:N."""
     if resource == "edgetpu":
@@ -133,9 +137,10 @@ class Backend(object):
             kwargs["num_threads"] = int(threads)
         if delegates:
             kwargs["experimental_delegates"] = delegates
+        self._interp_kwargs = kwargs
+        self._Interpreter = Interpreter
         try:
-            self.interp = Interpreter(**kwargs)
-            self.interp.allocate_tensors()
+            self._fresh()
         except Exception as exc:  # noqa: BLE001
             text = str(exc)
             if "edgetpu-custom-op" in text:
@@ -155,36 +160,68 @@ class Backend(object):
             "note": None,
         }
 
+    def _fresh(self):
+        """A new interpreter at the model's own batch (after a failed resize: XNNPack can
+        leave the old one broken, and it crashes the process later)."""
+        self.interp = None
+        self.interp = self._Interpreter(**self._interp_kwargs)
+        self.interp.allocate_tensors()
+        self._read_io()
+
     def _read_io(self):
         self.inp = self.interp.get_input_details()[0]
         self.out = self.interp.get_output_details()[0]
         self.input_size = int(self.inp["shape"][1])
 
     def fit_batch(self, asked):
+        """(batch used, why) for a batch asked for: the model's own, a resized one, or a clamp.
+
+        A model that cannot be resized (an EdgeTPU model, a graph with fixed shapes) is
+        clamped to its own batch. A resizable model whose asked batch does not allocate (out
+        of memory) fails: that batch does not run, and recording it as the model's batch
+        would report a figure of another batch. Which of the two a failure is, is told by
+        trying a batch of 2, which needs little memory: if 2 runs, the model resizes.
+        """
         have = int(self.inp["shape"][0])
         if asked == have:
             return asked, None
         if self.on_edgetpu:
             return self.model_batch, "EdgeTPU models have a fixed batch of %d" % self.model_batch
-        shape = list(self.inp["shape"])
-        shape[0] = asked
         try:
-            self.interp.resize_tensor_input(self.inp["index"], shape)
-            self.interp.allocate_tensors()
-            self._read_io()
-            if int(self.out["shape"][0]) != asked:
-                raise ValueError("output batch %d after resize" % int(self.out["shape"][0]))
-            # one call proves the resized graph runs
-            self.interp.set_tensor(self.inp["index"], np.zeros(shape, dtype=self.inp["dtype"]))
-            self.interp.invoke()
+            self._resize(asked)
             return asked, None
-        except Exception as exc:  # noqa: BLE001 - not resizable: clamp to the model's batch
-            why = "the model takes batch %d only (%s)" % (self.model_batch, (str(exc).splitlines() or [""])[0][:120])
-            shape[0] = self.model_batch
-            self.interp.resize_tensor_input(self.inp["index"], shape)
-            self.interp.allocate_tensors()
-            self._read_io()
-            return self.model_batch, why
+        except MemoryError as exc:
+            self._fresh()
+            raise TenantFailure("batch %d does not fit in memory: %s" % (asked, _first_line(exc)))
+        except Exception as exc:  # noqa: BLE001 - not resizable, or out of memory: told apart below
+            failure = _first_line(exc)
+        self._fresh()
+        small = self.model_batch + 1
+        resizable = False
+        if asked > small:
+            try:
+                self._resize(small)
+                resizable = True
+            except Exception:  # noqa: BLE001
+                pass
+            self._fresh()
+        if resizable:
+            raise TenantFailure(
+                "batch %d does not run (out of memory?): %s; the model runs batch %d" % (asked, failure, small)
+            )
+        return self.model_batch, "the model takes batch %d only (%s)" % (self.model_batch, failure)
+
+    def _resize(self, batch):
+        """Resizes the input to a batch, allocates, and proves it with one call."""
+        shape = list(self.inp["shape"])
+        shape[0] = batch
+        self.interp.resize_tensor_input(self.inp["index"], shape)
+        self.interp.allocate_tensors()
+        self._read_io()
+        if int(self.out["shape"][0]) != batch:
+            raise ValueError("output batch %d after resize" % int(self.out["shape"][0]))
+        self.interp.set_tensor(self.inp["index"], np.zeros(shape, dtype=self.inp["dtype"]))
+        self.interp.invoke()
 
     def host_batch(self, batch_u8):
         x = normalise(batch_u8, "tf")  # [-1, 1]: the Keras MobileNet/InceptionV3 preprocessing

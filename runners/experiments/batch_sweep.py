@@ -1,7 +1,9 @@
 """Batch sweep: one group measured at each batch size in turn, stopping at the first failure.
 
 Each batch starts the group afresh (see ``common.reconfigure`` for why not in place). The first batch whose tenant fails (out of
-memory, typically) ends the sweep: the largest runnable batch is the one before it. Each
+memory, typically) ends the sweep: the largest runnable batch is the one before it. A batch
+the backend clamps (a fixed-batch model, e.g. on an EdgeTPU) ends it too: the level
+records the batch that ran (``batch``, ``batch_asked``, ``clamped``) and is not runnable. Each
 batch is a ``results`` row (experiment ``sweep-batch``, key {kind: level, model, placement,
 count, batch}); the summary row names the largest runnable batch, the best batch and its
 throughput.
@@ -28,9 +30,16 @@ async def run(ctx: Context, spec, batches=DEFAULT_BATCHES) -> dict:
                 group = await reconfigure(ctx, group, spec, spec.count, batch=b, warm=True)
                 tenants = list(group.active)
                 r = await measure_level(ctx, tenants, label=f"batch {b}")
-                r.update({"batch": b, "tenants": [t.id for t in tenants]})
+                r.update({"batch": r.get("batch_run", b), "batch_asked": b, "tenants": [t.id for t in tenants]})
+                if r.get("clamped"):
+                    r.update({"ok": False, "reason": r["clamped"]})  # batch b does not run as such
                 ctx.record(key, r)
             results[b] = r
+            if r.get("clamped"):
+                # a fixed-batch model (an EdgeTPU's): larger batches would all measure the same batch
+                ctx.say(f"{r['clamped']}: the model's batch is fixed; the sweep stops", 1)
+                reason = f"{r['clamped']}: the model's batch is fixed"
+                break
             ctx.say(f"batch {b}: {'%.1f img/s' % r['throughput'] if r['ok'] else 'failed'}", 1)
             if not r["ok"]:
                 reason = f"batch {b} failed"
@@ -44,7 +53,7 @@ async def run(ctx: Context, spec, batches=DEFAULT_BATCHES) -> dict:
 
 
 def summarize(results: dict, spec, batches: list, reason: str) -> dict:
-    ok = {b: r for b, r in results.items() if r.get("ok")}
+    ok = {b: r for b, r in results.items() if r.get("ok") and not r.get("clamped")}
     failed = [b for b, r in results.items() if not r.get("ok")]
     best = max(ok, key=lambda b: ok[b]["throughput"]) if ok else None
     return {
@@ -55,8 +64,10 @@ def summarize(results: dict, spec, batches: list, reason: str) -> dict:
         "failed_reason": results[failed[0]].get("reason") if failed else None,
         "best_batch": best, "best_throughput": ok[best]["throughput"] if best else None,
         "batches_measured": len(results),
-        "levels": {str(b): {k: results[b].get(k) for k in ("ok", "throughput", "std", "p99_ms", "throttled",
-                                                            "resources", "joules_per_inference", "reason")}
+        "clamped_batch": next((b for b, r in results.items() if r.get("clamped")), None),
+        "levels": {str(b): {k: results[b].get(k) for k in ("ok", "batch", "clamped", "throughput", "std", "p99_ms",
+                                                            "throttled", "resources", "joules_per_inference",
+                                                            "reason")}
                    for b in results},
         "throttled_batches": [b for b in ok if ok[b].get("throttled")],
     }

@@ -172,6 +172,12 @@ async def measure_level(ctx: Context, tenants: list, label: str = "", parts: dic
     }
     if mean == 0.0:
         out["note"] = "no batch completed in the measured phase: lengthen --duration"
+    # The batch that ran (a backend may clamp the one asked for: EdgeTPU, fixed-batch models).
+    out["batch_run"] = max(t.batch for t in tenants) if tenants else None
+    clamps = [t.clamped for t in tenants if getattr(t, "clamped", None)]
+    if clamps:
+        c = clamps[0]
+        out["clamped"] = f"batch {c['asked']} ran as batch {c['used']}: {c['reason']}"
     if parts:
         out["parts"] = {name: round(statistics.fmean(t["parts"][name] for t in trials), 4) for name in parts}
     return out

@@ -33,7 +33,7 @@ async def run(ctx: Context, spec, max_level: int = 64, strategy: str = "linear",
         state["group"] = group
         tenants = list(group.active)
         r = await measure_level(ctx, tenants, label=f"level {level}")
-        r.update({"batch": spec.batch, "isolation": spec.isolation, "warm_start": started_warm,
+        r.update({"batch": r.get("batch_run", spec.batch), "isolation": spec.isolation, "warm_start": started_warm,
                   "tenants": [t.id for t in tenants]})
         if not r["ok"]:
             # the failed group is useless for the next level: start afresh

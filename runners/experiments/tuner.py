@@ -35,6 +35,8 @@ async def run(ctx: Context, spec, axes: dict, objective: str = "throughput", p99
             tenants = list(group.active)
             r = await measure_level(ctx, tenants, label=label)
             r.update(cfg)
+            if r.get("clamped"):  # the config asked for a batch that does not run as such
+                r.update({"ok": False, "reason": r["clamped"], "batch_run": r.get("batch_run")})
             if not r["ok"]:
                 await ctx.sup.remove(group.id)
                 state["group"] = None

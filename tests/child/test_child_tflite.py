@@ -85,3 +85,21 @@ def test_probe_lists_cpu():
     assert out.returncode == 0
     hello = json.loads(out.stdout)
     assert hello["devices"] == ["cpu"] and hello["framework_version"]
+
+
+def test_a_batch_that_does_not_fit_in_memory_fails_instead_of_running_as_batch_1(child_factory, tflite_models_dir):
+    # Issue 11, defect 3: any failure to resize (out of memory included) became a clamp to
+    # batch 1, and the batch asked for was then reported with batch 1's figures.
+    import resource
+
+    c = child_factory("tflite")
+    c.start("t", batch=1, models_dir=str(tflite_models_dir), threads=1, **MB2)
+    c.windows("t", 1, pred=lambda w: w["images"] > 0)
+    with open(f"/proc/{c.proc.pid}/statm") as f:
+        vm = int(f.read().split()[0]) * resource.getpagesize()
+    limit = vm + 60 * 2 ** 20  # room for a small batch, not for batch 256 (~100 MB of int8 activations)
+    resource.prlimit(c.proc.pid, resource.RLIMIT_AS, (limit, limit))
+    c.send(cmd="set_batch", tenant="t", batch=256)
+    ev = c.wait_for(lambda e: e["ev"] in ("failed", "batch_clamped") and e.get("tenant") == "t", 60, "failed")
+    assert ev["ev"] == "failed", ev
+    assert "batch 256 does not run" in ev["reason"] and "the model runs batch 2" in ev["reason"], ev["reason"]
