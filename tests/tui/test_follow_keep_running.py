@@ -51,12 +51,35 @@ def windows(db, run):
                 (run,))[0]["n"]
 
 
+def stop_leftover_controllers(db):
+    """A UI started with --keep-running outlives its tmux session (that is the feature): when a
+    test fails half-way, its controller must not go on loading the machine after the test."""
+    try:
+        pids = [r["controller_pid"] for r in rows(db, "SELECT controller_pid FROM runs")]
+    except sqlite3.Error:
+        return
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"edgemt" not in f.read():
+                    continue
+            os.kill(pid, signal.SIGTERM)
+        except (OSError, TypeError):
+            continue
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
+            time.sleep(0.2)
+        if os.path.exists(f"/proc/{pid}"):
+            os.kill(pid, signal.SIGKILL)
+
+
 @pytest.fixture
 def tmux_name(edgemt_home):
     name = f"edgemt-follow-{os.getpid()}"
     yield name
     for n in (name, name + "-2"):
         tmux("kill-session", "-t", n, check=False)
+    stop_leftover_controllers(os.environ["EDGEMT_DB"])
 
 
 def start_ui(name, *args):

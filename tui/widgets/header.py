@@ -11,6 +11,10 @@ def _elapsed(t: float) -> str:
 class RunHeader(Static):
     """Two lines of facts about the host and the run; the clock is the run's (live or replayed)."""
 
+    # Each row is cut at the edge, never wrapped onto the next: a wrapped first row (a long
+    # host or CPU name) would push the run row out of the header's two rows.
+    DEFAULT_CSS = "RunHeader { text-wrap: nowrap; text-overflow: ellipsis; }"
+
     def show(self, state, mode: str = "live") -> None:
         i = state.info
         line1 = Text()
