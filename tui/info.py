@@ -177,9 +177,29 @@ def prepare_command(args) -> int:
     return proc.returncode
 
 
+# The oldest Pythons edgemt runs on: the controller needs 3.8 (JetPack 5, Ubuntu 20.04),
+# a runner child 3.6 (JetPack 4's system Python). Checked by tests/unit/test_python_versions.py.
+CONTROLLER_PYTHON_FLOOR = "3.8"
+CHILD_PYTHON_FLOOR = "3.6"
+
+
+def controller_facts() -> dict:
+    """The controller's own interpreter and UI toolkit (read from metadata, not imported)."""
+    from importlib import metadata
+
+    try:
+        textual = metadata.version("textual")
+    except metadata.PackageNotFoundError:
+        textual = None
+    return {"python": sys.executable, "python_version": ".".join(map(str, sys.version_info[:3])),
+            "needs_python": CONTROLLER_PYTHON_FLOOR + "+", "children_need_python": CHILD_PYTHON_FLOOR + "+",
+            "textual": textual}
+
+
 def env_command(args) -> int:
     cfg = config.load()
     if args.env_command == "list":
+        ctl = controller_facts()
         out = []
         for fw, choice, hello in _env_rows(cfg):
             row = {"framework": fw, "python": choice.python if choice else None,
@@ -191,8 +211,10 @@ def env_command(args) -> int:
                 row.update(imports=False, reason=(hello or {}).get("reason") or f"not created: edgemt env create {fw}")
             out.append(row)
         if getattr(args, "json", False):
-            print(json.dumps({"environments": out}))
+            print(json.dumps({"controller": ctl, "environments": out}))
             return EXIT_OK
+        print(f"{'controller':<11} {ctl['python']}: Python {ctl['python_version']} (edgemt needs "
+              f"{ctl['needs_python']}, runner children {ctl['children_need_python']}), textual {ctl['textual'] or '-'}")
         for r in out:
             if r["imports"]:
                 print(f"{r['framework']:<11} {r['python']} ({r['source']}): {r['framework']} {r['framework_version']}, "

@@ -114,3 +114,25 @@ def test_the_annotation_check_can_fail(tmp_path):
     good = tmp_path / "good.py"
     good.write_text("from __future__ import annotations\ndef f(x: int | None) -> list[int]:\n    return [1]\n")
     assert runtime_annotation_problems(good) == []
+
+
+def test_the_floor_is_stated_once_and_everywhere(tmp_path):
+    """pyproject, `edgemt env list` and the README say the same floor the checks above use."""
+    import json
+    import re
+
+    from tui.info import CHILD_PYTHON_FLOOR, CONTROLLER_PYTHON_FLOOR
+
+    assert (CONTROLLER_PYTHON_FLOOR, CHILD_PYTHON_FLOOR) == ("3.8", "3.6")  # the vermin targets above
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert re.search(r'^requires-python = ">=3\.8"$', pyproject, re.M)
+    assert "Python 3.8+" in (REPO / "README.md").read_text()
+    import os
+
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "c"), XDG_DATA_HOME=str(tmp_path / "d"))
+    proc = subprocess.run([str(Path(sys.executable).parent / "edgemt"), "env", "list", "--json"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    ctl = json.loads(proc.stdout)["controller"]
+    assert ctl["needs_python"] == "3.8+" and ctl["children_need_python"] == "3.6+"
+    assert ctl["python_version"] == ".".join(map(str, sys.version_info[:3]))
