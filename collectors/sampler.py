@@ -2,8 +2,16 @@
 
 The monotonic clock is the one runner windows are stamped with, so a snapshot
 and a throughput window line up without conversion. Ticks are scheduled on an
-absolute grid (start + k/hz) so sampling does not drift; when a sample takes
+absolute grid (``epoch + k/hz``; ``epoch`` the run's start, the origin of the
+runner windows' grid too) so sampling does not drift; when a sample takes
 longer than a period (a slow sensor), missed ticks are skipped, not bunched.
+
+What a snapshot describes: it is stamped when its reads start. Gauges (power,
+temperature, memory) are the value then; CPU % and IO rates are deltas since
+the snapshot before, i.e. they describe ``(t_previous, t]``. Readers weigh each
+sample by that interval (``runners.aggregate.sample_means``), and with the
+ticks on the windows' grid (a window a whole number of periods) each interval
+lies inside one window.
 
 Snapshots are immutable. The thread only appends to a bounded deque and swaps
 ``latest`` under a lock, then hands the snapshot to ``on_snapshot``; a callback
@@ -43,13 +51,15 @@ class Sampler:
 
     def __init__(self, collectors: Iterable[Collector], hz: float = 2.0,
                  on_snapshot: Callable[[Snapshot], None] | None = None,
-                 history: int = 600, clock: Callable[[], float] = time.monotonic) -> None:
+                 history: int = 600, clock: Callable[[], float] = time.monotonic,
+                 epoch: float | None = None) -> None:
         if hz <= 0:
             raise ValueError(f"hz must be positive, got {hz!r}")
         self.collectors = list(collectors)
         self.hz = float(hz)
         self.on_snapshot = on_snapshot
         self._clock = clock
+        self.epoch = epoch  # origin of the tick grid (None: the first tick is at start)
         self._lock = threading.Lock()
         self._history: collections.deque[Snapshot] = collections.deque(maxlen=history)
         self._latest: Snapshot | None = None
@@ -86,7 +96,10 @@ class Sampler:
         for c in self.collectors:  # probe in the thread: NVML or jtop can take a moment
             c.available()
         period = 1.0 / self.hz
-        next_t = self._clock()
+        now = self._clock()
+        next_t = now if self.epoch is None else next_tick(now, self.epoch, period)
+        if next_t > now and self._stop.wait(next_t - now):
+            return
         cpu0 = time.thread_time()
         while not self._stop.is_set():
             self.sample_once()
@@ -147,6 +160,12 @@ class Sampler:
         return items if n is None else items[-n:] if n > 0 else []
 
 
+def next_tick(now: float, epoch: float, period: float) -> float:
+    """The first tick of the grid ``epoch + k * period`` at or after ``now``."""
+    k = -(-(now - epoch) // period)  # ceil
+    return epoch + max(0.0, k) * period
+
+
 from .registry import default_collectors, describe  # noqa: E402  (re-exported API)
 
-__all__ = ["Sampler", "merge", "default_collectors", "describe"]
+__all__ = ["Sampler", "merge", "next_tick", "default_collectors", "describe"]

@@ -1,17 +1,39 @@
 """Waiting for a measurement: warm-up, then a fixed duration or the steady-state rule.
 
 Shared by ``edgemt run``, the experiments and the UI's experiment launcher.
+
+A ``Measurement`` names *one span*, ``[since, until]``, on the window grid: every figure
+of the result (images, seconds, throughput, energy, resources, latency) is over it
+(docs/experiments.md, "The span of a result"):
+
+- with ``duration``: from the first window edge after every tenant is warm, for the
+  duration rounded up to whole windows;
+- ended by the steady-state rule: the steady windows (the last slots the rule judged);
+  the windows from the phase's start to them are the *ramp*, ``[phase_since, since]``,
+  reported apart;
+- otherwise (``max time``, a tenant failed, stopped): the whole windows every reporting
+  tenant covered.
 """
 import asyncio
 from dataclasses import dataclass
 
+from runners import aggregate
+
 
 @dataclass
 class Measurement:
-    since: float  # seconds since run start at which the measured phase began
-    until: float
+    since: float  # start of the span every figure describes (seconds on the run clock)
+    until: float  # its end
     steady: bool  # the steady-state rule held (False: duration given, or max_s reached)
     reason: str  # "duration" | "steady" | "max time" | "all failed" | "stopped"
+    phase_since: float = None  # where the measured phase began; [phase_since, since] is the ramp
+
+    @property
+    def ramp(self):
+        """(start, end) of the windows before the steady ones, or None."""
+        if self.phase_since is None or self.since - self.phase_since <= 1e-6:
+            return None
+        return (self.phase_since, self.since)
 
 
 async def wait_warm(sup, tenants, timeout: float = 600.0, stop=None) -> None:
@@ -34,6 +56,7 @@ async def measure(sup, tenants=None, duration: float = None, max_s: float = 300.
     since = (int(sup.now() / w) + 1) * w
     start = sup.now()
     reason = "duration"
+    end = aggregate.end_on_grid(since, duration, w) if duration is not None else None
     while True:
         await asyncio.sleep(min(w / 4, 0.25))
         if on_tick is not None:
@@ -47,7 +70,6 @@ async def measure(sup, tenants=None, duration: float = None, max_s: float = 300.
             reason = "stopped"
             break
         if duration is not None:
-            end = since + duration
             reported = all(t.last_window is not None and t.last_window.t_end >= end - 1e-3 for t in running)
             if (sup.now() >= end and reported) or sup.now() >= end + 2 * w:
                 break
@@ -58,15 +80,16 @@ async def measure(sup, tenants=None, duration: float = None, max_s: float = 300.
         if elapsed >= max_s:
             reason = "max time"
             break
-    until = sup.now()
-    if duration is not None and reason == "duration":
-        until = since + duration
-    return Measurement(since, until, reason == "steady", reason)
+    until = end if (duration is not None and reason == "duration") else sup.now()
+    per = {t.id: in_phase(t, since, until) for t in tenants}
+    reported = {k: v for k, v in per.items() if v}
+    span = aggregate.steady_span(reported, steady_windows) if reason == "steady" else None
+    if span is None:  # eq. (1): the interval every tenant that reported covered
+        span = aggregate.common_span(reported) or (since, until)
+    return Measurement(span[0], span[1], reason == "steady", reason, phase_since=since)
 
 
 def _steady(tenants, since, min_batches, windows, tolerance) -> bool:
-    from runners import aggregate
-
     # the recent windows and running totals: this runs every tick, so it never reads the DB
     # (the supervisor keeps a bounded number of windows per tenant; runners/window_log.py)
     per = {t.id: [x for x in t.recent if x.t_start >= since - 1e-3] for t in tenants}
@@ -75,15 +98,16 @@ def _steady(tenants, since, min_batches, windows, tolerance) -> bool:
 
 
 def in_phase(t, since: float, until: float = None) -> list:
-    """A tenant's windows inside the measured phase."""
-    return t.windows_between(since, until)  # from memory when recent, else from the DB
+    """A tenant's whole windows inside ``[since, until]``: from memory when recent, else
+    from the DB (runners/window_log.py)."""
+    return t.windows_between(since, until)
 
 
-def tenant_summary(t, since: float) -> dict:
-    from runners import aggregate
+def tenant_summary(t, since: float, until: float = None) -> dict:
+    """One tenant's figures over ``[since, until]`` (the result's span)."""
     from runners.child import latency
 
-    ws = in_phase(t, since)
+    ws = in_phase(t, since, until)
     hist = {}
     for x in ws:  # latencies of the measured phase only
         latency.merge(hist, x.hist or {})
@@ -94,6 +118,13 @@ def tenant_summary(t, since: float) -> dict:
         "resource": t.spec.resource, "batch": t.batch, "isolation": t.spec.isolation, "threads": t.spec.threads,
         "status": "failed" if t.status == "failed" else "ok", "error": t.error,
         "images": sum(x.images for x in ws), "batches": sum(x.batches for x in ws),
-        "throughput": round(aggregate.tenant_throughput(ws), 3), "latency_ms": pct,
+        "throughput": round(_rate(ws, since, until), 3), "latency_ms": pct,
         "weights": t.weights, "moved_from": t.moved_from,
     }
+
+
+def _rate(ws, since: float, until: float = None) -> float:
+    """Images of ``ws`` / the result's span (its own windows' span without ``until``)."""
+    if until is None or until - since <= 1e-9:
+        return aggregate.tenant_throughput(ws)
+    return sum(w.images for w in ws) / (until - since)

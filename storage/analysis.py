@@ -3,15 +3,17 @@
 ``correlate(conn, run_ids)``: one point per window slot of a run (the grid slot
 [t_start, t_end) every child shares): the run's throughput in that slot (images of every
 tenant's window of that slot / the slot's length), the concurrency (tenants that
-reported in it), the batch size (mean over those windows) and each sampled metric
-averaged over the samples with t_start <= t < t_end. Pearson r between the throughput
+reported in it), the batch size (mean over those windows) and each sampled metric's
+time-weighted mean over the slot: a sample stamped t_i describes (t_{i-1}, t_i] (its CPU %
+and IO rates are deltas since the read before), so it weighs by the part of that interval
+inside the slot (``runners.aggregate.sample_means``). Pearson r between the throughput
 and every other series over the points where both exist; rows sorted by |r|, each with
 its number of points. Fewer than 3 points, or a constant series, gives r = None and the
 note "not enough data" (or "constant series") instead of a number.
 """
 import math
 
-SAMPLE_META = ("id", "run", "t")
+from runners.aggregate import SAMPLE_META, sample_means
 
 
 def slot_points(conn, run_id: int) -> list:
@@ -29,7 +31,6 @@ def slot_points(conn, run_id: int) -> list:
     cur = conn.execute("SELECT * FROM samples WHERE run = ? ORDER BY t", (run_id,))
     names = [d[0] for d in cur.description]
     samples = [dict(zip(names, r)) for r in cur.fetchall()]
-    metrics = [n for n in names if n not in SAMPLE_META]
     points = []
     j0 = 0
     for (t0, t1), s in sorted(slots.items()):
@@ -37,17 +38,14 @@ def slot_points(conn, run_id: int) -> list:
             continue
         p = {"run": run_id, "t_start": t0, "t_end": t1, "throughput": s["images"] / (t1 - t0),
              "concurrency": float(s["n"]), "batch": s["batch_sum"] / s["n"]}
-        while j0 < len(samples) and samples[j0]["t"] < t0:
+        # from the last sample at or before t0 (it opens the interval of the next one) to the
+        # first at or after t1 (its interval reaches into the slot)
+        while j0 + 1 < len(samples) and samples[j0 + 1]["t"] <= t0:
             j0 += 1
-        inside = []
         j = j0
         while j < len(samples) and samples[j]["t"] < t1:
-            inside.append(samples[j])
             j += 1
-        for m in metrics:
-            vals = [x[m] for x in inside if isinstance(x.get(m), (int, float))]
-            if vals:
-                p[m] = sum(vals) / len(vals)
+        p.update(sample_means(samples[j0:j + 1], t0, t1)["means"])
         points.append(p)
     return points
 

@@ -12,18 +12,24 @@ Pure functions over plain dicts (``flatten``, ``diff_dicts``, ``results_of``,
 - **Parameters** (``runs.params``): the same way.
 - **Results**: throughput over each run's measured phase (``params.measured``, else all
   its windows): the total, each placement and each group (equation (1): images while all
-  its tenants ran / that interval), J/inference where power was measured, and the numeric
-  fields of ``results`` rows (experiments) matched on experiment and key. Each row has A,
-  B and ``ratio`` = B / A (None where A is 0 or either is missing).
+  its tenants ran / that interval; None, not 0, where they never all ran together),
+  J/inference where power was measured, the run *segment by segment* (a segment = a span
+  of consecutive window slots in which the same tenants at the same batches reported,
+  ``runners.aggregate.segments``; segments of A and B are matched by what ran in them,
+  the k-th segment of a composition in A with the k-th of the same in B), and the
+  experiments *level by level* (the numeric fields of ``results`` rows matched on
+  experiment and key). Each row has A, B and ``ratio`` = B / A (None where A is 0 or
+  either is missing).
 """
 from __future__ import annotations
 
 import json
 
-from runners.aggregate import Window, level_throughput
+from runners.aggregate import Window, common_span, level_throughput, segments
 from storage import energy
 
 EPS = 1e-3
+SPAN_FIELDS = ("since", "until", "resumed_from")
 
 
 def flatten(obj, prefix: str = "") -> dict:
@@ -65,7 +71,9 @@ def results_of(windows: list, span, energy_summary: dict = None, result_rows: li
         per = {}
         for w in ws:
             per.setdefault(w["tenant"], []).append(Window(w["t_start"], w["t_end"], int(w["images"])))
-        return round(level_throughput(per), 3) if per else None
+        if not per or common_span(per) is None:
+            return None  # its tenants never all ran together: no eq. (1) figure (not 0.0)
+        return round(level_throughput(per), 3)
 
     placements, groups = {}, {}
     for w in inside:
@@ -84,6 +92,7 @@ def results_of(windows: list, span, energy_summary: dict = None, result_rows: li
         "placement_joules_per_inference": {p: (e.get("placements") or {}).get(p, {}).get("joules_per_inference")
                                            for p in placements},
         "energy_reason": e.get("reason"),
+        "segments": _segments(inside),
         "results": {},
     }
     for r in result_rows or []:
@@ -95,8 +104,25 @@ def results_of(windows: list, span, energy_summary: dict = None, result_rows: li
             continue
         key = f"{r['experiment']} {r['key']}"
         for k, v in value.items():
+            if k in SPAN_FIELDS:  # where on each run's clock: differs between any two runs
+                continue
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 out["results"][f"{key} {k}"] = v
+    return out
+
+
+def _segments(windows) -> list:
+    """The run's segments (``runners.aggregate.segments``) with ``key``: the composition and
+    its occurrence (``2x g1 torch@cpu mobilenet_v2 b1 #2``), what matches A to B."""
+    rows = [dict(w, label=f"g{w['group']} {w['framework']}@{w['resource']}" + (f" {w['model']}" if w.get("model")
+                                                                               else "")) for w in windows]
+    out, seen = [], {}
+    for seg in segments(rows):
+        seen[seg["label"]] = seen.get(seg["label"], 0) + 1
+        n = seen[seg["label"]]
+        seg["key"] = seg["label"] + (f" #{n}" if n > 1 else "")
+        seg["seconds"] = round(seg["until"] - seg["since"], 3)
+        out.append(seg)
     return out
 
 
@@ -107,12 +133,20 @@ def _ratio(a, b):
 
 
 def compare_results(ra: dict, rb: dict) -> list:
-    """Rows ``{what, a, b, ratio}``: total, each placement, each group, J/inference, result fields."""
+    """Rows ``{what, a, b, ratio}``: total, each placement, each group, each segment (when a
+    run has more than one), J/inference, result fields (level by level)."""
     rows = [{"what": "total img/s", "a": ra.get("total"), "b": rb.get("total")}]
     for kind, label in (("placements", "placement {} img/s"), ("groups", "group {} img/s")):
         for k in sorted(set(ra.get(kind) or {}) | set(rb.get(kind) or {}),
                         key=lambda s: (len(s), s) if kind == "groups" else s):
             rows.append({"what": label.format(k), "a": (ra.get(kind) or {}).get(k), "b": (rb.get(kind) or {}).get(k)})
+    sa = {s["key"]: s for s in ra.get("segments") or []}
+    sb = {s["key"]: s for s in rb.get("segments") or []}
+    if len(sa) > 1 or len(sb) > 1 or set(sa) != set(sb):  # one segment each is the total already
+        order = list(sa) + [k for k in sb if k not in sa]
+        for k in order:
+            rows.append({"what": f"segment {k} img/s", "a": (sa.get(k) or {}).get("throughput"),
+                         "b": (sb.get(k) or {}).get("throughput")})
     rows.append({"what": "total J/img", "a": ra.get("joules_per_inference"), "b": rb.get("joules_per_inference")})
     pa, pb = ra.get("placement_joules_per_inference") or {}, rb.get("placement_joules_per_inference") or {}
     for p in sorted(set(pa) | set(pb)):

@@ -258,11 +258,11 @@ def load_samples(conn, run_id: int) -> list:
 
 def load_windows(conn, run_id: int) -> list:
     rows = conn.execute(
-        "SELECT w.tenant, t.group_id, t.framework, t.resource, w.t_start, w.t_end, w.images "
+        "SELECT w.tenant, t.group_id, t.framework, t.resource, w.t_start, w.t_end, w.images, t.model, w.batch "
         "FROM windows w JOIN tenants t ON t.id = w.tenant WHERE t.run = ? ORDER BY w.t_start, w.tenant",
         (run_id,)).fetchall()
     return [{"tenant": r[0], "group": r[1], "framework": r[2], "resource": r[3], "t_start": r[4],
-             "t_end": r[5], "images": r[6]} for r in rows]
+             "t_end": r[5], "images": r[6], "model": r[7], "batch": r[8]} for r in rows]
 
 
 def measured_span(conn, run_id: int, windows: list = None):

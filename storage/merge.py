@@ -2,7 +2,8 @@
 
 Every run of every source is copied with new ids (runs, tenants, windows, samples,
 events, results; ``moved_from`` and every foreign key remapped). The host fingerprint is
-kept as it was, so runs stay attributable to their board; ``params`` gains
+kept as it was, so runs stay attributable to their board; tenant ids inside ``results``
+values (``tenants``, ``failed_tenants``, at any depth) are remapped too; ``params`` gains
 ``merged_from`` = {db, run} (the source file and the run's id there). A run already
 present in the output (same kind, start time, host and params) is skipped, so merging
 twice does not duplicate. Sample columns missing in the output are added.
@@ -40,6 +41,28 @@ def _copy_rows(src, dst, table, where, args, remap: dict, drop=("id",)):
         cur = dst.execute(sql, vals)
         ids[rec["id"]] = cur.lastrowid
     return ids
+
+
+TENANT_LISTS = ("tenants", "failed_tenants")
+
+
+def remap_result(value: str, tmap: dict) -> str:
+    """A ``results.value`` JSON with the tenant ids of ``tenants`` / ``failed_tenants`` lists
+    (at any depth) mapped through ``tmap``; ids not in it are kept."""
+    try:
+        obj = json.loads(value)
+    except (TypeError, ValueError):
+        return value
+
+    def walk(o):
+        if isinstance(o, dict):
+            return {k: ([tmap.get(x, x) if isinstance(x, int) else x for x in v]
+                        if k in TENANT_LISTS and isinstance(v, list) else walk(v)) for k, v in o.items()}
+        if isinstance(o, list):
+            return [walk(x) for x in o]
+        return o
+
+    return json.dumps(walk(obj))
 
 
 def merge(sources, out) -> dict:
@@ -94,7 +117,8 @@ def merge(sources, out) -> dict:
                     counts["events"] += len(_copy_rows(src, dst, "events", "run = ?", (run_id,),
                                                        {"run": lambda _v: new_run, "tenant": lambda v: tmap.get(v, v)}))
                     counts["results"] += len(_copy_rows(src, dst, "results", "run = ?", (run_id,),
-                                                        {"run": lambda _v: new_run}))
+                                                        {"run": lambda _v: new_run,
+                                                         "value": lambda v, m=tmap: remap_result(v, m)}))
             finally:
                 src.close()
         dst.commit()

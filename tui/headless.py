@@ -7,7 +7,7 @@ from pathlib import Path
 
 from runners import config
 from runners.errors import BadInput
-from runners.measure import measure, tenant_summary
+from runners.measure import in_phase, measure, tenant_summary
 from runners.spec import parse_spec
 from storage import schema
 from tui.session import Session, resolve_db
@@ -79,7 +79,8 @@ async def _run(args, specs, db, cfg, images, checker, params) -> int:
                           on_tick=(lambda: live.update(_table(sup))) if live else None)
         if m.reason == "stopped":
             status = "interrupted"
-        session.store.update_run_params(session.run_id, {**params, "measured": {"since": m.since, "until": m.until}})
+        session.store.update_run_params(session.run_id, {**params, "measured": {"since": m.since, "until": m.until,
+                                                                                "steady": m.steady}})
     except BaseException:
         status = "failed"
         raise
@@ -92,15 +93,22 @@ async def _run(args, specs, db, cfg, images, checker, params) -> int:
         print(f"edgemt: cannot write the DB {db}: {session.store.error}; tenants stopped; what was written "
               f"before is kept (run {session.run_id} shows as interrupted at the next start)", file=sys.stderr)
         return EXIT_STORAGE
-    summaries = [tenant_summary(t, m.since) for t in tenants]
+    # one span for every figure: m.since..m.until (whole windows; the steady ones when the
+    # steady-state rule ended the run, the ramp before them reported apart)
+    summaries = [tenant_summary(t, m.since, m.until) for t in tenants]
     placements = {}
     for t in tenants:
         placements.setdefault(t.spec.placement, []).append(t)
-    placement_tp = {p: round(sup.level_throughput(ts, m.since), 3) for p, ts in placements.items()}
-    total = round(sup.level_throughput(tenants, m.since), 3)
+    placement_tp = {p: round(_span_rate(ts, m.since, m.until), 3) for p, ts in placements.items()}
+    total = round(_span_rate(tenants, m.since, m.until), 3)
     out = {"run_id": session.run_id, "db": str(db), "tenants": summaries, "placements": placement_tp,
-           "total_throughput": total, "measured_s": round(m.until - m.since, 3), "steady": m.steady,
-           "stopped_by": m.reason}
+           "total_throughput": total, "images": sum(s["images"] for s in summaries),
+           "span": [round(m.since, 3), round(m.until, 3)], "measured_s": round(m.until - m.since, 3),
+           "steady": m.steady, "stopped_by": m.reason, "ramp": None}
+    if m.ramp:
+        from runners import aggregate
+
+        out["ramp"] = aggregate.ramp_summary({t.id: in_phase(t, *m.ramp) for t in tenants}, m.ramp)
     _add_energy(out, db, session.run_id, m)
     weights = {s["weights"] for s in summaries if s["weights"]}
     if args.json:
@@ -129,6 +137,13 @@ def _add_energy(out, db, run_id, m):
     for s in out["tenants"]:
         s["joules_per_inference"] = e["tenants"].get(s["id"], {}).get("joules_per_inference")
     out["energy"] = {k: v for k, v in e.items() if k != "tenants"}
+
+
+def _span_rate(tenants, since: float, until: float) -> float:
+    """Images of ``tenants`` in the whole windows of ``[since, until]`` / its length."""
+    if until - since <= 1e-9:
+        return 0.0
+    return sum(w.images for t in tenants for w in in_phase(t, since, until)) / (until - since)
 
 
 def _j(v):
@@ -184,6 +199,10 @@ def _print_summary(out, weights):
             console.print(f"placement {p}: {v:.2f} img/s, " + (f"{jp:.4g} J/img ({pe.get('rail')})" if jp is not None
                                                              else f"J/img n/a: {pe.get('reason') or e.get('reason')}"))
     console.print(f"total: {out['total_throughput']:.2f} img/s   db: {out['db']}")
+    r = out.get("ramp")
+    if r:  # the steady windows are the figures; the ramp before them is shown apart
+        console.print(f"ramp before the steady windows: {r['throughput']:.2f} img/s over {r['since']:.1f}-"
+                      f"{r['until']:.1f} s (not in the figures above)")
     if powered:
         console.print(f"energy: {out['joules_per_inference']:.4g} J/img, {out['energy_j']:.4g} J over "
                       f"{out['measured_s']:.1f} s measured (mean {e['mean_power_w']:.3g} W, power_w coverage "

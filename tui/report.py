@@ -128,9 +128,14 @@ def _print_summary(console, exp, v):
             t.add_row(n, str(p["level"]), _f(p["alone"]), _f(p["together"]), _f(p["share_of_alone"]),
                       _res({"resources": p.get("resources_alone")}, "cpu_percent"))
         console.print(t)
-        console.print(f"[bold]DMP[/] ideal {_f(v['ideal'])} img/s (sum alone), achieved {_f(v['achieved'])} img/s, "
-                      f"gap {_f(v['gap_percent'])} %; cpu % together "
-                      f"{_res({'resources': v.get('resources_together')}, 'cpu_percent')}; ended by: {v['ended_by']}")
+        if v.get("missing"):  # an ideal from part of the placements would be a wrong number
+            console.print("[bold]DMP incomplete[/]: no ideal and no gap; missing alone: "
+                          + "; ".join(f"{n} ({why})" for n, why in v["missing"].items())
+                          + f"; ended by: {v['ended_by']}", markup=True)
+        else:
+            console.print(f"[bold]DMP[/] ideal {_f(v['ideal'])} img/s (sum alone), achieved {_f(v['achieved'])} img/s, "
+                          f"gap {_f(v['gap_percent'])} %; cpu % together "
+                          f"{_res({'resources': v.get('resources_together')}, 'cpu_percent')}; ended by: {v['ended_by']}")
     elif exp == "tune":
         console.print(f"[bold]tune[/] {v['model']} {v['placement']} ({v['objective']}"
                       + (f", p99 <= {v['p99_limit_ms']} ms" if v.get('p99_limit_ms') else "")
@@ -230,7 +235,8 @@ def plot(data: dict, path: str):
             ax.set_xticks(list(x))
             ax.set_xticklabels(names + ["total"], fontsize=7)
             ax.set_ylabel("throughput (img/s)")
-            ax.set_title(f"DMP: ideal {d['ideal']} vs achieved {d['achieved']} (gap {d['gap_percent']} %)")
+            ax.set_title(f"DMP incomplete: missing {', '.join(d['missing'])}" if d.get("missing") else
+                         f"DMP: ideal {d['ideal']} vs achieved {d['achieved']} (gap {d['gap_percent']} %)")
             ax.legend(fontsize=7)
         elif kind == "corr":
             ax.barh([r["series"] for r in d][::-1], [r["r"] for r in d][::-1])

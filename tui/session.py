@@ -90,8 +90,10 @@ class Session:
         if collectors:
             from collectors.sampler import Sampler
 
+            # ticks on the grid of the runner windows (same epoch): each sample's interval
+            # lies inside one window when a window is a whole number of sampling periods
             self.sampler = Sampler(collectors, hz=float(sample_hz or self.cfg["sample_hz"]),
-                                   on_snapshot=self._on_snapshot)
+                                   on_snapshot=self._on_snapshot, epoch=self.t0)
             self.sampler.start()
         self.status = "running"
 

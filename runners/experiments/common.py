@@ -2,11 +2,13 @@
 
 A *level* is a set of tenants measured together. ``measure_level`` waits for their warm-up,
 measures ``repeat`` consecutive phases (the steady-state rule, or a fixed duration), and
-returns one JSON-able dict: throughput (mean and std over the trials, study's eq. 1 per
-trial: images completed while every tenant ran / that interval), p50/p99 latency, the mean
-of every sampled resource over the measured span (from the run's ``samples`` rows), the
+returns one JSON-able dict: throughput (mean and std over the trials; per trial the images
+of every tenant in the trial's span / that span: the steady windows when the steady-state
+rule ended it, the ramp before them reported apart as ``ramp``), p50/p99 latency, the mean
+of every sampled resource over the same spans (from the run's ``samples`` rows), the
 throttling flag, joules per inference where power was sampled, and ``ok`` = no tenant
-failed. A failed tenant makes the level fail with its reason: an answer, not a crash.
+failed and every tenant completed a batch. A failed tenant makes the level fail with its
+reason: an answer, not a crash.
 """
 import asyncio
 import json
@@ -17,9 +19,6 @@ from dataclasses import dataclass, field
 from runners import aggregate
 from runners.child import latency
 from runners.measure import in_phase, measure
-
-SAMPLE_META = ("id", "run", "t")
-
 
 class Stopped(Exception):
     """The user stopped the experiment (Ctrl-C); what was measured is kept."""
@@ -95,20 +94,27 @@ def load_cache(conn, run_id: int, experiment: str) -> dict:
     return out
 
 
-def resource_means(store, run_id: int, since: float, until: float) -> dict:
-    """Mean of every sampled metric over [since, until] (the run's ``samples`` rows)."""
-    rows = store.query("SELECT * FROM samples WHERE run = ? AND t >= ? AND t <= ? ORDER BY t", (run_id, since, until))
-    sums, counts, peaks = {}, {}, {}
-    for r in rows:
-        for k, v in r.items():
-            if k in SAMPLE_META or v is None or not isinstance(v, (int, float)):
-                continue
-            sums[k] = sums.get(k, 0.0) + v
-            counts[k] = counts.get(k, 0) + 1
+def resource_means(store, run_id: int, since, until: float = None) -> dict:
+    """Time-weighted mean of every sampled metric over ``[since, until]`` (or over the
+    spans of a list ``since`` of (since, until) pairs), each sample weighing by the part of the interval it describes inside a
+    span (``aggregate.sample_means``); ``throttled`` when any ``*throttled`` metric read 1 there."""
+    spans = [(since, until)] if until is not None else list(since)
+    weighted, samples, peaks = {}, 0, {}
+    for since, until in spans:
+        # the sample just after the span describes part of it; the one before it opens its interval
+        rows = store.query("SELECT * FROM samples WHERE run = ? AND t >= (SELECT COALESCE(MAX(t), -1e300) FROM "
+                           "samples WHERE run = ? AND t <= ?) AND t <= (SELECT COALESCE(MIN(t), 1e300) FROM "
+                           "samples WHERE run = ? AND t >= ?) ORDER BY t",
+                           (run_id, run_id, since, run_id, until))
+        r = aggregate.sample_means(rows, since, until)
+        samples += r["samples"]
+        for k, v in r["means"].items():
+            weighted.setdefault(k, []).append((v, until - since))
+        for k, v in r["peaks"].items():
             peaks[k] = max(peaks.get(k, v), v)
-    means = {k: round(sums[k] / counts[k], 4) for k in sums}
+    means = {k: round(sum(v * w for v, w in vw) / sum(w for _, w in vw), 4) for k, vw in weighted.items()}
     throttled = any(peaks[k] >= 1 for k in peaks if k.endswith("throttled"))
-    return {"means": means, "samples": len(rows), "throttled": throttled}
+    return {"means": means, "samples": samples, "throttled": throttled}
 
 
 def _p(hist, q):
@@ -143,35 +149,48 @@ async def measure_level(ctx: Context, tenants: list, label: str = "", parts: dic
                     "trials": trials}
         if m.reason == "stopped" or (ctx.stop is not None and ctx.stop.is_set()):
             raise Stopped()
+        # one span for every figure of the trial: m.since..m.until (runners/measure.py)
+        span = (m.since, m.until)
         per = {t.id: in_phase(t, m.since, m.until) for t in tenants}
-        tp = aggregate.level_throughput(per)
-        span = aggregate.common_span(per)
+        idle = [t for t in tenants if aggregate.batches_in(per[t.id], span) == 0]
+        if idle:  # no completed batch = not runnable (a level is not measured by a silent tenant)
+            names = ", ".join(str(t.id) for t in idle)
+            return {"ok": False, "reason": f"no batch completed by tenant {names} in the measured phase "
+                                           f"({m.until - m.since:.3g} s): not runnable here; a longer --duration "
+                                           f"or a smaller batch may run",
+                    "failed_tenants": [t.id for t in idle], "concurrency": len(tenants), "trials": trials,
+                    "no_batch": True}
+        tp = aggregate.images_in(per, span) / (m.until - m.since)
         for ws in per.values():
             for w in ws:
                 latency.merge(hist, w.hist or {})
         trial = {"throughput": round(tp, 4), "since": round(m.since, 3), "until": round(m.until, 3),
-                       "steady": m.steady, "stopped_by": m.reason,
-                       "span": [round(span[0], 3), round(span[1], 3)] if span else None}
+                 "images": aggregate.images_in(per, span), "steady": m.steady, "stopped_by": m.reason,
+                 "span": [round(m.since, 3), round(m.until, 3)]}
+        if m.ramp:
+            trial["ramp"] = aggregate.ramp_summary({t.id: in_phase(t, *m.ramp) for t in tenants}, m.ramp)
         if parts:
             trial["parts"] = {name: round(part_throughput(per, [t.id for t in ts], span), 4)
                               for name, ts in parts.items()}
         trials.append(trial)
-        spans.append(span or (m.since, m.until))
+        spans.append(span)
     tps = [t["throughput"] for t in trials]
-    since, until = min(s for s, _ in spans), max(e for _, e in spans)
-    res = resource_means(ctx.store, ctx.run_id, since, until)
+    # resources over the trials' spans (the same spans as the throughput)
+    res = resource_means(ctx.store, ctx.run_id, spans)
     mean = statistics.fmean(tps)
     power = res["means"].get("power_w")
+    ramps = [t["ramp"] for t in trials if t.get("ramp")]
     out = {
         "ok": True, "concurrency": len(tenants), "throughput": round(mean, 4),
         "std": round(statistics.stdev(tps), 4) if len(tps) > 1 else 0.0, "trials": trials,
         "p50_ms": _p(hist, 50), "p99_ms": _p(hist, 99), "resources": res["means"], "samples": res["samples"],
         "throttled": res["throttled"], "power_w": power,
         "joules_per_inference": round(power / mean, 6) if power and mean > 0 else None,
-        "since": round(since, 3), "until": round(until, 3),
+        "since": round(min(s for s, _ in spans), 3), "until": round(max(e for _, e in spans), 3),
+        "measured_s": round(sum(e - s for s, e in spans), 3), "images": sum(t["images"] for t in trials),
+        "steady": all(t["steady"] for t in trials),
+        "ramp_throughput": round(statistics.fmean(r["throughput"] for r in ramps), 4) if ramps else None,
     }
-    if mean == 0.0:
-        out["note"] = "no batch completed in the measured phase: lengthen --duration"
     # The batch that ran (a backend may clamp the one asked for: EdgeTPU, fixed-batch models).
     out["batch_run"] = max(t.batch for t in tenants) if tenants else None
     clamps = [t.clamped for t in tenants if getattr(t, "clamped", None)]

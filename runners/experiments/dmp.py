@@ -5,7 +5,9 @@ count) are measured alone, in turn, stopping at a failing level; the best is kep
 ``as_given`` each SPEC is measured alone only at its own count. Then every group runs
 together at those levels.
 
-- ideal = the sum of the alone results (the study: GPU alone + EdgeTPU alone)
+- ideal = the sum of the alone results (the study: GPU alone + EdgeTPU alone), only when
+  every placement was measured alone: an incomplete DMP names the missing placements
+  (``missing``) and has no ideal, achieved or gap
 - achieved = the level throughput of every tenant together (eq. 1 over the common span)
 - gap % = (ideal - achieved) / ideal * 100
 - per placement: alone, together, and each sampled resource's mean alone and together.
@@ -74,7 +76,7 @@ async def run(ctx: Context, specs: list, as_given: bool = False, max_level: int 
         reason = "stopped"
     except _Failed:
         pass
-    summary = summarize(alone, chosen, together, as_given, reason)
+    summary = summarize(alone, chosen, together, as_given, reason, names=[_name(i, s) for i, s in enumerate(specs)])
     ctx.record({"kind": "summary"}, summary)
     return summary
 
@@ -83,21 +85,29 @@ class _Failed(Exception):
     pass
 
 
-def summarize(alone: dict, chosen: dict, together: dict, as_given: bool, reason: str) -> dict:
+def summarize(alone: dict, chosen: dict, together: dict, as_given: bool, reason: str, names=None) -> dict:
     ok_alone = {n: r for n, r in alone.items() if r.get("ok")}
-    ideal = round(sum(r["throughput"] for r in ok_alone.values()), 4) if ok_alone else None
-    achieved = together["throughput"] if together and together.get("ok") else None
+    names = list(names) if names is not None else list(alone)
+    # the ideal is a sum over every placement: from part of them it would be a wrong number
+    missing = {n: ("failed alone: " + (alone[n].get("reason") or "?")) if n in alone else "not measured"
+               for n in names if n not in ok_alone}
+    complete = not missing
+    ideal = round(sum(r["throughput"] for r in ok_alone.values()), 4) if ok_alone and complete else None
+    achieved = together["throughput"] if complete and together and together.get("ok") else None
     gap = round((ideal - achieved) / ideal * 100.0, 2) if ideal and achieved is not None else None
     parts = {}
-    for n, r in alone.items():
+    for n in names:
+        r = alone.get(n) or {}
         t_part = (together or {}).get("parts", {}).get(n) if together and together.get("ok") else None
         parts[n] = {"level": chosen.get(n), "alone": r.get("throughput") if r.get("ok") else None,
                     "together": t_part,
                     "share_of_alone": round(t_part / r["throughput"], 4) if t_part is not None and r.get("ok")
                     and r["throughput"] else None,
-                    "resources_alone": r.get("resources"), "failed_reason": r.get("reason")}
+                    "resources_alone": r.get("resources"), "failed_reason": r.get("reason"),
+                    "missing": missing.get(n)}
     return {
-        "as_given": as_given, "ended_by": reason, "ideal": ideal, "achieved": achieved, "gap_percent": gap,
+        "as_given": as_given, "ended_by": reason, "complete": complete, "missing": missing,
+        "ideal": ideal, "achieved": achieved, "gap_percent": gap,
         "gain_over_best_alone": round(achieved / max(r["throughput"] for r in ok_alone.values()), 4)
         if achieved and ok_alone else None,
         "parts": parts, "resources_together": (together or {}).get("resources"),

@@ -156,3 +156,26 @@ def test_describe_lists_everything():
 def test_invalid_hz():
     with pytest.raises(ValueError):
         Sampler([], hz=0)
+
+
+def test_ticks_lie_on_the_grid_of_the_runs_epoch():
+    # windows are on epoch + k * window_s: sampling ticks on epoch + k / hz put each
+    # sample's interval (previous tick, tick] inside one window
+    from collectors.sampler import next_tick
+
+    assert next_tick(1.0, 0.3, 0.5) == pytest.approx(1.3)
+    assert next_tick(1.3, 0.3, 0.5) == pytest.approx(1.3)
+    assert next_tick(0.1, 0.3, 0.5) == pytest.approx(0.3)
+    offset = time.monotonic() - 1.0  # a clock that reads 1.0 now
+    got = []
+    done = threading.Event()
+
+    def cb(snap):
+        got.append(snap.t)
+        done.set()
+
+    s = Sampler([], hz=2, on_snapshot=cb, clock=lambda: time.monotonic() - offset, epoch=0.3)
+    s.start()
+    assert done.wait(5)
+    s.stop()
+    assert got[0] >= 1.3 - 1e-6  # the first tick waits for the grid, it does not start at 1.0

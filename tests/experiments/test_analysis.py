@@ -35,7 +35,8 @@ def make_run(path, seed=1, slots=12, tenants=2, constant_metric=True, host="boar
 
 
 def independent_r(db, run, metric):
-    """r from the raw tables with its own alignment: SQL grouping, samples in [t_start, t_end)."""
+    """r from the raw tables with its own alignment: SQL grouping, each sample weighed by the
+    part of (previous sample, sample] inside the slot."""
     conn = sqlite3.connect(db)
     slots = conn.execute(
         "SELECT w.t_start, w.t_end, SUM(w.images) * 1.0 / (w.t_end - w.t_start), COUNT(*), AVG(w.batch) "
@@ -47,8 +48,12 @@ def independent_r(db, run, metric):
         elif metric == "batch":
             v = batch
         else:
-            v = conn.execute(f'SELECT AVG("{metric}") FROM samples WHERE run = ? AND t >= ? AND t < ? '
-                             f'AND "{metric}" IS NOT NULL', (run, t0, t1)).fetchone()[0]
+            # a sample describes the interval since the sample before it: weigh it by the
+            # part of that interval inside the slot
+            v = conn.execute(
+                f'WITH s AS (SELECT t, "{metric}" AS v, LAG(t) OVER (ORDER BY t) AS tp FROM samples WHERE run = ?), '
+                f'o AS (SELECT v, MIN(t, ?) - MAX(tp, ?) AS w FROM s WHERE tp IS NOT NULL AND v IS NOT NULL) '
+                f'SELECT SUM(v * w) / SUM(w) FROM o WHERE w > 1e-9', (run, t1, t0)).fetchone()[0]
         if v is not None:
             xs.append(float(v))
             ys.append(tp)
@@ -69,6 +74,25 @@ def test_correlate_agrees_with_an_independent_computation(tmp_path):
     assert rows["mem_total_mb"]["r"] is None and "not enough data" in rows["mem_total_mb"]["note"]
     ordered = [abs(r["r"]) for r in correlate(schema.connect(db, readonly=True), [run]) if r["r"] is not None]
     assert ordered == sorted(ordered, reverse=True)
+
+
+def test_correlate_takes_each_sample_for_the_interval_it_describes(tmp_path):
+    # CPU % at t is the share since the sample before: 100 % describes (4, 5], 0 % (5, 6]
+    st = Store(tmp_path / "c.db")
+    run = st.create_run("run", {}, {})
+    tid = st.add_tenant(run, group_id=1, model="mobilenet_v2", framework="torch", resource="cpu", batch=1,
+                        isolation="process", threads=None, started=0.0, status="stopped")
+    cpu = {4.0: 50.0, 5.0: 100.0, 5.5: 0.0, 6.0: 0.0, 7.0: 100.0, 8.0: 20.0}
+    for t, v in cpu.items():
+        st.add_sample(run, t, {"cpu_percent": v})
+    for t0 in (5.0, 6.0, 7.0):
+        st.add_window(tid, t0, t0 + 1.0, 10, 10, 1, {})
+    st.flush()
+    st.close()
+    from storage.analysis import slot_points
+
+    pts = slot_points(schema.connect(tmp_path / "c.db", readonly=True), run)
+    assert [p["cpu_percent"] for p in pts] == [0.0, 100.0, 20.0]
 
 
 def test_not_enough_data():
@@ -110,3 +134,25 @@ def test_merge_two_dbs_remaps_ids_and_keeps_hosts(tmp_path):
     assert conn.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 3
     # merging again adds nothing
     assert merge([a, b], out)["runs"] == 0
+
+
+def test_merge_remaps_tenant_ids_inside_results(tmp_path):
+    a, b, out = tmp_path / "a.db", tmp_path / "b.db", tmp_path / "all.db"
+    make_run(a, seed=1, tenants=2)
+    st = Store(b)
+    run = st.create_run("sweep-concurrency", {"seed": 9}, {"hostname": "other"})
+    tids = [st.add_tenant(run, group_id=1, model="squeezenet1_0", framework="torch", resource="cpu", batch=1,
+                          isolation="process", threads=None, started=0.0, status="stopped") for _ in range(3)]
+    st.add_result(run, "sweep-concurrency", {"kind": "level", "concurrency": 3},
+                  {"ok": False, "tenants": tids, "failed_tenants": [tids[2]], "concurrency": 3,
+                   "trials": [{"throughput": 1.0}]})
+    st.flush()
+    st.close()
+    merge([a, b], out)
+    conn = sqlite3.connect(out)
+    new_run = conn.execute("SELECT id FROM runs ORDER BY id DESC LIMIT 1").fetchone()[0]
+    new_ids = [r[0] for r in conn.execute("SELECT id FROM tenants WHERE run = ? ORDER BY id", (new_run,))]
+    assert new_ids == [3, 4, 5]  # tenants 1, 2 came from a.db
+    value = json.loads(conn.execute("SELECT value FROM results WHERE run = ?", (new_run,)).fetchone()[0])
+    assert value["tenants"] == new_ids and value["failed_tenants"] == [new_ids[2]]
+    assert value["concurrency"] == 3 and value["trials"] == [{"throughput": 1.0}]

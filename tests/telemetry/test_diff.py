@@ -61,3 +61,40 @@ def test_diff_runs_splits_state_and_ignores_measured_span():
     assert d["state_at_start"]["added"] == {"power_w": 4.0}
     assert d["params"]["changed"] == {"duration": [2, 5]}
     assert d["results"][0] == {"what": "total img/s", "a": 1.0, "b": 2.0, "ratio": 2.0}
+
+
+def WM(tenant, group, t0, images, model="mobilenet_v2", batch=1):
+    return dict(W(tenant, group, "torch", "cpu", t0, images), model=model, batch=batch)
+
+
+def sweep(rate1, rate2):
+    """A concurrency sweep started fresh at each level: level 1 (tenant 1) on 0..4 s, then
+    level 2 (tenants 2, 3) on 4..8 s: no span in which every tenant ran."""
+    return [WM(1, 1, t, rate1) for t in range(0, 4)] + [WM(tid, 2, t, rate2) for t in range(4, 8) for tid in (2, 3)]
+
+
+def test_diff_compares_a_sweep_segment_by_segment():
+    ra, rb = results_of(sweep(10, 8), None), results_of(sweep(20, 12), None)
+    assert ra["total"] is None  # no span in which all ran: no figure, not 0.0
+    assert [(s["label"], s["throughput"], s["seconds"]) for s in ra["segments"]] == \
+        [("1x g1 torch@cpu mobilenet_v2 b1", 10.0, 4.0), ("2x g2 torch@cpu mobilenet_v2 b1", 16.0, 4.0)]
+    rows = {r["what"]: r for r in compare_results(ra, rb)}
+    assert rows["segment 1x g1 torch@cpu mobilenet_v2 b1 img/s"]["ratio"] == 2.0
+    assert rows["segment 2x g2 torch@cpu mobilenet_v2 b1 img/s"]["ratio"] == 1.5
+    assert rows["total img/s"]["a"] is None and rows["total img/s"]["ratio"] is None
+
+
+def test_diff_matches_repeated_compositions_in_order():
+    # a UI run: one tenant, a second added, removed, added again (step up, down, up)
+    def run(r):
+        ws = [WM(1, 1, t, r) for t in range(0, 6)]
+        ws += [WM(2, 1, t, r) for t in range(2, 3)] + [WM(3, 1, t, 2 * r) for t in range(4, 6)]
+        return results_of(ws, None)
+
+    a, b = run(5), run(10)
+    keys = [s["key"] for s in a["segments"]]
+    assert keys == ["1x g1 torch@cpu mobilenet_v2 b1", "2x g1 torch@cpu mobilenet_v2 b1",
+                    "1x g1 torch@cpu mobilenet_v2 b1 #2", "2x g1 torch@cpu mobilenet_v2 b1 #2"]
+    rows = {r["what"]: r for r in compare_results(a, b)}
+    assert rows["segment 2x g1 torch@cpu mobilenet_v2 b1 #2 img/s"]["a"] == 15.0
+    assert all(rows[f"segment {k} img/s"]["ratio"] == 2.0 for k in keys)
