@@ -275,6 +275,24 @@ class EdgemtApp(App):
     # -- messages -> state -----------------------------------------------------------------
     def on_tenant_changed(self, m: msg.TenantChanged) -> None:
         self.state.on_tenant(m)
+        self._say_oversubscription()
+
+    _oversubscribed = None
+
+    def _say_oversubscription(self) -> None:
+        """Says once per change when the live tenants' intra-op threads exceed the cores
+        (runners/threads.py): two tenants slowing each other down must show why."""
+        if self.session is None:
+            return
+        from runners import threads
+
+        over = threads.oversubscription(t for t in self.session.supervisor.all_tenants() if t.active)
+        text = over["message"] if over else None
+        if text != self._oversubscribed:
+            self._oversubscribed = text
+            if over:
+                self.notify(over["advice"], title="oversubscribed", severity="warning", timeout=10)
+                self.query_one(EventsLog).add(self.state.t, "oversubscribed", None, {"threads": over["message"]})
 
     def on_window_done(self, m: msg.WindowDone) -> None:
         self.state.on_window(m)

@@ -105,6 +105,11 @@ async def _run(args, specs, db, cfg, images, checker, params) -> int:
            "total_throughput": total, "images": sum(s["images"] for s in summaries),
            "span": [round(m.since, 3), round(m.until, 3)], "measured_s": round(m.until - m.since, 3),
            "steady": m.steady, "stopped_by": m.reason, "ramp": None}
+    from runners import threads
+
+    over = threads.oversubscription([s for s in summaries if s["status"] == "ok"])
+    out["oversubscription"] = over["message"] if over else None
+    out["advice"] = over["advice"] if over else None
     if m.ramp:
         from runners import aggregate
 
@@ -199,6 +204,8 @@ def _print_summary(out, weights):
             console.print(f"placement {p}: {v:.2f} img/s, " + (f"{jp:.4g} J/img ({pe.get('rail')})" if jp is not None
                                                              else f"J/img n/a: {pe.get('reason') or e.get('reason')}"))
     console.print(f"total: {out['total_throughput']:.2f} img/s   db: {out['db']}")
+    if out.get("advice"):
+        console.print(out["advice"], markup=False)
     r = out.get("ramp")
     if r:  # the steady windows are the figures; the ramp before them is shown apart
         console.print(f"ramp before the steady windows: {r['throughput']:.2f} img/s over {r['since']:.1f}-"

@@ -72,19 +72,24 @@ def print_data(data: dict, correlations: bool = True):
     for exp, rows in by_exp.items():
         if exp in ("sweep-concurrency", "sweep-batch", "tune"):
             t = Table(title=exp)
-            for c in ("model", "placement", "conc.", "batch", "iso", "ok", "img/s", "std", "p99 ms", "cpu %", "mem %",
-                      "J/inf", "throttled", "note"):
-                t.add_column(c, justify="right" if c in ("conc.", "batch", "img/s", "std", "p99 ms", "cpu %", "mem %",
-                                                         "J/inf") else "left")
+            # img/s: the level's figure (its steady windows where the steady-state rule ended it);
+            # ramp: the windows before them, shown apart
+            for c in ("model", "placement", "conc.", "batch", "iso", "ok", "img/s", "std", "ramp", "p99 ms", "cpu %",
+                      "mem %", "J/inf", "throttled", "note"):
+                t.add_column(c, justify="right" if c in ("conc.", "batch", "img/s", "std", "ramp", "p99 ms", "cpu %",
+                                                         "mem %", "J/inf") else "left")
             for r in rows:
                 k, v = r["key"], r["value"]
                 note = v.get("reason") or ("warm" if v.get("warm_start") else "")
+                if v.get("oversubscription"):
+                    note = (note + " " + v["oversubscription"]).strip()
                 if v.get("resumed_from"):
                     note = (note + f" from run {v['resumed_from']}").strip()
                 t.add_row(k.get("model", ""), k.get("placement", ""),
                           str(k.get("concurrency", v.get("concurrency", ""))), str(k.get("batch", v.get("batch", ""))),
                           str(k.get("isolation", v.get("isolation", ""))), "yes" if v.get("ok") else "FAILED",
-                          _f(v.get("throughput")), _f(v.get("std")), _f(v.get("p99_ms"), "{:.1f}"),
+                          _f(v.get("throughput")), _f(v.get("std")), _f(v.get("ramp_throughput")),
+                          _f(v.get("p99_ms"), "{:.1f}"),
                           _res(v, "cpu_percent"), _res(v, "mem_percent"), _f(v.get("joules_per_inference"), "{:.4f}"),
                           "yes" if v.get("throttled") else "", note[:60])
             console.print(t)
@@ -101,6 +106,8 @@ def print_data(data: dict, correlations: bool = True):
             console.print(t)
     for s in data["summaries"]:
         _print_summary(console, s["experiment"], s["value"])
+        if s["value"].get("advice"):  # why tenants may have slowed each other down
+            console.print(s["value"]["advice"], markup=False)
     if correlations and data["correlations"]:
         print_correlations(data["correlations"], [run["id"]], console)
 

@@ -67,7 +67,10 @@ def summarize(results: dict, spec, batches: list, reason: str) -> dict:
         "clamped_batch": next((b for b, r in results.items() if r.get("clamped")), None),
         "levels": {str(b): {k: results[b].get(k) for k in ("ok", "batch", "clamped", "throughput", "std", "p99_ms",
                                                             "throttled", "resources", "joules_per_inference",
-                                                            "reason")}
+                                                            "reason", "steady", "measured_s", "images",
+                                                            "ramp_throughput", "oversubscription")}
                    for b in results},
         "throttled_batches": [b for b in ok if ok[b].get("throttled")],
+        "oversubscribed_batches": [b for b in ok if ok[b].get("oversubscription")],
+        "advice": next((ok[b]["advice"] for b in ok if ok[b].get("advice")), None),
     }

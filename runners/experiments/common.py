@@ -16,7 +16,7 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
-from runners import aggregate
+from runners import aggregate, threads
 from runners.child import latency
 from runners.measure import in_phase, measure
 
@@ -41,6 +41,7 @@ class Context:
     progress: object = None  # callable(description: str, advance: float)
     cache: dict = field(default_factory=dict)  # key JSON -> value, from a resumed run
     resumed_from: int = None
+    cores: int = None  # CPU cores the tenants share (None: this machine's, runners/threads.py)
 
     def say(self, text: str, advance: float = 0.0):
         if self.progress is not None:
@@ -197,6 +198,10 @@ async def measure_level(ctx: Context, tenants: list, label: str = "", parts: dic
     if clamps:
         c = clamps[0]
         out["clamped"] = f"batch {c['asked']} ran as batch {c['used']}: {c['reason']}"
+    over = threads.oversubscription(tenants, ctx.cores)
+    out["oversubscription"] = over["message"] if over else None
+    if over:
+        out["advice"] = over["advice"]
     if parts:
         out["parts"] = {name: round(statistics.fmean(t["parts"][name] for t in trials), 4) for name in parts}
     return out

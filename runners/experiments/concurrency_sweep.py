@@ -76,7 +76,10 @@ def summarize(levels: dict, spec, max_level: int, strategy: str, warm: bool, rea
         "levels_measured": len(levels),
         "levels": {str(lvl): {k: levels[lvl].get(k) for k in ("ok", "throughput", "std", "p99_ms", "throttled",
                                                               "resources", "joules_per_inference", "reason",
+                                                              "steady", "measured_s", "images", "ramp_throughput", "oversubscription",
                                                               "warm_start")}
                    for lvl in sorted(levels)},
         "throttled_levels": [lvl for lvl in sorted(ok) if ok[lvl].get("throttled")],
+        "oversubscribed_levels": [lvl for lvl in sorted(ok) if ok[lvl].get("oversubscription")],
+        "advice": next((ok[lvl]["advice"] for lvl in sorted(ok) if ok[lvl].get("advice")), None),
     }

@@ -113,4 +113,5 @@ def summarize(alone: dict, chosen: dict, together: dict, as_given: bool, reason:
         "parts": parts, "resources_together": (together or {}).get("resources"),
         "throttled": bool(together and together.get("throttled")) or any(r.get("throttled") for r in ok_alone.values()),
         "together_reason": together.get("reason") if together and not together.get("ok") else None,
+        "oversubscription": (together or {}).get("oversubscription"), "advice": (together or {}).get("advice"),
     }

@@ -75,6 +75,7 @@ async def run(ctx: Context, spec, axes: dict, objective: str = "throughput", p99
         "measured": len(measured), "grid_size": grid, "axes": axes,
         "measured_fraction": round(len(measured) / grid, 4),
         "throttled": any(r.get("throttled") for _, r in measured),
+        "oversubscription": best_r.get("oversubscription"), "advice": best_r.get("advice"),
     }
     ctx.record({"kind": "summary", "model": spec.model, "placement": spec.placement}, summary)
     return summary

@@ -71,7 +71,7 @@ def test_concurrency_sweep_search_warm(tmp_path):
 
 def test_dmp_between_two_cpu_groups(tmp_path):
     db = tmp_path / "d.db"
-    p = edgemt("dmp", "--tenant", "mobilenet_v2", "--tenant", "squeezenet1_0,threads=1", "--as-given", "--duration", "2.5",
+    p = edgemt("dmp", "--tenant", "mobilenet_v2,threads=1", "--tenant", "squeezenet1_0,threads=1", "--as-given", "--duration", "2.5",
                "--db", str(db), "--json")
     assert p.returncode == 0, p.stderr
     s = json.loads(p.stdout)["summary"]
@@ -85,7 +85,7 @@ def test_dmp_between_two_cpu_groups(tmp_path):
 
 def test_ctrl_c_keeps_levels_and_resume_continues(tmp_path):
     db = tmp_path / "i.db"
-    proc = subprocess.Popen([*EDGEMT, "sweep", "concurrency", "--tenant", "mobilenet_v2", "--max", "3",
+    proc = subprocess.Popen([*EDGEMT, "sweep", "concurrency", "--tenant", "mobilenet_v2,threads=1", "--max", "3",
                              "--duration", "1", "--db", str(db), "--json"], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 180
