@@ -22,6 +22,25 @@ class FakeTenant:
         self._images = images  # callable(slot k) -> images, or a list (last value repeats)
         self._batches = batches
 
+    # what runners/measure.py reads of a Tenant (runners/supervisor.py, window_log.py)
+    @property
+    def recent(self):
+        return self.windows[-16:]
+
+    @property
+    def last_window(self):
+        return self.windows[-1] if self.windows else None
+
+    def windows_between(self, since=None, until=None):
+        return [w for w in self.windows if (since is None or w.t_start >= since - 1e-3)
+                and (until is None or w.t_end <= until + 1e-3)]
+
+    def totals(self, since=None, until=None):
+        ws = self.windows_between(since, until)
+        if not ws:
+            return 0, 0, None, None
+        return sum(w.images for w in ws), sum(w.batches for w in ws), ws[0].t_start, ws[-1].t_end
+
     def images_at(self, k):
         if callable(self._images):
             return self._images(k)
