@@ -69,7 +69,11 @@ def oversubscription(tenants, cores: int = None):
         return None
     cpu = [t for t in tenants if _get(t, "resource") == "cpu"]
     per = max(1, cores // max(1, len(cpu)))
-    return {"threads": n, "cores": cores, "message": f"{n} intra-op threads on {cores} cores",
-            "advice": f"oversubscribed: {n} intra-op threads on {cores} cores; tenants slow each other down. "
-                      f"Give each tenant threads={per} (e.g. --tenant mobilenet_v2,threads={per}) to measure "
-                      f"without it"}
+    message = f"{n} intra-op threads on {cores} cores"
+    if all((_get(t, "threads") or default_threads(_get(t, "framework"), cores)) <= per for t in cpu):
+        # threads= cannot go lower: more tenants than cores is what the level measures
+        advice = f"oversubscribed: {message} (more CPU tenants than cores, each on threads={per})"
+    else:
+        advice = (f"oversubscribed: {message}; the tenants slow each other down. Give each tenant "
+                  f"threads={per} (e.g. --tenant mobilenet_v2,threads={per}) to measure without it")
+    return {"threads": n, "cores": cores, "message": message, "advice": advice}

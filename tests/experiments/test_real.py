@@ -164,7 +164,7 @@ async def test_a_killed_tenant_ends_the_sweep_as_its_answer(tmp_path):
 
     task = asyncio.get_running_loop().create_task(killer())
     try:
-        s = await concurrency_sweep.run(ctx, parse_spec("squeezenet1_0"), max_level=3, warm=True)
+        s = await concurrency_sweep.run(ctx, parse_spec("squeezenet1_0,threads=1"), max_level=3, warm=True)
     finally:
         task.cancel()
         await session.close()

@@ -23,7 +23,8 @@ def test_default_threads_add_up_per_pool():
     assert threads.oversubscription([t(isolation="thread"), t(isolation="thread")], cores=2) is None
     # tflite: one thread an interpreter by default, each its own
     assert threads.oversubscription([t("tflite", isolation="thread")] * 2, cores=2) is None
-    assert threads.oversubscription([t("tflite", isolation="thread")] * 3, cores=2)["threads"] == 3
+    three = threads.oversubscription([t("tflite", isolation="thread")] * 3, cores=2)
+    assert three["threads"] == 3 and "more CPU tenants than cores" in three["advice"]  # threads=1 already
     # a GPU tenant computes on its device
     assert threads.oversubscription([t(resource="cuda:0"), t()], cores=2) is None
     assert threads.oversubscription([t("mxnet"), t("tensorflow", threads_=4)], cores=4)["message"] == \
