@@ -310,8 +310,10 @@ class Supervisor:
         self._next_group += 1
         self.groups[group.id] = group
         self._log_event("added", None, {"group": group.id, "spec": str(spec), "count": spec.count})
-        for _ in range(spec.count):
-            await self._start_tenant(group)
+        # one transaction for the group's rows: 2,000 tenants are one commit
+        ids = self.store.add_tenants(self.run_id, [self._tenant_row(group) for _ in range(spec.count)])
+        for tid in ids:
+            await self._start_tenant(group, tid=tid)
         return group
 
     async def step(self, group_id: int, delta: int) -> int:
@@ -482,13 +484,16 @@ class Supervisor:
         self.runners.add(runner)
         return runner
 
-    async def _start_tenant(self, group: Group, moved_from: int = None) -> Tenant:
+    def _tenant_row(self, group: Group, moved_from: int = None) -> dict:
         spec = group.spec
-        tid = self.store.add_tenant(
-            self.run_id, group_id=group.id, model=spec.model, framework=spec.framework, resource=spec.resource,
-            batch=spec.batch, isolation=spec.isolation, threads=spec.threads, moved_from=moved_from,
-            started=self.now(), status="starting", spec=spec.to_dict(),
-        )
+        return dict(group_id=group.id, model=spec.model, framework=spec.framework, resource=spec.resource,
+                    batch=spec.batch, isolation=spec.isolation, threads=spec.threads, moved_from=moved_from,
+                    started=self.now(), status="starting", spec=spec.to_dict())
+
+    async def _start_tenant(self, group: Group, moved_from: int = None, tid: int = None) -> Tenant:
+        spec = group.spec
+        if tid is None:
+            tid = self.store.add_tenant(self.run_id, **self._tenant_row(group, moved_from))
         tenant = Tenant(tid, group, spec, spec.batch, moved_from=moved_from, started_t=self.now(),
                         log=WindowLog(tid, self.store, self.recent_windows))
         self.tenants[tid] = tenant

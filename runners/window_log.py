@@ -35,7 +35,10 @@ MARKS = 8  # span starts whose totals are remembered (measure's phase start, a s
 def compact_hist(hist) -> dict:
     """A window's histogram with interned bucket keys: thousands of tenants' recent windows
     share the few dozen key strings instead of holding a copy each."""
-    return {sys.intern(str(k)): int(v) for k, v in (hist or {}).items()}
+    if not hist:
+        return {}
+    intern = sys.intern
+    return {intern(k) if type(k) is str else intern(str(k)): v for k, v in hist.items()}
 
 
 class WindowLog:

@@ -1,8 +1,8 @@
 """Loading many thread tenants in one runner (issue 13), driven in this process with the
-oracle's backends (a model load of a known time, no framework): the tenants load first
-and run after, so a load never competes with the inference loops of the tenants loaded
-before it; the images are decoded once per process; a tenant stopped while it waits for
-the others to load stops without running."""
+oracle's backends (a model load of a known time, no framework): the tenants load and warm
+up first and run after, so a load never competes with the inference loops of the tenants
+loaded before it; the images are decoded once per process; a tenant stopped while it
+waits for the others to load stops without running."""
 import sys
 import threading
 
@@ -41,11 +41,13 @@ def test_tenants_load_first_then_run_and_share_their_images():
     for tid in range(1, n + 1):
         start(child, tid)
     events.wait(lambda: len(events.of("warm")) == n)
+    events.wait(lambda: sum(w["batches"] for w in events.of("window")) >= n)  # they all run
     with events.lock:
-        order = [e["ev"] for e in events.all if e["ev"] in ("loaded", "warm")]
-    assert order.count("loaded") == n
-    # no tenant ran (warmed up) before the last one had loaded
-    assert order.index("warm") > max(i for i, ev in enumerate(order) if ev == "loaded")
+        order = list(events.all)
+    last_warm = max(i for i, e in enumerate(order) if e["ev"] == "warm")
+    assert sum(1 for e in order if e["ev"] == "loaded") == n
+    # no tenant's loop ran a counted batch before the last one was warm
+    assert all(e["batches"] == 0 for e in order[:last_warm] if e["ev"] == "window")
     assert backends.image_loads == 1
     for tid in range(1, n + 1):
         child.handle({"cmd": "stop", "tenant": tid})
@@ -61,15 +63,15 @@ def test_a_tenant_stopped_while_others_load_stops_without_running():
     child.reporter.start()
     child.load_started()  # another tenant is loading (a slow model)
     start(child, 1)
-    events.wait(lambda: events.of("loaded", 1))
     start(child, 2)
-    events.wait(lambda: events.of("loaded", 2))
+    events.wait(lambda: events.of("warm", 1))
+    events.wait(lambda: events.of("warm", 2))
     child.handle({"cmd": "stop", "tenant": 1})
     events.wait(lambda: events.of("stopped", 1), timeout=5)
-    assert not events.of("warm")  # both wait for the load in progress
+    assert not any(w["batches"] for w in events.of("window"))  # both wait for the load in progress
     child.load_done()  # the slow load ends: tenant 2 runs
-    events.wait(lambda: events.of("warm", 2), timeout=10)
-    assert not events.of("warm", 1)
+    events.wait(lambda: any(w["batches"] for w in events.of("window", 2)), timeout=10)
+    assert not any(w["batches"] for w in events.of("window", 1))
     child.handle({"cmd": "stop", "tenant": 2})
     events.wait(lambda: events.of("stopped", 2))
     child.exiting = True
