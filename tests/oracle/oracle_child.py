@@ -17,7 +17,8 @@ RUNNERS_CHILD_DIR it names is where the real child code is imported from.
 CONFIG_JSON (re-read by every child at start, so a test may change it between runs)::
 
     {"models": {KEY: TIMING, ...}, "devices": ["cpu", "cuda:0"], "ledger_dir": DIR|null,
-     "stall_near_edge_s": S|null, "mute_after_resume": true|[TENANT, ...]|null}
+     "stall_near_edge_s": S|null, "freeze_after_s": S|null,
+     "mute_after_resume": true|[TENANT, ...]|null}
 
 KEY is "framework:model", "model" or "*" (looked up in that order). TIMING fields:
 
@@ -25,7 +26,8 @@ KEY is "framework:model", "model" or "*" (looked up in that order). TIMING field
   fall back to ``base_s + image_s * batch``);
 - ``base_s``, ``image_s``: batch time = base_s + image_s * batch (defaults 0.02, 0);
 - ``cycle_s``: a list of batch durations used in turn (overrides the above): known
-  latency percentiles;
+  latency percentiles. These batches sleep their own duration from their start (no
+  schedule, no catch-up), so a latency is never below its duration;
 - ``fixed_batch``: the model takes only this batch; others are clamped to it (as an
   EdgeTPU model), with a ``batch_clamped`` event;
 - ``max_batch``: larger batches fail to allocate (a MemoryError, as out of memory);
@@ -36,11 +38,16 @@ loaded machine do not accumulate: over any span a tenant completes span / durati
 batches, +-1. A call that starts over CATCH_UP_S late restarts the schedule (a paused
 tenant does not catch up; the log says so).
 
-``ledger_dir``: every batch the tenant loop counts is appended to ``DIR/t<tenant>.txt`` as
-``<end time - grid epoch>``, i.e. on the same clock as the windows in the DB, so a test can
-check that each batch was counted exactly once. ``stall_near_edge_s``: a batch that ends
-within S seconds of a window edge is held (between its timing and its counting) until just
-after that edge: the window-edge race, forced.
+``ledger_dir``: every batch the tenant loop times (and then counts) is appended to
+``DIR/t<tenant>.txt`` as ``<end time - grid epoch>``, i.e. on the same clock as the windows
+in the DB, and every window the child writes to ``DIR/w<tenant>.txt`` as ``images
+batches``, so a test can check that each batch was counted exactly once and each window
+reached the DB. ``stall_near_edge_s``: a batch that ends within S seconds of a window edge
+is held (between its timing and its counting) until just after that edge: the window-edge
+race, forced. ``freeze_after_s``: S seconds after the child started, the next batch of each
+tenant is held before its counting for good (and not written down), so that every batch
+in the ledger has been counted in a window that was sent (the tenant keeps sending empty
+windows).
 
 ``mute_after_resume``: after a ``resume`` of such a tenant (true: any), its windows are no
 longer written: a child that goes silent, as defect 1 of issue 11 made it, to test that
@@ -51,6 +58,7 @@ Standard library only (no numpy): it runs under any Python >= 3.6, e.g. the cont
 import json
 import os
 import sys
+import threading
 import time
 
 
@@ -112,6 +120,10 @@ class OracleBackend(object):
     def call(self):
         d = self.duration()
         now = time.monotonic()
+        if self.timing.get("cycle_s"):
+            self.calls += 1
+            time.sleep(d)  # the latency is the point here: never shortened to catch up
+            return
         if self.deadline is None or now > self.deadline + CATCH_UP_S:
             if self.deadline is not None:
                 self.log("oracle: %.3f s behind the schedule: restarting it" % (now - self.deadline))
@@ -156,12 +168,15 @@ class OracleBackends(object):
 class Ledger(object):
     """The after_batch hook: writes down each counted batch, and forces the edge race."""
 
-    def __init__(self, folder, stall_near_edge_s):
+    def __init__(self, folder, stall_near_edge_s, freeze_after_s=None):
         self.folder = folder
         self.stall = stall_near_edge_s
+        self.freeze_at = None if freeze_after_s is None else time.monotonic() + float(freeze_after_s)
         self.files = {}
 
     def __call__(self, tenant, t_end):
+        if self.freeze_at is not None and t_end >= self.freeze_at:
+            threading.Event().wait()  # held for good: this batch is never counted
         if self.folder:
             f = self.files.get(tenant.id)
             if f is None:
@@ -210,6 +225,26 @@ class MuteAfterResume(object):
         return Muted()
 
 
+class WindowLedger(object):
+    """Wraps the emitter: writes down every window the child sends."""
+
+    def __init__(self, folder, emitter):
+        self.folder = folder
+        self.emitter = emitter
+        self.files = {}
+        self.lock = threading.Lock()
+
+    def emit(self, ev, **fields):
+        if ev == "window":
+            with self.lock:
+                tid = fields.get("tenant")
+                f = self.files.get(tid)
+                if f is None:
+                    f = self.files[tid] = open(os.path.join(self.folder, "w%s.txt" % tid), "a", 1)
+                f.write("%d %d\n" % (fields["images"], fields["batches"]))
+        return self.emitter.emit(ev, **fields)
+
+
 def main():
     config_path, rest = sys.argv[1], sys.argv[2:]
     if rest and rest[0] == "-u":
@@ -226,8 +261,11 @@ def main():
         take_stdout = child_main.take_stdout
         child_main.take_stdout = lambda: mute.emitter(take_stdout())
     hook = None
-    if config.get("ledger_dir") or config.get("stall_near_edge_s"):
-        hook = Ledger(config.get("ledger_dir"), config.get("stall_near_edge_s"))
+    if config.get("ledger_dir") or config.get("stall_near_edge_s") or config.get("freeze_after_s"):
+        hook = Ledger(config.get("ledger_dir"), config.get("stall_near_edge_s"), config.get("freeze_after_s"))
+    if config.get("ledger_dir"):
+        take = child_main.take_stdout
+        child_main.take_stdout = lambda: WindowLedger(config["ledger_dir"], take())
     return child_main.main(argv, backends=OracleBackends(config), after_batch=hook)
 
 

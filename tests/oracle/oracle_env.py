@@ -14,8 +14,9 @@ script that runs oracle_child.py with the controller's own Python, so the real C
 Supervisor, child main loop and DB are exercised with no framework environment. Batch
 times and the other knobs are in oracle_child.py's docstring; ``model(KEY, **timing)``
 sets one KEY ("framework:model", "model" or "*"), ``set(**fields)`` the top-level ones
-(``devices``, ``stall_near_edge_s``), ``ledger()`` turns on the ledger of counted batches
-and ``batches_counted(tenant)`` reads it back. Changes apply to children started later.
+(``devices``, ``stall_near_edge_s``, ``freeze_after_s``, ``mute_after_resume``),
+``ledger()`` turns on the ledger of counted batches and sent windows, read back with
+``batches_counted(tenant)`` and ``windows_sent(tenant)``. Changes apply to children started later.
 The data folder (logs, models) is private to the test too.
 """
 import json
@@ -77,6 +78,13 @@ class OracleHome:
         if not path.exists():
             return []
         return [float(x) for x in path.read_text().split()]
+
+    def windows_sent(self, tenant: int) -> list:
+        """(images, batches) of every window the tenant's child sent, in order."""
+        path = self.dir / "ledger" / f"w{tenant}.txt"
+        if not path.exists():
+            return []
+        return [tuple(int(x) for x in line.split()) for line in path.read_text().splitlines()]
 
     def rows(self, sql: str, args=()) -> list:
         c = sqlite3.connect(self.db)
