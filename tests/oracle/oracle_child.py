@@ -25,9 +25,11 @@ KEY is "framework:model", "model" or "*" (looked up in that order). TIMING field
 - ``batch_s``: seconds of one batch: a number, or {"BATCH": seconds} (missing batches
   fall back to ``base_s + image_s * batch``);
 - ``base_s``, ``image_s``: batch time = base_s + image_s * batch (defaults 0.02, 0);
-- ``cycle_s``: a list of batch durations used in turn (overrides the above): known
-  latency percentiles. These batches sleep their own duration from their start (no
-  schedule, no catch-up), so a latency is never below its duration;
+- ``cycle_s``: a list of batch durations used in turn (overrides the above): a ramp, or
+  known latency percentiles;
+- ``from_start``: true: each batch sleeps its duration from its own start (no schedule, no
+  catch-up), so a latency is never below its duration (latency tests; throughput is then
+  lowered by the machine's late wake-ups);
 - ``fixed_batch``: the model takes only this batch; others are clamped to it (as an
   EdgeTPU model), with a ``batch_clamped`` event;
 - ``max_batch``: larger batches fail to allocate (a MemoryError, as out of memory);
@@ -120,7 +122,7 @@ class OracleBackend(object):
     def call(self):
         d = self.duration()
         now = time.monotonic()
-        if self.timing.get("cycle_s"):
+        if self.timing.get("from_start"):
             self.calls += 1
             time.sleep(d)  # the latency is the point here: never shortened to catch up
             return

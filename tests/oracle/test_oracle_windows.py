@@ -98,7 +98,7 @@ def test_latency_percentiles_within_the_histogram_error(oracle_home):
     # edge, so a loaded machine's late wake-ups (up to 11%) stay in the same bucket.
     step = 10 ** (1 / 20)
     short, long = 1e-5 * 10 ** (66 / 20) * 1.005, 1e-5 * 10 ** (73 / 20) * 1.005
-    oracle_home.model("*", cycle_s=[short] * 9 + [long])
+    oracle_home.model("*", cycle_s=[short] * 9 + [long], from_start=True)
     proc = run_edgemt("run", "--tenant", "mobilenet_v2,count=2", "--duration", "3", "--window", "0.5", "--json",
                       check=0)
     out = json.loads(proc.stdout)
