@@ -5,12 +5,14 @@ resource must be one it sees: ``cuda:N`` from the probe's device list, EdgeTPUs 
 enumerator passed in (the CLI passes ``collectors.edgetpu.enumerate_edgetpus``), so the
 controller never imports a framework or pycoral.
 """
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from runners import environments, probe
 from runners.catalog import CATALOG
 from runners.child import wire
-from runners.errors import BadInput
+from runners.errors import BadInput, Interrupted
+from runners.exit_reasons import exit_reason
 from runners.spec import TenantSpec
 
 CORAL_HINT = ("install Coral's runtime (libedgetpu1-std from Coral's package source) and plug the "
@@ -18,10 +20,13 @@ CORAL_HINT = ("install Coral's runtime (libedgetpu1-std from Coral's package sou
 
 
 class PlacementChecker:
-    def __init__(self, cfg: dict = None, edgetpu_lister=None, prober=probe.probe):
+    check_timeout_s = 300.0  # loading a user's model file and running it once
+    def __init__(self, cfg: dict = None, edgetpu_lister=None, prober=probe.probe, progress=None):
         self.cfg = cfg
         self.edgetpu_lister = edgetpu_lister or (lambda: [])
         self.prober = prober
+        # progress(text, elapsed_s), called about twice a second during a long wait (tui/waiting.py)
+        self.progress = progress or (lambda text, elapsed: None)
 
     def python_for(self, framework: str) -> str:
         return environments.require_python(framework, self.cfg).python
@@ -63,18 +68,39 @@ class PlacementChecker:
                       "resource": spec.resource, "batch": 1, "threads": spec.threads, "file": spec.file,
                       "size": spec.input_size, "models_dir": str(paths.models_dir()), "autotune": spec.autotune}
         cmd = probe.child_command(self.python_for(spec.framework), spec.framework) + ["--check", json.dumps(child_spec)]
+        what = f"checking file={spec.file} on {spec.placement}"
+        # its own session: Ctrl-C reaches this process, which stops the check and says so
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        start = time.monotonic()
         try:
-            out = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                 timeout=300)
-        except subprocess.TimeoutExpired:
-            raise BadInput(f"file={spec.file}: loading it took over 300 s") from None
+            while True:
+                try:
+                    stdout, _ = proc.communicate(timeout=0.5)
+                    break
+                except subprocess.TimeoutExpired:
+                    elapsed = time.monotonic() - start
+                    if elapsed > self.check_timeout_s:
+                        raise BadInput(f"file={spec.file}: loading and running it once on {spec.placement} took over "
+                                       f"{self.check_timeout_s:.0f} s (stopped); try a smaller model or size=") \
+                            from None
+                    self.progress(what, elapsed)
+        except KeyboardInterrupt:
+            raise Interrupted(f"interrupted by Ctrl-C (SIGINT) while {what}, after "
+                              f"{time.monotonic() - start:.1f} s; nothing was started") from None
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        out = subprocess.CompletedProcess(cmd, proc.returncode, stdout, b"")
         answer = None
         for line in out.stdout.decode(errors="replace").splitlines():
             msg = wire.decode(line)
             if msg and msg.get("ev") in ("checked", "failed"):
                 answer = msg
         if answer is None or answer["ev"] != "checked":
-            reason = (answer or {}).get("reason") or f"the check exited {out.returncode}"
+            reason = (answer or {}).get("reason") or exit_reason(proc.pid, out.returncode).replace(
+                "runner process", "the check process", 1)
             raise BadInput(f"file={spec.file} does not run on {spec.placement}: {reason}")
 
     def check_all(self, specs) -> None:
@@ -82,8 +108,19 @@ class PlacementChecker:
         frameworks = sorted({s.framework for s in specs})
         for fw in frameworks:  # missing environments first: cheap, and the clearest message
             self.python_for(fw)
+        start = time.monotonic()
         with ThreadPoolExecutor(max_workers=len(frameworks) or 1) as pool:
-            list(pool.map(self.hello, frameworks))
+            futures = [pool.submit(self.hello, fw) for fw in frameworks]
+            try:
+                while not wait(futures, timeout=0.5)[1] == set():
+                    self.progress(f"starting the {', '.join(frameworks)} environment{'s' if len(frameworks) > 1 else ''}",
+                                  time.monotonic() - start)
+            except KeyboardInterrupt:
+                raise Interrupted(f"interrupted by Ctrl-C (SIGINT) while starting the {', '.join(frameworks)} "
+                                  f"environment, after {time.monotonic() - start:.1f} s; nothing was started") \
+                    from None
+            for f in futures:
+                f.result()
         for s in specs:
             self.check(s)
         for s in specs:  # before anything starts, a user's model file is loaded and run once

@@ -8,6 +8,7 @@ import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from runners import limits
 from runners.catalog import CATALOG, FRAMEWORKS, model_names
 from runners.errors import BadInput
 
@@ -64,14 +65,14 @@ class TenantSpec:
         return ",".join(parts)
 
 
-def _positive_int(key: str, raw: str, spec: str, allow_zero: bool = False) -> int:
+def _whole(key: str, raw: str, spec: str, lo: int, hi: int, why: str = "") -> int:
+    """A SPEC's whole number: plain ASCII digits within [lo, hi] (runners/limits.py)."""
     try:
-        value = int(raw)
+        return limits.whole(raw, lo, hi)
     except ValueError:
-        raise BadInput(f"SPEC {spec!r}: {key}={raw!r} is not a number; {key} takes a whole number >= 1") from None
-    if value < (0 if allow_zero else 1):
-        raise BadInput(f"SPEC {spec!r}: {key}={value} is not allowed; {key} takes a whole number >= 1")
-    return value
+        kind = "is not a whole number" if not limits._INT_RE.match(raw) else "is out of range"
+        raise BadInput(f"SPEC {spec!r}: {key}={raw!r} {kind}; {key} takes a whole number from {lo} to {hi}{why}") \
+            from None
 
 
 def _edgetpu_compiled(path: str) -> bool:
@@ -88,12 +89,16 @@ def _edgetpu_compiled(path: str) -> bool:
 
 
 def check_batch(batch, where: str = "batch") -> int:
-    try:
-        value = int(batch)
-    except (TypeError, ValueError):
-        raise BadInput(f"{where} {batch!r} is not a number; a batch is a whole number from 1 to 4096") from None
-    if not 1 <= value <= 4096:
-        raise BadInput(f"{where} {value} is out of range; a batch is a whole number from 1 to 4096")
+    """A batch size: a whole number from 1 to 4096 (an int, or plain ASCII digits)."""
+    lo, hi = limits.BATCH
+    if isinstance(batch, int) and not isinstance(batch, bool):
+        value = batch
+    elif isinstance(batch, str) and limits._INT_RE.match(batch.strip()):
+        value = int(batch.strip())
+    else:
+        raise BadInput(f"{where} {batch!r} is not a whole number; a batch is a whole number from {lo} to {hi}")
+    if not lo <= value <= hi:
+        raise BadInput(f"{where} {value} is out of range; a batch is a whole number from {lo} to {hi}")
     return value
 
 
@@ -157,21 +162,26 @@ def parse_spec(text: str) -> TenantSpec:
             "model on the CPU (edgemt models prepare tflite writes both)"
         )
     batch = check_batch(values["batch"], f"SPEC {spec!r}: batch") if "batch" in values else 1
-    count = _positive_int("count", values["count"], spec) if "count" in values else 1
     isolation = values.get("isolation", DEFAULT_ISOLATION[framework])
     if isolation not in ISOLATIONS:
         raise BadInput(f"SPEC {spec!r}: isolation={isolation!r}; accepted: {', '.join(ISOLATIONS)}")
-    if count > MAX_COUNT[isolation]:
-        hint = "; use isolation=thread for more" if isolation == "process" else ""
-        raise BadInput(f"SPEC {spec!r}: count={count} is over the {isolation} isolation limit of "
-                       f"{MAX_COUNT[isolation]}{hint}")
-    threads = _positive_int("threads", values["threads"], spec) if "threads" in values else None
-    size = _positive_int("size", values["size"], spec) if "size" in values else None
-    if size is not None and file is None:
+    count = 1
+    if "count" in values:
+        raw = values["count"]
+        if limits._INT_RE.match(raw) and int(raw) > MAX_COUNT[isolation]:
+            hint = "; use isolation=thread for more" if isolation == "process" else ""
+            raise BadInput(f"SPEC {spec!r}: count={int(raw)} is over the {isolation} isolation limit of "
+                           f"{MAX_COUNT[isolation]}{hint}")
+        count = _whole("count", raw, spec, 1, MAX_COUNT[isolation])
+    threads = None
+    if "threads" in values:
+        lo, hi = limits.threads_range()
+        threads = _whole("threads", values["threads"], spec, lo, hi,
+                         f" ({limits.THREADS_PER_CORE} a core, {limits.cores()} cores here)")
+    if "size" in values and file is None:
         raise BadInput(f"SPEC {spec!r}: size= is for file= models; {model} takes {CATALOG[model].input_size}x"
                        f"{CATALOG[model].input_size} inputs")
-    if size is not None and not 32 <= size <= 2048:
-        raise BadInput(f"SPEC {spec!r}: size={size} is out of range; an input side is 32 to 2048 pixels")
+    size = _whole("size", values["size"], spec, *limits.SIZE) if "size" in values else None
     autotune = None
     if "autotune" in values:
         if framework != "mxnet":

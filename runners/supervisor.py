@@ -18,6 +18,7 @@ from runners import aggregate, paths
 from runners.aggregate import Window
 from runners.child import latency, wire
 from runners.errors import BadInput
+from runners.exit_reasons import exit_reason
 from runners.probe import child_command
 from runners.spec import DEFAULT_ISOLATION, TenantSpec, check_batch
 from runners.window_log import KEEP, WindowLog, compact_hist
@@ -219,6 +220,16 @@ class RunnerProcess:
                 self.proc.kill()
             except ProcessLookupError:
                 pass
+
+    def log_lines(self, n: int = 40) -> list:
+        """The last ``n`` lines of the child's log (stderr)."""
+        try:
+            with open(self.log_path, "rb") as fh:
+                fh.seek(0, 2)
+                fh.seek(max(0, fh.tell() - 16384))
+                return fh.read().decode(errors="replace").splitlines()[-n:]
+        except OSError:
+            return []
 
     def stderr_tail(self, n: int = 1) -> str:
         try:
@@ -647,12 +658,9 @@ class Supervisor:
                            f"(limit {self._hang_limit():.1f} s); {runner.killed_reason}")
                 elif runner.killed_reason:
                     why = runner.killed_reason
-                elif rc is not None and rc < 0:
-                    why = f"runner process {runner.pid} was killed by {_signal_name(rc)}"
-                else:
-                    why = f"runner process {runner.pid} exited with status {rc}"
-                tail = runner.stderr_tail()
-                self._set_failed(t, why + (f" ({tail})" if tail and not runner.killed_reason else ""))
+                else:  # the signal or status with what it usually means (runners/exit_reasons.py)
+                    why = exit_reason(runner.pid, rc, runner.log_lines(), runner.log_path)
+                self._set_failed(t, why)
 
     @staticmethod
     def _heard(t: Tenant, why: str):

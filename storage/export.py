@@ -38,8 +38,32 @@ def safe_cell(value):
     return value
 
 
-def export_csv(conn, out: Path, run_id: int = None, table: str = "timeline") -> int:
-    """Writes one table of one run (default: the latest) to CSV; returns the row count."""
+def check_out(out, flag: str = "--out") -> Path:
+    """Raises BadInput unless ``out`` is a place a CSV file may be written (before any writing):
+    not a folder, in a folder that exists and is writable, and not an SQLite database (the
+    run log itself, or any other: exporting over one would destroy it)."""
+    out = Path(out)
+    if out.is_dir():
+        raise BadInput(f"{flag} {out} is a folder; give a file name such as {out / 'run.csv'}")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise BadInput(f"{flag} {out}: folder {parent} does not exist or is not writable")
+    if out.is_file():
+        try:
+            with open(out, "rb") as fh:
+                head = fh.read(16)
+        except OSError as exc:
+            raise BadInput(f"{flag} {out} cannot be read: {exc.strerror or exc}") from None
+        if head == b"SQLite format 3\x00":
+            raise BadInput(f"{flag} {out} is an SQLite database; a CSV written there would destroy it: "
+                           "give a new file name such as run.csv")
+        if not os.access(out, os.W_OK):
+            raise BadInput(f"{flag} {out} is not writable; give a file you can write")
+    return out
+
+
+def check_export(conn, out, run_id: int = None, table: str = "timeline", flag: str = "--out") -> int:
+    """Checks what ``export_csv`` would be given; returns the run id (default: the latest)."""
     if table not in TABLES:
         raise BadInput(f"--table {table!r} is not a table; accepted: {', '.join(TABLES)}")
     if run_id is None:
@@ -50,24 +74,43 @@ def export_csv(conn, out: Path, run_id: int = None, table: str = "timeline") -> 
     elif conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
         ids = [r[0] for r in conn.execute("SELECT id FROM runs ORDER BY id")]
         raise BadInput(f"--run {run_id} is not in the DB; runs: {', '.join(map(str, ids[-10:])) or 'none'}")
+    check_out(out, flag)
+    return run_id
+
+
+def export_csv(conn, out: Path, run_id: int = None, table: str = "timeline", flag: str = "--out") -> int:
+    """Writes one table of one run (default: the latest) to CSV; returns the row count.
+
+    ``flag`` names the option ``out`` came from in messages. A write the disk refuses
+    (full, ``/dev/full``, a size limit) is one BadInput line, and a file this call created
+    is removed rather than left half written."""
+    run_id = check_export(conn, out, run_id, table, flag)
     out = Path(out)
-    if out.is_dir():
-        raise BadInput(f"--out {out} is a folder; give a file name such as {out / 'run.csv'}")
-    if not out.parent.exists() or not os.access(out.parent, os.W_OK):
-        raise BadInput(f"--out {out}: folder {out.parent} does not exist or is not writable")
     cur = conn.execute(BY_RUN[table], (run_id,))
     names = [d[0] for d in cur.description]
     rows = cur
     if table == "timeline":
         names, rows = _with_power(conn, run_id, names, cur.fetchall())
     n = 0
-    with open(out, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(names)
-        for row in rows:
-            writer.writerow([safe_cell(v) for v in row])
-            n += 1
-    out.chmod(0o644)  # never world-writable
+    created = not out.exists()
+    try:
+        with open(out, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(names)
+            for row in rows:
+                writer.writerow([safe_cell(v) for v in row])
+                n += 1
+    except BrokenPipeError:
+        raise  # --out /dev/stdout read by `head`: the CLI ends quietly (exit 141)
+    except OSError as exc:
+        if created:
+            try:
+                out.unlink()
+            except OSError:
+                pass
+        raise BadInput(f"{flag} {out} cannot be written: {exc.strerror or exc}") from None
+    if out.is_file() and created:
+        out.chmod(0o644)  # never world-writable (and never a device's or a file's we did not make)
     return n
 
 

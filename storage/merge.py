@@ -74,7 +74,9 @@ def merge(sources, out) -> dict:
             raise BadInput(f"{s} does not exist; give edgemt DB files to merge")
         if s.resolve() == out.resolve() if out.exists() else False:
             raise BadInput(f"--out {out} is also a source; give a new file for --out")
-    dst = schema.connect(out)
+        schema.connect(s, readonly=True, flag="merge source").close()  # every source is edgemt's: checked first
+    created = not out.exists()
+    dst = schema.connect(out, flag="--out")
     dst.row_factory = None
     counts = {"runs": 0, "skipped": 0, "tenants": 0, "windows": 0, "samples": 0, "events": 0, "results": 0}
     try:
@@ -124,7 +126,10 @@ def merge(sources, out) -> dict:
         dst.commit()
     except sqlite3.DatabaseError as exc:
         dst.rollback()
+        dst.close()
+        if created:  # never leave an empty output behind
+            out.unlink()
         raise BadInput(f"merge failed: {exc}") from None
     finally:
-        dst.close()
+        schema.close_writer(dst)
     return counts

@@ -118,7 +118,7 @@ class Store:
                     break
                 time.sleep(0.5)
             self._closed = True
-            self.conn.close()
+            schema.close_writer(self.conn)
 
     def _write_failed(self, exc):
         """Records the first refused write (under the lock); keeps what was committed."""
@@ -363,8 +363,23 @@ class Store:
         return rows[0] if rows else None
 
 
+def dead_runs(path) -> list:
+    """Ids of runs left 'running' by controllers that are gone, read without writing."""
+    conn = schema.connect(path, readonly=True)
+    try:
+        rows = conn.execute("SELECT id, controller_pid FROM runs WHERE status = 'running'").fetchall()
+    finally:
+        conn.close()
+    return [r["id"] for r in rows if not _pid_alive(r["controller_pid"])]
+
+
 def mark_interrupted_runs(path) -> list:
-    """Marks runs of dead controllers in an existing DB as interrupted; returns their ids."""
+    """Marks runs of dead controllers in an existing DB as interrupted; returns their ids.
+
+    The DB is opened for writing only when there is such a run: a command that only
+    reads leaves the file's bytes as they were."""
+    if not dead_runs(path):
+        return []
     st = Store(path)
     try:
         return st.mark_interrupted()

@@ -20,7 +20,7 @@ def running_runs(db) -> list:
     """Runs whose controller is still alive (after dead ones were marked interrupted)."""
     from storage.store import _pid_alive
 
-    if not db.exists():
+    if schema.identify(db) == "new":
         return []
     conn = schema.connect(db, readonly=True)
     try:
@@ -31,12 +31,23 @@ def running_runs(db) -> list:
     return [r for r in rows if _pid_alive(r["controller_pid"])]
 
 
+def require_terminal(what: str = "the UI") -> None:
+    """The UI reads keys from stdin and draws on stderr (Textual): without a terminal there
+    it would run unattended, writing the DB, until killed. Refused before anything starts."""
+    missing = [name for name, stream in (("stdin", sys.stdin), ("stderr", sys.stderr))
+               if stream is None or not stream.isatty()]
+    if missing:
+        raise BadInput(f"{what} needs a terminal ({' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
+                       "not one); without a terminal use 'edgemt run --tenant SPEC', or start the UI in a terminal "
+                       "with --keep-running so that it goes on if the terminal is lost")
+
+
 def ui_command(args) -> int:
+    require_terminal()
     cfg = config.load()
     db = resolve_db(getattr(args, "db", None), cfg)
     schema.check_path(db)
-    if db.exists():
-        schema.connect(db, readonly=True).close()  # refuses a newer schema before anything starts
+    schema.identify(db)  # refuses another program's DB or a newer schema before anything starts
     follow = getattr(args, "follow", None)
     if follow is None and not getattr(args, "new", False):
         live = running_runs(db)
@@ -112,6 +123,7 @@ def replay_command(args) -> int:
     from tui.app import make_app
     from tui.replay import Recording
 
+    require_terminal("edgemt replay")
     cfg = config.load()
     db = resolve_db(args.db, cfg)
     if not db.exists():

@@ -1,15 +1,24 @@
 """The ``edgemt`` command: argument parsing, dispatch and exit statuses.
 
-Exit status: 0 success, 2 bad input (nothing started), 3 completed but at least one
-tenant failed, 1 internal error. Bad input is one line on stderr naming the bad value
-and what is accepted, never a traceback. Imports stay lazy so headless commands start
-fast on a small board; textual is imported only when the UI starts.
+Exit status (docs/cli.md): 0 success, 1 internal error or standard output not writable,
+2 bad input (nothing started), 3 completed but at least one tenant failed, 4 the DB could
+not be written, 130 stopped by the user (Ctrl-C, SIGTERM, a lost terminal; what was
+measured is kept), 141 standard output closed by its reader (``| head``: quiet, as a
+command killed by SIGPIPE; what was stored is unchanged). Bad input is one line on stderr
+naming the bad value and what is accepted, never a traceback. Imports stay lazy so
+headless commands start fast on a small board; textual is imported only when the UI starts.
 """
 import argparse
+import errno
 import json
+import os
 import sys
 
+from runners import limits
+
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_TENANT_FAILED = 0, 1, 2, 3
+EXIT_STOPPED = 130  # 128 + SIGINT: the shell's status of an interrupted command
+EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what `yes | head -1` reports for `yes`
 
 
 class ArgumentError(Exception):
@@ -23,14 +32,35 @@ class Parser(argparse.ArgumentParser):
         raise ArgumentError(f"{self.prog}: {message}")
 
 
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give seconds > 0") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not positive; give seconds > 0")
-    return value
+def real_type(lo, hi, unit):
+    """An argparse type: a finite ASCII decimal within [lo, hi] (runners/limits.py)."""
+    def parse(text):
+        try:
+            return limits.real(text, lo, hi, unit)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = "number"
+    return parse
+
+
+def whole_type(lo, hi, what="a whole number"):
+    """An argparse type: a plain ASCII decimal integer within [lo, hi]."""
+    def parse(text):
+        try:
+            return limits.whole(text, lo, hi, what)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+def seconds_type(lim):
+    return real_type(*lim)
+
+
+run_id_type = whole_type(*limits.RUN_ID, what="a run id")
 
 
 def _common(p, json_flag=True):
@@ -50,7 +80,7 @@ def build_ui_parser() -> Parser:
     p.add_argument("--db", help=argparse.SUPPRESS)
     p.add_argument("--keep-running", action="store_true",
                    help="UI: if the terminal is lost (SIGHUP), the run goes on headless until SIGTERM")
-    p.add_argument("--follow", type=int, metavar="RUN", help="UI: follow a run in progress, read-only from the DB")
+    p.add_argument("--follow", type=run_id_type, metavar="RUN", help="UI: follow a run in progress, read-only from the DB")
     p.add_argument("--new", action="store_true", help="UI: start a new run even if others are in progress")
     p.set_defaults(command=None)
     return p
@@ -83,20 +113,21 @@ def build_parser() -> Parser:
     r.add_argument("--tenant", action="append", required=True, metavar="SPEC",
                    help="model[,framework=F][,resource=R][,batch=N][,count=N][,isolation=process|thread][,threads=N]"
                         "[,file=PATH]; repeat for several groups")
-    r.add_argument("--duration", type=_positive_float, help="seconds to measure after warm-up "
-                                                           "(default: until the steady-state rule holds)")
-    r.add_argument("--max-duration", type=_positive_float, default=300.0,
-                   help="give up waiting for a steady state after this many seconds (default 300)")
+    r.add_argument("--duration", type=seconds_type(limits.DURATION_S),
+                   help="seconds to measure after warm-up, 0.1 to 604800 (default: until the steady-state rule holds)")
+    r.add_argument("--max-duration", type=seconds_type(limits.MAX_DURATION_S), default=300.0,
+                   help="give up waiting for a steady state after this many seconds, 1 to 604800 (default 300)")
     r.add_argument("--images", help="folder of images (flat, or one folder per class); default: built-in set")
     r.add_argument("--include-transfer", action="store_true", help="time the host-to-device copy too")
-    r.add_argument("--window", type=_positive_float, help="window length in seconds (default from config, 1.0)")
+    r.add_argument("--window", type=seconds_type(limits.WINDOW_S),
+                   help="window length in seconds, 0.1 to 60 (default from config, 1.0)")
     _common(r)
 
     sub.add_parser("devices", help="resources and sensors found here").add_argument("--json", action="store_true")
 
     e = sub.add_parser("export", help="write one table of a run as CSV")
     e.add_argument("--out", required=True, help="CSV file to write")
-    e.add_argument("--run", type=int, help="run id (default: the latest)")
+    e.add_argument("--run", type=run_id_type, help="run id (default: the latest)")
     e.add_argument("--table", default="timeline",
                    help="timeline (default: windows joined with tenants), runs, tenants, windows, samples, events, results")
     _common(e)
@@ -124,13 +155,14 @@ def build_parser() -> Parser:
     eu.add_argument("python")
 
     rp = sub.add_parser("replay", help="play a recorded run in the UI")
-    rp.add_argument("run", type=int, nargs="?", help="run id (default: the latest)")
-    rp.add_argument("--speed", type=float, help="playback speed factor (default 1; 0 jumps to the end)")
+    rp.add_argument("run", type=run_id_type, nargs="?", help="run id (default: the latest)")
+    rp.add_argument("--speed", type=real_type(*limits.SPEED),
+                    help="playback speed factor, 0 to 1000 (default 1; 0 jumps to the end)")
     rp.add_argument("--db", help="SQLite file (default: $EDGEMT_DB or $XDG_DATA_HOME/edgemt/edgemt.db)")
 
     from tui.experiments_cli import add_parsers  # sweep, dmp, tune, correlate, report, merge
 
-    add_parsers(sub, _common, _positive_float)
+    add_parsers(sub, _common)
 
     from tui.diff_cli import add_parser as add_diff_parser  # diff RUN RUN
 
@@ -148,24 +180,91 @@ def walk_parsers(parser, path):
                 yield from walk_parsers(sub, path + [name])
 
 
+class _Stdout:
+    """sys.stdout whose write errors are told apart from every other OSError: a reader that
+    closed the pipe (``| head``) or a full device (``> /dev/full``) raises OutputClosed."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            raise OutputClosed(exc) from None
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise OutputClosed(exc) from None
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+class OutputClosed(Exception):
+    def __init__(self, exc: OSError):
+        super().__init__(exc.strerror or str(exc))
+        self.errno = exc.errno
+
+
+def _say(line: str) -> None:
+    """One line on stderr; a closed stderr has nobody to tell."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _quiet_stdout() -> None:
+    """Points fd 1 at /dev/null so the interpreter's flush at exit cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
+        pass
+    sys.stdout = open(os.devnull, "w")
+
+
 def main(argv=None) -> int:
-    from runners.errors import BadInput
+    from runners.errors import BadInput, Interrupted
 
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_ui_parser() if only_ui_options(argv) else build_parser()
+    real_stdout = sys.stdout
+    sys.stdout = _Stdout(real_stdout)
     try:
         args = parser.parse_args(argv)
         handler = _dispatch(args, parser)
         code = handler(args)
+        sys.stdout.flush()  # a full or closed stdout is seen here, not at the interpreter's exit
     except ArgumentError as exc:  # already prefixed with the (sub)command's name
-        print(str(exc), file=sys.stderr)
+        _say(str(exc))
         code = EXIT_BAD_INPUT
     except BadInput as exc:
-        print(f"edgemt: {exc}", file=sys.stderr)
+        _say(f"edgemt: {exc}")
         code = EXIT_BAD_INPUT
+    except OutputClosed as exc:
+        # What was stored is stored: only printing stopped. A closed pipe ends quietly with
+        # the status of a command killed by SIGPIPE; any other refused write is said once.
+        if exc.errno != errno.EPIPE:
+            _say(f"edgemt: cannot write standard output: {exc}")
+        _quiet_stdout()
+        code = EXIT_PIPE_CLOSED if exc.errno == errno.EPIPE else EXIT_INTERNAL
+    except BrokenPipeError:  # a pipe other than stdout (--out /dev/stdout) closed by its reader
+        _quiet_stdout()
+        code = EXIT_PIPE_CLOSED
+    except Interrupted as exc:
+        _say(f"edgemt: {exc}")
+        code = EXIT_STOPPED
     except KeyboardInterrupt:
-        print("edgemt: interrupted", file=sys.stderr)
-        code = 130
+        _say("edgemt: interrupted by Ctrl-C (SIGINT) before the run started; nothing was measured")
+        code = EXIT_STOPPED
+    finally:
+        if isinstance(sys.stdout, _Stdout):
+            sys.stdout = real_stdout
     sys.exit(code)
 
 
@@ -216,7 +315,7 @@ def _dispatch(args, parser):
 def export_command(args) -> int:
     from runners import config
     from storage import schema
-    from storage.export import export_csv
+    from storage.export import check_export, export_csv
     from tui.session import resolve_db
 
     db = resolve_db(args.db, config.load())
@@ -224,9 +323,17 @@ def export_command(args) -> int:
         from runners.errors import BadInput
 
         raise BadInput(f"--db {db} does not exist; run something first or give another --db")
+    conn = schema.connect(db, readonly=True)
+    try:
+        run_id = check_export(conn, args.out, args.run, args.table)  # every input, before any write
+    finally:
+        conn.close()
     _mark_interrupted(db)
     conn = schema.connect(db, readonly=True)
-    n = export_csv(conn, args.out, args.run, args.table)
+    try:
+        n = export_csv(conn, args.out, run_id, args.table)
+    finally:
+        conn.close()
     if args.json:
         print(json.dumps({"out": str(args.out), "rows": n, "table": args.table}))
     else:
@@ -235,9 +342,8 @@ def export_command(args) -> int:
 
 
 def _mark_interrupted(db) -> None:
-    """Any start of edgemt marks runs of dead controllers as interrupted."""
-    import os
-
+    """Any start of edgemt marks runs of dead controllers as interrupted (and writes to the
+    DB only when there is such a run)."""
     if os.access(db, os.W_OK):
         from storage.store import mark_interrupted_runs
 

@@ -21,17 +21,27 @@ KINDS = {"sweep-batch": "sweep-batch", "sweep-concurrency": "sweep-concurrency",
 
 
 # -- argument parsing (called from tui/cli.py) ----------------------------------------------------
-def add_parsers(sub, common, positive_float):
+def add_parsers(sub, common):
+    # every number is parsed and range-checked by runners/limits.py (ranges: docs/cli.md)
+    from runners import limits
+    from tui.cli import real_type, run_id_type, seconds_type, whole_type
+
+    level_type = whole_type(*limits.LEVEL, what="a concurrency level")
+
     def measuring(p):
-        p.add_argument("--duration", type=positive_float,
-                       help="seconds measured per level after warm-up (default: the steady-state rule)")
-        p.add_argument("--max-duration", type=positive_float, default=120.0,
-                       help="give up waiting for a steady state of one level after this many seconds (default 120)")
-        p.add_argument("--repeat", type=int, default=1, help="trials per level: mean and std (default 1)")
-        p.add_argument("--cooldown", type=float, default=0.0, help="seconds idle (paused) between levels")
-        p.add_argument("--window", type=positive_float, help="window length in seconds (default from config, 1.0)")
+        p.add_argument("--duration", type=seconds_type(limits.DURATION_S),
+                       help="seconds measured per level after warm-up, 0.1 to 604800 (default: the steady-state rule)")
+        p.add_argument("--max-duration", type=seconds_type(limits.MAX_DURATION_S), default=120.0,
+                       help="give up waiting for a steady state of one level after this many seconds, 1 to 604800 "
+                            "(default 120)")
+        p.add_argument("--repeat", type=whole_type(*limits.REPEAT), default=1,
+                       help="trials per level, 1 to 100: mean and std (default 1)")
+        p.add_argument("--cooldown", type=seconds_type(limits.COOLDOWN_S), default=0.0,
+                       help="seconds idle (paused) between levels, 0 to 3600")
+        p.add_argument("--window", type=seconds_type(limits.WINDOW_S),
+                       help="window length in seconds, 0.1 to 60 (default from config, 1.0)")
         p.add_argument("--images", help="folder of images (default: built-in set)")
-        p.add_argument("--resume", type=int, metavar="RUN",
+        p.add_argument("--resume", type=run_id_type, metavar="RUN",
                        help="continue the sweep of RUN (its parameters; levels already measured are reused)")
         common(p)
 
@@ -43,7 +53,7 @@ def add_parsers(sub, common, positive_float):
     measuring(sb)
     sc = ssub.add_parser("concurrency", help="throughput at each concurrency level, up to the first that fails")
     sc.add_argument("--tenant", metavar="SPEC", help="the group to sweep (its count is overridden)")
-    sc.add_argument("--max", type=int, default=None, help="highest level (default 64)")
+    sc.add_argument("--max", type=level_type, default=None, help="highest level, 1 to 4096 (default 64)")
     sc.add_argument("--strategy", default=None, help="linear (default) | doubling | search")
     sc.add_argument("--warm-start", action="store_true", help="keep warm tenants between levels (default: fresh)")
     measuring(sc)
@@ -51,26 +61,29 @@ def add_parsers(sub, common, positive_float):
     d = sub.add_parser("dmp", help="placements alone at their best level, then together: ideal vs achieved")
     d.add_argument("--tenant", action="append", metavar="SPEC", help="one group per placement; repeat")
     d.add_argument("--as-given", action="store_true", help="alone and together at the SPECs' counts")
-    d.add_argument("--max", type=int, default=None, help="highest level tried alone (default: each SPEC's count)")
+    d.add_argument("--max", type=level_type, default=None,
+                   help="highest level tried alone, 1 to 4096 (default: each SPEC's count)")
     measuring(d)
 
     t = sub.add_parser("tune", help="guided search of concurrency x batch x isolation")
     t.add_argument("--tenant", metavar="SPEC", help="the model and placement to tune")
     t.add_argument("--objective", default=None, help="throughput (default) | throughput-per-watt")
-    t.add_argument("--p99-ms", type=float, default=None, help="p99 latency limit in ms")
-    t.add_argument("--max", type=int, default=None, help="highest concurrency level (default 4)")
+    t.add_argument("--p99-ms", type=real_type(*limits.P99_MS), default=None,
+                   help="p99 latency limit in ms, 0.001 to 1000000")
+    t.add_argument("--max", type=level_type, default=None, help="highest concurrency level, 1 to 4096 (default 4)")
     t.add_argument("--batches", help="comma list (default 1,2,4,8)")
     t.add_argument("--isolations", help="comma list of process, thread (default both)")
-    t.add_argument("--budget", type=int, default=None, help="configurations to measure (default 25%% of the grid)")
+    t.add_argument("--budget", type=whole_type(*limits.BUDGET), default=None,
+                   help="configurations to measure, 1 to 10000 (default 25%% of the grid)")
     t.add_argument("--full-grid", action="store_true", help="measure every configuration (records a grid)")
     measuring(t)
 
     c = sub.add_parser("correlate", help="Pearson r of throughput with every resource, batch and concurrency")
-    c.add_argument("runs", nargs="*", type=int, metavar="RUN", help="run ids (default: the latest)")
+    c.add_argument("runs", nargs="*", type=run_id_type, metavar="RUN", help="run ids (default: the latest)")
     common(c)
 
     r = sub.add_parser("report", help="a run's results as tables, and plots with --plot")
-    r.add_argument("run", nargs="?", type=int, metavar="RUN", help="run id (default: the latest)")
+    r.add_argument("run", nargs="?", type=run_id_type, metavar="RUN", help="run id (default: the latest)")
     r.add_argument("--plot", metavar="FILE", help="write the plots to FILE.png or FILE.svg")
     r.add_argument("--csv", metavar="FILE", help="write the run's results table as CSV")
     common(r)
@@ -150,14 +163,17 @@ def _prepare(args, kind: str):
     cfg = config.load()
     db = resolve_db(args.db, cfg)
     schema.check_path(db)
-    if db.exists():
-        schema.connect(db, readonly=True).close()
+    schema.identify(db)  # refuses another program's DB or a newer schema before anything starts
     _check_measuring(args)
     cache, old = {}, None
     if args.resume is not None:
         old, cache = _resume_params(args, db, kind)
         for k, v in old.get("args", {}).items():
             setattr(args, k, v)
+    from tui.headless import check_window
+
+    check_window(args.window or cfg["window_s"], args.duration, args.max_duration,
+                 "--window" if args.window else "window_s in config.toml")
     return cfg, db, cache
 
 
@@ -173,8 +189,14 @@ def _checker(cfg, specs):
     from runners.placement import PlacementChecker
     from tui.session import edgetpu_lister
 
-    checker = PlacementChecker(cfg, edgetpu_lister())
-    checker.check_all(specs)
+    from tui.waiting import TtyProgress
+
+    progress = TtyProgress()
+    checker = PlacementChecker(cfg, edgetpu_lister(), progress=progress)
+    try:
+        checker.check_all(specs)
+    finally:
+        progress.done()
     return checker
 
 
@@ -358,11 +380,15 @@ def report_command(args) -> int:
     (run,) = run_ids(conn, [args.run] if args.run is not None else None)
     if args.plot:
         report.check_plot_path(args.plot)
+    if args.csv:
+        from storage.export import check_out
+
+        check_out(args.csv, "--csv")
     data = report.load(conn, run)
     if args.csv:
         from storage.export import export_csv
 
-        export_csv(conn, args.csv, run, "results")
+        export_csv(conn, args.csv, run, "results", flag="--csv")
     if args.plot:
         report.plot(data, args.plot)
     if args.json:
@@ -378,7 +404,7 @@ def merge_command(args) -> int:
     from storage import schema
     from storage.merge import merge
 
-    schema.check_path(__import__("pathlib").Path(args.out))
+    schema.check_path(__import__("pathlib").Path(args.out), "--out")
     counts = merge(args.sources, args.out)
     if args.json:
         print(json.dumps({"out": args.out, **counts}))

@@ -12,26 +12,51 @@ from runners.spec import parse_spec
 from storage import schema
 from tui.session import Session, resolve_db
 
-EXIT_OK, EXIT_TENANT_FAILED, EXIT_STORAGE = 0, 3, 4
+EXIT_OK, EXIT_TENANT_FAILED, EXIT_STORAGE, EXIT_STOPPED = 0, 3, 4, 130
+STOP_SIGNALS = {signal.SIGINT: "SIGINT (Ctrl-C)", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP (terminal lost)"}
+
+
+def check_window(window_s: float, duration: float = None, max_duration: float = None, where="--window") -> None:
+    """A measurement is made of whole windows: a window longer than the time measured would
+    never end inside it (a 3600 s window made a 10 s run wait an hour)."""
+    if duration is not None and window_s > duration:
+        raise BadInput(f"{where} {window_s:g} s is longer than --duration {duration:g} s; a measurement is whole "
+                       f"windows: give a window of at most {duration:g} s")
+    if max_duration is not None and window_s > max_duration:
+        raise BadInput(f"{where} {window_s:g} s is longer than --max-duration {max_duration:g} s; give a window of "
+                       f"at most {max_duration:g} s")
 
 
 def check_images(folder: str) -> str:
-    """An --images folder must exist and hold at least one readable image (checked here,
-    before anything starts; the children skip and count unreadable files)."""
+    """An --images folder must exist and hold at least one readable image among the files
+    the runners read (runners/child/image_files.py: the folder's files and one level of
+    class folders), checked here, before anything starts; the children skip and count
+    unreadable files."""
+    from runners.child.image_files import deeper_files, list_files
+
     path = Path(folder).expanduser()
     if not path.is_dir():
         raise BadInput(f"--images {folder!r} is not a folder; give a folder of images (flat or one folder per class)")
+    try:
+        files = list_files(str(path))
+    except OSError as exc:
+        raise BadInput(f"--images {folder!r} cannot be read: {exc.strerror or exc}") from None
+    if not files:
+        deeper = deeper_files(str(path))
+        if deeper:
+            raise BadInput(f"--images {folder!r} holds its {deeper} files more than one folder down; edgemt reads "
+                           "the folder's own files and one level of class folders (folder/CLASS/image.jpg)")
+        raise BadInput(f"--images {folder!r} is empty; give a folder of images (JPEG, PNG, ...)")
     from PIL import Image
 
-    files = sorted(p for p in path.rglob("*") if p.is_file())
-    if not files:
-        raise BadInput(f"--images {folder!r} is empty; give a folder of images (JPEG, PNG, ...)")
     for f in files:
         try:
+            if Path(f).stat().st_size == 0:
+                continue
             with Image.open(f) as im:
                 im.load()
             return str(path.absolute())
-        except Exception:
+        except Exception:  # noqa: BLE001 - the children skip what does not decode, and so does this check
             continue
     raise BadInput(f"--images {folder!r} holds no readable image ({len(files)} files, none decodes)")
 
@@ -39,16 +64,23 @@ def check_images(folder: str) -> str:
 def run_command(args) -> int:
     cfg = config.load()
     specs = [parse_spec(s) for s in args.tenant]
+    check_window(args.window or cfg["window_s"], args.duration, args.max_duration,
+                 "--window" if args.window else "window_s in config.toml")
     db = resolve_db(args.db, cfg)
     schema.check_path(db)
+    schema.identify(db)  # refuses another program's DB or a newer schema before anything starts
     images = check_images(args.images) if args.images else None
-    if db.exists():
-        schema.connect(db, readonly=True).close()  # refuses a newer schema before anything starts
     from tui.session import edgetpu_lister
     from runners.placement import PlacementChecker
 
-    checker = PlacementChecker(cfg, edgetpu_lister())
-    checker.check_all(specs)
+    from tui.waiting import TtyProgress
+
+    progress = TtyProgress()
+    checker = PlacementChecker(cfg, edgetpu_lister(), progress=progress)
+    try:
+        checker.check_all(specs)
+    finally:
+        progress.done()
     params = {"tenants": args.tenant, "duration": args.duration, "images": images,
               "include_transfer": args.include_transfer, "window_s": args.window}
     return asyncio.run(_run(args, specs, db, cfg, images, checker, params))
@@ -59,9 +91,15 @@ async def _run(args, specs, db, cfg, images, checker, params) -> int:
                       window_s=args.window, checker=checker)
     sup = session.supervisor
     stop = asyncio.Event()
+    stopped_by = []  # the signal that stopped the run, said in the summary
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        loop.add_signal_handler(sig, stop.set)
+
+    def on_signal(sig):
+        stopped_by.append(sig)
+        stop.set()
+
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, on_signal, sig)
     # A DB the disk stops taking (full, size limit, read-only, I/O error) stops the run:
     # measuring on without recording would lose every figure from then on.
     session.store.on_error = lambda message: loop.call_soon_threadsafe(stop.set)
@@ -101,9 +139,10 @@ async def _run(args, specs, db, cfg, images, checker, params) -> int:
         placements.setdefault(t.spec.placement, []).append(t)
     placement_tp = {p: round(_span_rate(ts, m.since, m.until), 3) for p, ts in placements.items()}
     total = round(_span_rate(tenants, m.since, m.until), 3)
+    measured = max(0.0, m.until - m.since)  # stopped during warm-up: nothing measured, not a negative time
     out = {"run_id": session.run_id, "db": str(db), "tenants": summaries, "placements": placement_tp,
            "total_throughput": total, "images": sum(s["images"] for s in summaries),
-           "span": [round(m.since, 3), round(m.until, 3)], "measured_s": round(m.until - m.since, 3),
+           "span": [round(m.since, 3), round(m.until, 3)], "measured_s": round(measured, 3),
            "steady": m.steady, "stopped_by": m.reason, "ramp": None}
     from runners import threads
 
@@ -114,12 +153,19 @@ async def _run(args, specs, db, cfg, images, checker, params) -> int:
         from runners import aggregate
 
         out["ramp"] = aggregate.ramp_summary({t.id: in_phase(t, *m.ramp) for t in tenants}, m.ramp)
+    if stopped_by:
+        out["signal"] = STOP_SIGNALS[stopped_by[0]].split()[0]
     _add_energy(out, db, session.run_id, m)
     weights = {s["weights"] for s in summaries if s["weights"]}
     if args.json:
         print(json.dumps(out))
     else:
         _print_summary(out, weights)
+    if status == "interrupted":
+        # documented in docs/cli.md: 130 whatever stopped it, the measurements are stored
+        print(f"edgemt: stopped by {STOP_SIGNALS[stopped_by[0]] if stopped_by else 'the user'} after "
+              f"{measured:.1f} s measured; run {session.run_id} is stored as interrupted", file=sys.stderr)
+        return EXIT_STOPPED
     return EXIT_TENANT_FAILED if any(s["status"] == "failed" for s in summaries) else EXIT_OK
 
 

@@ -9,6 +9,8 @@ import os
 
 import numpy as np
 
+import image_files
+
 MAX_IMAGES = 256  # usable images read from a folder at most
 BUILTIN_COUNT = 16
 BUILTIN_SIDE = 256
@@ -104,27 +106,10 @@ def _to_rgb(img):
 
 
 def list_files(folder):
-    """Image candidates of a folder: its files, then one level of class folders, sorted."""
+    """Image candidates of a folder (image_files.py: the same rule as the start-up check)."""
     if not os.path.isdir(folder):
         raise NoImages("image folder %s does not exist or is not a folder" % folder)
-    files = []
-    entries = sorted(os.listdir(folder))
-    for name in entries:
-        if name.startswith("."):
-            continue
-        path = os.path.join(folder, name)
-        if os.path.isfile(path):
-            files.append(path)
-    for name in entries:
-        if name.startswith("."):
-            continue
-        path = os.path.join(folder, name)
-        if os.path.isdir(path):
-            for sub in sorted(os.listdir(path)):
-                p = os.path.join(path, sub)
-                if not sub.startswith(".") and os.path.isfile(p):
-                    files.append(p)
-    return files
+    return image_files.list_files(folder)
 
 
 def load_one(path, size):

@@ -1,16 +1,39 @@
-"""Every bad input of `edgemt run`: one line naming the value, exit 2, no traceback,
-nothing started, and an existing DB keeps every row."""
+"""Every row of the bad-input table (tests/bad_input_cases.py) against the real `edgemt`.
+
+Refused input: the exit status and first line of the row, exactly one line on stderr,
+nothing on stdout, no traceback, and every file in the test's folder (the seeded edgemt
+DB, another program's DB, the config) byte for byte as it was, with no file added. Faults
+and closed streams run a real tiny tflite tenant and check what was stored."""
+import hashlib
+import os
+import re
+import signal
 import sqlite3
+import subprocess
+import time
 
 import pytest
 
-from edgemt_testlib import run_edgemt
+from bad_input_cases import CASES, SETUPS, T, case_id
+from edgemt_testlib import EDGEMT, require_env
 from storage.store import Store
 
 
-@pytest.fixture
-def seeded_db(edgemt_home):
-    db = edgemt_home / "edgemt.db"
+def _pattern(text: str) -> "re.Pattern":
+    return re.compile(".*".join(re.escape(part) for part in text.split("...")), re.S)
+
+
+def _snapshot(home):
+    out = {}
+    for root, _, names in os.walk(home):
+        for n in names:
+            p = os.path.join(root, n)
+            with open(p, "rb") as fh:
+                out[os.path.relpath(p, home)] = hashlib.sha256(fh.read()).hexdigest()
+    return out
+
+
+def _seed(db):
     st = Store(db)
     run = st.create_run("run", {"seed": True})
     tid = st.add_tenant(run, group_id=1, model="resnet18", framework="torch", resource="cpu", batch=1,
@@ -19,98 +42,94 @@ def seeded_db(edgemt_home):
         st.add_window(tid, i, i + 1, 3, 3, 1, {"70": 3})
     st.end_run(run, "done")
     st.close()
-    return db
 
 
-def _counts(db):
-    c = sqlite3.connect(db)
+def _query(db, sql):
+    c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        return [c.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("runs", "tenants", "windows", "events")]
+        return c.execute(sql).fetchall()
     finally:
         c.close()
 
 
-def _image_dir(tmp, kind):
-    d = tmp / f"images-{kind}"
-    d.mkdir()
-    if kind == "junk":
-        (d / "a.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
-        (d / "b.txt").write_text("hello")
-        (d / "zero.png").write_bytes(b"")
-    return d
+def _wait_window(db, timeout=180):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if _query(db, "SELECT COUNT(*) FROM windows")[0][0] > 0:
+                return
+        except sqlite3.Error:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("no window was stored in time")
 
 
-CASES = [
-    (["--tenant", "nosuchnet"], "unknown model 'nosuchnet'"),
-    (["--tenant", "mobilenet_v2,framework=caffe"], "unknown framework 'caffe'"),
-    (["--tenant", "vgg16,framework=tflite"], "not supported by tflite"),
-    (["--tenant", "mobilenet_v2,resource=cuda:0"], "cuda:0 not found"),
-    (["--tenant", "mobilenet_v1,framework=tflite,resource=edgetpu:usb:3"], "no EdgeTPU was found"),
-    (["--tenant", "mobilenet_v2,batch=0"], "batch 0"),
-    (["--tenant", "mobilenet_v2,batch=-2"], "batch -2"),
-    (["--tenant", "mobilenet_v2,batch=many"], "'many' is not a number"),
-    (["--tenant", "mobilenet_v2,count=0"], "count=0"),
-    (["--tenant", "mobilenet_v2,,count=1"], "empty item"),
-    (["--tenant", "mobilenet_v2,speed=9"], "unknown key 'speed'"),
-    (["--tenant", "mobilenet_v2", "--images", "/no/such/folder"], "is not a folder"),
-    (["--tenant", "mobilenet_v2", "--images", "@empty"], "is empty"),
-    (["--tenant", "mobilenet_v2", "--images", "@junk"], "no readable image"),
-    (["--tenant", "mobilenet_v2", "--duration", "0"], "not positive"),
-    (["--tenant", "mobilenet_v2", "--duration", "-5"], "not positive"),
-    (["--tenant", "mobilenet_v2", "--duration", "soon"], "not a number"),
-    (["--tenant", "mobilenet_v2", "--db", "/dev/null/edgemt.db"], "not writable"),
-    (["--tenant", "mobilenet_v2", "--db", "@notsqlite"], "not an SQLite database"),
-    (["--tenant", "mobilenet_v2", "--db", "@folder"], "is a folder"),
-    ([], "--tenant"),
-]
+def _run(case, argv, env, db):
+    cmd = [EDGEMT, *argv]
+    if case.action is None:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                           timeout=300)
+        return p.returncode, p.stdout, p.stderr
+    if case.action == "stdout_full":
+        with open("/dev/full", "wb") as full:
+            p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE, env=env, timeout=300)
+        return p.returncode, b"", p.stderr
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        if case.action == "close_stdout":  # the reader is gone before edgemt writes a byte (`| head -c 0`)
+            p.stdout.close()
+            _, err = p.communicate(timeout=300)
+            return p.returncode, b"", err
+        _wait_window(db)
+        if case.action == "sigint":
+            p.send_signal(signal.SIGINT)
+        elif case.action == "segv_runner":
+            (pid,), = _query(db, "SELECT runner_pid FROM tenants")
+            os.kill(pid, signal.SIGSEGV)
+        out, err = p.communicate(timeout=300)
+        return p.returncode, out, err
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
-@pytest.mark.parametrize("args,words", CASES, ids=[c[1] for c in CASES])
-def test_bad_run_input(seeded_db, edgemt_home, args, words):
-    before = _counts(seeded_db)
-    args = list(args)
-    for i, a in enumerate(args):
-        if a in ("@empty", "@junk"):
-            args[i] = str(_image_dir(edgemt_home, a[1:]))
-        elif a == "@notsqlite":
-            p = edgemt_home / "notes.txt"
-            p.write_text("my notes, not a database")
-            args[i] = str(p)
-        elif a == "@folder":
-            args[i] = str(edgemt_home)
-    proc = run_edgemt("run", *args, timeout=120)
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and words in lines[0], proc.stderr
-    assert "Traceback" not in proc.stderr and proc.stdout == ""
-    assert _counts(seeded_db) == before
-
-
-def test_missing_environment_names_the_command(seeded_db, edgemt_home):
-    cfg = edgemt_home / "config" / "edgemt" / "config.toml"
-    cfg.write_text('[envs]\nmxnet = "/nonexistent/bin/python"\n')
-    proc = run_edgemt("run", "--tenant", "mobilenet_v2,framework=mxnet")
-    assert proc.returncode == 2
-    assert "edgemt env create mxnet" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
-
-
-def test_broken_config_is_one_line(edgemt_home):
-    cfg = edgemt_home / "config" / "edgemt" / "config.toml"
-    cfg.write_text('window_s = "one"\n')
-    proc = run_edgemt("run", "--tenant", "mobilenet_v2")
-    assert proc.returncode == 2 and "'window_s'" in proc.stderr and "Traceback" not in proc.stderr
-
-
-def test_newer_schema_is_refused_and_kept(edgemt_home):
-    db = edgemt_home / "future.db"
-    c = sqlite3.connect(db)
-    c.execute("CREATE TABLE keep (x)")
-    c.execute("INSERT INTO keep VALUES (1)")
-    c.execute("PRAGMA user_version = 99")
-    c.commit()
-    c.close()
-    proc = run_edgemt("run", "--tenant", "mobilenet_v2", "--db", str(db))
-    assert proc.returncode == 2 and "schema version 99" in proc.stderr
-    c = sqlite3.connect(db)
-    assert c.execute("SELECT x FROM keep").fetchall() == [(1,)]
-    assert c.execute("PRAGMA user_version").fetchone()[0] == 99
+@pytest.mark.parametrize("case", CASES, ids=[case_id(i, c) for i, c in enumerate(CASES)])
+def test_bad_input(edgemt_home, case):
+    if case.real:
+        require_env("tflite")
+    home = edgemt_home
+    db = home / "edgemt.db"
+    names = {"home": str(home), "db": str(db), "T": T}
+    for name in case.setup:
+        names[name] = str(SETUPS[name](home))
+    if case.config is not None:
+        cfg = home / "config" / "edgemt" / "config.toml"
+        # top-level keys before the test's [envs] table; a case's own [envs] replaces it
+        text = "" if case.config.startswith("[envs]") else cfg.read_text()
+        cfg.write_text(case.config + "\n" + text)
+    if case.db == "seeded":
+        _seed(db)
+    argv = [a.format(**names) for a in case.argv]
+    before = _snapshot(home)
+    env = {**os.environ, **case.env}
+    code, out, err = _run(case, argv, env, db)
+    err = err.decode(errors="replace")
+    lines = err.strip("\n").splitlines()
+    assert "Traceback" not in err, err
+    assert code == case.exit, (code, err)
+    if case.line:
+        assert lines and _pattern(case.line.format(**names)).fullmatch(lines[0]), (case.line, err)
+    else:
+        assert err == "", err
+    if case.exit == 2:
+        assert len(lines) == 1 and out == b"", (err, out)
+    if case.db == "seeded":
+        assert _snapshot(home) == before  # nothing written, nothing created
+    elif case.db == "none":
+        assert not db.exists() and _snapshot(home) == before
+    if case.stored:
+        sql, expected = case.stored
+        row = _query(db, sql)[0]
+        for got, want in zip(row, expected):
+            assert _pattern(want).fullmatch(str(got)) if isinstance(want, str) else got == want, (got, want)

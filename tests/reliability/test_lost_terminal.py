@@ -3,8 +3,8 @@ it to the foreground process group), or the user presses Ctrl-C (SIGINT to the g
 
 `edgemt run` stops cleanly: every tenant `stopped` (none failed: the runner children are
 in their own session, so the signal reaches only the controller), the run `interrupted`,
-the DB flushed (the windows stored = the images the run reported), exit 0, no runner
-child left. SIGHUP to the controller alone behaves the same. The UI with --keep-running
+the DB flushed (the windows stored = the images the run reported), exit 130 (stopped by
+the user, docs/cli.md) with one line on stderr naming the signal, no runner child left. SIGHUP to the controller alone behaves the same. The UI with --keep-running
 goes on headless when its terminal goes, until SIGTERM."""
 import json
 import os
@@ -34,10 +34,14 @@ def test_lost_terminal_stops_cleanly(edgemt_home, how):
         out, err = p.communicate(timeout=120)
     finally:
         p.kill()
-    assert p.returncode == 0, err
+    assert p.returncode == 130, err
     assert "Traceback" not in err
+    name = "SIGINT (Ctrl-C)" if how.startswith("ctrl-c") else "SIGHUP (terminal lost)"
+    assert err.strip().splitlines() == [err.strip().splitlines()[0]]
+    assert err.startswith(f"edgemt: stopped by {name} after ") and "is stored as interrupted" in err, err
     result = json.loads(out)
-    assert result["stopped_by"] == "stopped"
+    assert result["stopped_by"] == "stopped" and result["signal"] == name.split()[0]
+    assert result["measured_s"] >= 0
     assert {t["status"] for t in result["tenants"]} == {"ok"}
     wait_for(lambda: not any(alive(x) for x in pids), timeout=10, what="runner children gone")
     assert rows(db, "SELECT status FROM runs") == [("interrupted",)]

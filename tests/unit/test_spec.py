@@ -30,8 +30,8 @@ def test_round_trip_through_str():
     ("vgg16,framework=tflite", "not supported by tflite"),
     ("mobilenet_v2,batch=0", "batch 0 is out of range"),
     ("mobilenet_v2,batch=-3", "batch -3 is out of range"),
-    ("mobilenet_v2,batch=big", "'big' is not a number"),
-    ("mobilenet_v2,count=0", "count=0 is not allowed"),
+    ("mobilenet_v2,batch=big", "'big' is not a whole number"),
+    ("mobilenet_v2,count=0", "count='0' is out of range; count takes a whole number from 1 to 256"),
     ("mobilenet_v2,colour=red", "unknown key 'colour'"),
     ("mobilenet_v2,,batch=2", "empty item"),
     ("mobilenet_v2,batch", "not key=value"),
@@ -40,11 +40,17 @@ def test_round_trip_through_str():
     ("mobilenet_v2,resource=edgetpu", "runs only framework=tflite"),
     ("mobilenet_v2,framework=tflite,resource=cuda:0", "tflite does not run on cuda:0"),
     ("mobilenet_v2,isolation=fiber", "isolation='fiber'"),
-    ("mobilenet_v2,threads=0", "threads=0 is not allowed"),
+    ("mobilenet_v2,threads=0", "threads='0' is out of range; threads takes a whole number from 1 to"),
     ("mobilenet_v2,autotune=1", "autotune= is an mxnet option"),
     ("mobilenet_v2,framework=mxnet,autotune=maybe", "autotune='maybe'"),
     ("mobilenet_v2,file=/no/such/file.pt", "does not exist"),
     ("framework=torch", "names no model"),
+    # only plain ASCII decimal integers: Python's int() takes the first two silently
+    ("mobilenet_v2,batch=1_0", "batch '1_0' is not a whole number"),
+    ("mobilenet_v2,batch=\uff12", "is not a whole number"),
+    ("mobilenet_v2,batch=2.0", "batch '2.0' is not a whole number"),
+    ("mobilenet_v2,count=0x10", "count='0x10' is not a whole number"),
+    ("mobilenet_v2,threads=100000", "threads='100000' is out of range"),
 ])
 def test_bad_specs_name_the_value(text, words):
     with pytest.raises(BadInput) as err:
@@ -74,7 +80,7 @@ def test_size_is_for_file_models_only(tmp_path):
         parse_spec("mobilenet_v2,size=7")
     f = tmp_path / "m.pt"
     f.write_bytes(b"x")
-    with pytest.raises(BadInput, match="size=7 is out of range"):
+    with pytest.raises(BadInput, match="size='7' is out of range; size takes a whole number from 32 to 2048"):
         parse_spec(f"file={f},size=7")
 
 
@@ -90,3 +96,13 @@ def test_edgetpu_compiled_model_on_cpu_says_what_would_happen(tmp_path):
     plain = tmp_path / "mobilenet_v2_int8.tflite"
     plain.write_bytes(b"\x1c\x00\x00\x00TFL3" + b"\x00" * 100)
     assert parse_spec(f"mobilenet_v2,framework=tflite,file={plain}").file == str(plain)
+
+
+def test_threads_follow_the_cores(monkeypatch):
+    from runners import limits
+
+    monkeypatch.setattr(limits, "cores", lambda: 2)
+    assert parse_spec("mobilenet_v2,threads=8").threads == 8
+    with pytest.raises(BadInput, match=r"threads='9' is out of range; threads takes a whole number from 1 to 8 "
+                                       r"\(4 a core, 2 cores here\)"):
+        parse_spec("mobilenet_v2,threads=9")

@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Select, Static
 
 from runners.errors import BadInput
+from runners import limits
 from runners.spec import check_batch, parse_spec
 from tui.screens.form import FormScreen
 
@@ -49,10 +50,9 @@ def parse_request(kind: str, spec_text: str, max_level: str, strategy: str, batc
     if kind not in {k for _, k in KINDS}:
         raise BadInput(f"experiment {kind!r}; accepted: {', '.join(k for _, k in KINDS)}")
     spec = parse_spec(spec_text)
-    try:
-        level = int(max_level)
-    except ValueError:
-        raise BadInput(f"max level {max_level!r} is not a number; give a whole number >= 1") from None
+    if not limits._INT_RE.match(max_level.strip()):
+        raise BadInput(f"max level {max_level!r} is not a number; give a whole number from 1 to 256")
+    level = int(max_level)
     if not 1 <= level <= 256:
         raise BadInput(f"max level {level} is out of range; give 1 to 256")
     if strategy not in STRATEGIES:
@@ -64,11 +64,9 @@ def parse_request(kind: str, spec_text: str, max_level: str, strategy: str, batc
     if not batch_list:
         raise BadInput("batches is empty; give a comma list, e.g. 1,2,4")
     try:
-        secs = float(duration)
-    except ValueError:
-        raise BadInput(f"duration {duration!r} is not a number; give seconds > 0") from None
-    if not secs > 0:
-        raise BadInput(f"duration {duration!r} is not positive; give seconds > 0")
+        secs = limits.seconds(duration, limits.DURATION_S)
+    except ValueError as exc:
+        raise BadInput(f"duration {exc}") from None
     return ExperimentRequest(kind, spec.with_changes(count=1), level, strategy, sorted(set(batch_list)), secs)
 
 
