@@ -19,17 +19,54 @@ INTRO = """# The `edgemt` command line
 `--db PATH` (default `$EDGEMT_DB`, else `$XDG_DATA_HOME/edgemt/edgemt.db`) and, where it
 prints results, `--json` (one JSON object on stdout).
 
-Exit status: **0** success, **1** internal error, **2** bad input (one line on stderr
-naming the bad value and what is accepted; nothing started; an existing DB untouched),
-**3** completed but at least one tenant failed, **4** the DB could not be written (what
-was written before is kept), **130** stopped by Ctrl-C (what was measured is kept).
+Exit status:
+
+| status | meaning |
+|---|---|
+| **0** | success |
+| **1** | internal error, or standard output cannot be written (`> /dev/full`: one line says so) |
+| **2** | bad input: one line on stderr naming the bad value and what is accepted; nothing started; nothing written (docs/bad-input.md) |
+| **3** | completed, but at least one tenant failed |
+| **4** | the DB could not be written during the run (what was written before is kept) |
+| **130** | stopped by the user: Ctrl-C (SIGINT), SIGTERM, or a lost terminal (SIGHUP), before or during a run. One line on stderr names the signal; what was measured is stored and the run is `interrupted`; `--json` still prints the summary. 128 + SIGINT, the shell's status of an interrupted command, for every one of them: a script needs one test for "the user stopped it" |
+| **141** | standard output closed by its reader (`edgemt run --json \| head -c 10`): quiet, the status of a command killed by SIGPIPE; what was stored is unchanged (the run is `done` if it finished) |
 
 A **SPEC** (`--tenant`) is `key=value` pairs joined by commas, the first item may be the
 bare model name: `model`, `framework` (torch, tensorflow, tflite, mxnet), `resource`
 (cpu, cuda:N, edgetpu, edgetpu:usb:N, edgetpu:pci:N), `batch` (1-4096), `count` (up to 256
-processes or 4096 threads), `isolation` (process, thread), `threads` (intra-op threads),
-`file` (a model file: TorchScript or state dict for torch, .tflite / _edgetpu.tflite,
-.keras), `size` (input side of a `file=` model), `autotune` (mxnet: cuDNN auto-tune on/off).
+processes or 4096 threads), `isolation` (process, thread), `threads` (intra-op threads,
+1 to 4 a core of this machine), `file` (a model file: TorchScript or state dict for torch,
+.tflite / _edgetpu.tflite, .keras), `size` (input side of a `file=` model, 32-2048),
+`autotune` (mxnet: cuDNN auto-tune on/off).
+
+**Numbers** (`runners/limits.py`, the same on the command line, in SPECs and in
+config.toml): whole numbers are plain ASCII digits (`1_0`, full-width digits, `2.0`, `1e2`,
+`0x10`, `+3` are refused); real numbers are ASCII decimals with an optional exponent
+(`nan`, `inf` and values that overflow are refused). Ranges, both ends included:
+
+| number | range |
+|---|---|
+| `--window`, config `window_s` | 0.1 to 60 s, and at most `--duration` / `--max-duration` |
+| `--duration` | 0.1 to 604800 s (a week) |
+| `--max-duration` | 1 to 604800 s |
+| `--cooldown` | 0 to 3600 s |
+| config `sample_hz` | 0.01 to 100 samples a second |
+| config `step` | 1 to 256 |
+| `batch=`, `--batches` | 1 to 4096 |
+| `count=` | 1 to 256 (process isolation), 1 to 4096 (thread) |
+| `threads=` | 1 to 4 x the cores this process may use |
+| `size=` | 32 to 2048 pixels |
+| `--repeat` | 1 to 100 |
+| `--max` | 1 to 4096 |
+| `--budget` | 1 to 10000 |
+| `--p99-ms` | 0.001 to 1000000 ms |
+| `replay --speed` | 0 to 1000 (0 jumps to the end) |
+| run ids (`--run`, `--follow`, `--resume`, RUN) | 1 to 2^63 - 1 |
+
+A DB (`--db`, `merge --out`) is written only when it is new (missing, empty, or an SQLite
+file without tables) or edgemt's own (`PRAGMA application_id` 0x45444D54 and a schema
+version this edgemt knows); commands that only read open it read-only. The UI needs a
+terminal (stdin and stderr): without one, use `edgemt run`.
 
 This page is generated from the parser by `docs/make_cli_md.py`.
 """
