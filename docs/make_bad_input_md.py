@@ -20,6 +20,7 @@ SECTIONS = {
     "db": "DB files (`--db`, `merge`)",
     "config": "config.toml (`$XDG_CONFIG_HOME/edgemt/config.toml`)",
     "export": "export and report",
+    "round2": "A second round: as a new user, and trying to break it",
     "streams": "Closed streams, interruptions, faults (real runs)",
 }
 
@@ -32,12 +33,16 @@ FILES = {
     "{app_db}": "app.db (application id 0x5042)", "{newer_db}": "future.db (edgemt's id, user_version 99)",
     "{cut_db}": "cut.db (an SQLite file cut after 6000 bytes)", "{empty_edgemt_db}": "empty-edgemt.db (no runs)",
     "{edgetpu_tflite}": "m_edgetpu.tflite (holds edgetpu-custom-op)",
+    "{weird_db}": "'we?ird#%.db' (an edgemt DB)", "{tflite_model}": "mobilenet_v2_int8.tflite",
 }
+
+SETUP_NOTES = {"config_is_dir": "config.toml a folder", "config_not_utf8": "config.toml not UTF-8"}
 
 ACTIONS = {
     "close_stdout": "stdout closed by its reader before the first byte",
     "stdout_full": "stdout is `/dev/full`",
     "sigint": "SIGINT (Ctrl-C) once a window is stored",
+    "sigint_in_check": "SIGINT (Ctrl-C) while the model file is checked",
     "segv_runner": "SIGSEGV to the runner once a window is stored",
 }
 
@@ -126,13 +131,18 @@ def render() -> str:
             n += 1
             what = f"`{_quote(c.argv)}`" if c.argv else "(no arguments)"
             if c.config:
-                what += " with config `" + c.config.strip().replace("\n", "; ") + "`"
+                what += " with config `" + _shown(c.config.strip()).replace("\n", "; ") + "`"
+            for k, v in c.env.items():
+                what += f" with `{k}={_shown(v)}`"
+            for name in c.setup:
+                if name.startswith("config_"):
+                    what += f" with {SETUP_NOTES[name]}"
             if c.action:
                 what += f", {ACTIONS[c.action]}"
             answer = f"`{_shown(c.line)}`" if c.line else "(nothing)"
             if c.stored:
                 answer += f"; stored: `{c.stored[0]}` = `{_shown(str(c.stored[1][0]))}`"
-            kept = {"seeded": "yes", "none": "no DB made", "run": "run stored"}[c.db]
+            kept = {"seeded": "yes", "none": "no DB made", "run": "run stored", "read": "DB read only"}[c.db]
             out.append(f"| {i + 1} | {_cell(what)} | {_cell(answer)} | {c.exit} | {kept} | {_cell(c.note)} |")
         out.append("")
     assert n == len(CASES), "a case has a section the doc does not list"

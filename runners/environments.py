@@ -139,4 +139,12 @@ def use(framework: str, python: str, cfg_path: Path = None) -> dict:
     exe = Path(python).expanduser()
     if not exe.exists() or not os.access(exe, os.X_OK):
         raise BadInput(f"interpreter {python!r} does not exist or is not executable; give a path to a python binary")
+    # Asked before saving: a path that is not a Python, or one without the framework, would
+    # otherwise be saved and fail every later run.
+    from runners import probe
+
+    answer = probe.probe(framework, str(exe.absolute()))
+    if answer.get("ev") != "hello":
+        raise BadInput(f"{python!r} does not run {framework}: {answer.get('reason')}; nothing saved: give a python "
+                       f"that imports {framework}")
     return config.update(cfg_path, **{config.ENV_TABLE: {framework: str(exe.absolute())}})

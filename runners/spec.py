@@ -102,9 +102,21 @@ def check_batch(batch, where: str = "batch") -> int:
     return value
 
 
+def check_total(specs) -> None:
+    """The caps hold for a run's groups together: 256 --tenant SPECs of count=256 would be
+    65,536 processes. Thread groups count one process each."""
+    processes = sum(s.count if s.isolation == "process" else 1 for s in specs)
+    tenants = sum(s.count for s in specs)
+    if processes > MAX_COUNT["process"]:
+        raise BadInput(f"{len(specs)} SPECs start {processes} runner processes together, over the limit of "
+                       f"{MAX_COUNT['process']}; use isolation=thread or fewer tenants")
+    if tenants > MAX_COUNT["thread"]:
+        raise BadInput(f"{len(specs)} SPECs start {tenants} tenants together, over the limit of {MAX_COUNT['thread']}")
+
+
 def parse_spec(text: str) -> TenantSpec:
     """Parses and checks one SPEC string (resource existence is checked later, by probes)."""
-    spec = text
+    spec = text if len(text) <= 120 else text[:100] + "..."  # the SPEC as messages quote it: one readable line
     if not text or not text.strip():
         raise BadInput("empty SPEC; expected e.g. mobilenet_v2,framework=torch,resource=cpu,batch=1,count=1")
     values = {}

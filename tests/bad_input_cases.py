@@ -13,7 +13,8 @@ SETUPS makes (``{other_db}``, ``{deep_images}``...). In ``line``, ``...`` matche
 ``db``: "seeded" = an edgemt DB with one finished run exists and every file in the home
 folder keeps its bytes (nothing written, nothing created); "none" = no DB exists and
 none may appear; "run" = a real run writes the DB (faults, closed streams), checked with
-``stored``: (SQL, expected first row).
+``stored``: (SQL, expected first row); "read" = the seeded DB keeps its bytes while the
+command writes elsewhere (a merge's output, a CSV).
 """
 from dataclasses import dataclass, field
 
@@ -26,10 +27,10 @@ class Case:
     argv: list
     exit: int
     line: str  # the first line of stderr ("" = nothing on stderr)
-    db: str = "seeded"  # seeded | none | run
+    db: str = "seeded"  # seeded | none | run | read
     setup: tuple = ()  # names from SETUPS
     config: str = None  # config.toml text, added to the test's [envs]
-    action: str = None  # None | close_stdout | head_1 | sigint | segv_runner (see the runner)
+    action: str = None  # None | close_stdout | stdout_full | sigint | sigint_in_check | segv_runner
     stored: tuple = None  # (SQL, expected first row) after a run
     note: str = ""  # for the doc
     real: bool = False  # runs a real framework child (slower)
@@ -315,6 +316,42 @@ CASES = [
     C("export", ["report", "--plot", "{home}/p.gif"], 2, "edgemt: --plot '.../p.gif': give a .png or .svg file name"),
     C("export", ["report", "7"], 2, "edgemt: ...7..."),
 
+    # -- a second round, as a new user and as someone trying to break it --------------------
+    C("round2", MV2 + ["--images", ""], 2,
+      "edgemt: --images '' is empty; give a folder of images (flat or one folder per class)",
+      note="`--images \"$DIR\"` with DIR unset; was: the built-in images, silently"),
+    C("round2", MV2 + ["--db", ""], 2, "edgemt: --db '' is empty; give a file path such as edgemt.db",
+      note="`--db \"$DB\"` with DB unset; was: the default DB, silently"),
+    C("round2", MV2, 2, "edgemt: EDGEMT_DB ... is a folder; give a file path such as .../edgemt.db",
+      env={"EDGEMT_DB": "{home}"}, note="was: the message named --db, which was not given"),
+    C("round2", MV2, 2, "edgemt: db in config.toml ... is another program's SQLite database (tables: runs); ...",
+      config='db = "{other_db}"', setup=("other_db",)),
+    C("round2", MV2 + ["--tenant", "mobilenet_v2,count=200"] + ["--tenant", "mobilenet_v2,count=200"], 2,
+      "edgemt: 3 SPECs start 401 runner processes together, over the limit of 256; use isolation=thread or "
+      "fewer tenants", note="was: each SPEC under its cap, 400 processes together"),
+    C("round2", RUN + ["mobilenet_v2," + "x" * 5000], 2,
+      "edgemt: SPEC 'mobilenet_v2,xxxxxxxxxx...' is not key=value; only the first item may be a bare model name",
+      note="a 5000-character SPEC: quoted short"),
+    C("round2", ["env", "use", "torch", "/bin/true"], 2,
+      "edgemt: '/bin/true' does not run torch: probe exited 0: no output; nothing saved: give a python that imports torch",
+      note="was: saved in config.toml, every later run failed"),
+    C("round2", ["export", "--db", "{weird_db}", "--run", "999", "--out", "{home}/x.csv"], 2,
+      "edgemt: --run 999 is not in the DB; runs: 1", setup=("weird_db",),
+      note="a DB named `we?ird#%.db`: a hand-made file: URI misreads ?, # and %"),
+    C("round2", ["export", "--out", "{home}/x.csv"], 2, "edgemt: config file ... cannot be read: Is a directory",
+      setup=("config_is_dir",)),
+    C("round2", ["export", "--out", "{home}/x.csv"], 2, "edgemt: config file ... is not valid TOML: ...",
+      setup=("config_not_utf8",)),
+    C("round2", ["export", "--out", "{other_db}"], 2, "edgemt: --out ... is an SQLite database; ...",
+      setup=("other_db",), note="any SQLite file, not only the run log"),
+    C("round2", ["merge", "{db}", "--out", "{home}/m.db", "--json"], 0, "", db="read",
+      note="a merge that works: its source is read, never written"),
+    C("round2", ["export", "--out", "{home}/x.csv"], 0, "", db="read", note="an export that works: the DB keeps its bytes"),
+    C("round2", RUN + [T + ",file={tflite_model}", "--json"], 130,
+      "edgemt: interrupted by Ctrl-C (SIGINT) while ..., after ... s; nothing was started", action="sigint_in_check",
+      setup=("tflite_model",), real=True,
+      note="Ctrl-C during the checks before a run; was: 'loading it took over 300 s'"),
+
     # -- closed and broken streams, interruptions, faults (real runs) ----------------------
     C("streams", ["export", "--out", "/dev/stdout"], 141, "", action="close_stdout",
       note="stdout closed by its reader: quiet, as a command killed by SIGPIPE"),
@@ -426,7 +463,40 @@ def _edgetpu_tflite(home):
     return p
 
 
+def _weird_db(home):
+    from storage.store import Store
+
+    p = home / "we?ird#%.db"
+    st = Store(p)
+    st.end_run(st.create_run("run", {}), "done")
+    st.close()
+    return p
+
+
+def _config_is_dir(home):
+    cfg = home / "config" / "edgemt" / "config.toml"
+    cfg.unlink()
+    cfg.mkdir()
+    return cfg
+
+
+def _config_not_utf8(home):
+    cfg = home / "config" / "edgemt" / "config.toml"
+    cfg.write_bytes(b"theme = \"\xff\xfe\"\n")
+    return cfg
+
+
+def _tflite_model(home):
+    from edgemt_testlib import ensure_tflite_model
+
+    return ensure_tflite_model("mobilenet_v2")
+
+
 SETUPS = {
+    "weird_db": _weird_db,
+    "config_is_dir": _config_is_dir,
+    "config_not_utf8": _config_not_utf8,
+    "tflite_model": _tflite_model,
     "notes_txt": lambda home: (home / "notes.txt", (home / "notes.txt").write_text("my notes, not a database\n" * 20))[0],
     "empty_dir": lambda home: _dir(home, "empty"),
     "empty_file": lambda home: (home / "empty.db", (home / "empty.db").write_bytes(b""))[0],

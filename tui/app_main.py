@@ -46,8 +46,10 @@ def ui_command(args) -> int:
     require_terminal()
     cfg = config.load()
     db = resolve_db(getattr(args, "db", None), cfg)
-    schema.check_path(db)
-    schema.identify(db)  # refuses another program's DB or a newer schema before anything starts
+    from tui.session import db_flag
+
+    schema.check_path(db, db_flag(getattr(args, "db", None), cfg))
+    schema.identify(db, db_flag(getattr(args, "db", None), cfg))  # refuses another program's DB or a newer schema before anything starts
     follow = getattr(args, "follow", None)
     if follow is None and not getattr(args, "new", False):
         live = running_runs(db)

@@ -210,7 +210,10 @@ class OutputClosed(Exception):
 
 
 def _say(line: str) -> None:
-    """One line on stderr; a closed stderr has nobody to tell."""
+    """One line on stderr; a closed stderr has nobody to tell. A line made long by what the
+    user typed (a 5000-character SPEC) keeps its head and its tail, which says what is accepted."""
+    if len(line) > 500:
+        line = line[:280] + " ... " + line[-200:]
     try:
         print(line, file=sys.stderr, flush=True)
     except (OSError, ValueError):
@@ -316,14 +319,16 @@ def export_command(args) -> int:
     from runners import config
     from storage import schema
     from storage.export import check_export, export_csv
-    from tui.session import resolve_db
+    from tui.session import db_flag, resolve_db
 
-    db = resolve_db(args.db, config.load())
+    cfg = config.load()
+    db = resolve_db(args.db, cfg)
+    flag = db_flag(args.db, cfg)
     if not db.exists():
         from runners.errors import BadInput
 
-        raise BadInput(f"--db {db} does not exist; run something first or give another --db")
-    conn = schema.connect(db, readonly=True)
+        raise BadInput(f"{flag} {db} does not exist; run something first or give another --db")
+    conn = schema.connect(db, readonly=True, flag=flag)
     try:
         run_id = check_export(conn, args.out, args.run, args.table)  # every input, before any write
     finally:

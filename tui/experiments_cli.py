@@ -158,12 +158,12 @@ def _resume_params(args, db, kind: str):
 def _prepare(args, kind: str):
     from runners import config
     from storage import schema
-    from tui.session import resolve_db
+    from tui.session import db_flag, resolve_db
 
     cfg = config.load()
     db = resolve_db(args.db, cfg)
-    schema.check_path(db)
-    schema.identify(db)  # refuses another program's DB or a newer schema before anything starts
+    schema.check_path(db, db_flag(args.db, cfg))
+    schema.identify(db, db_flag(args.db, cfg))  # refuses another program's DB or a newer schema before anything starts
     _check_measuring(args)
     cache, old = {}, None
     if args.resume is not None:
@@ -303,7 +303,7 @@ async def _run(args, cfg, db, cache, checker, kind, body, total, params, failed)
     from tui.headless import check_images
     from tui.session import Session
 
-    images = check_images(args.images) if args.images else None
+    images = check_images(args.images) if args.images is not None else None
     session = Session(db, kind, params, cfg, images=images, window_s=args.window, checker=checker)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -417,9 +417,11 @@ def merge_command(args) -> int:
 def _open_ro(args):
     from runners import config
     from storage import schema
-    from tui.session import resolve_db
+    from tui.session import db_flag, resolve_db
 
-    db = resolve_db(args.db, config.load())
+    cfg = config.load()
+    db = resolve_db(args.db, cfg)
+    flag = db_flag(args.db, cfg)
     if not db.exists():
-        raise BadInput(f"--db {db} does not exist; run something first or give another --db")
-    return schema.connect(db, readonly=True)
+        raise BadInput(f"{flag} {db} does not exist; run something first or give another --db")
+    return schema.connect(db, readonly=True, flag=flag)

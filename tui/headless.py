@@ -10,7 +10,7 @@ from runners.errors import BadInput
 from runners.measure import in_phase, measure, tenant_summary
 from runners.spec import parse_spec
 from storage import schema
-from tui.session import Session, resolve_db
+from tui.session import Session, db_flag, resolve_db
 
 EXIT_OK, EXIT_TENANT_FAILED, EXIT_STORAGE, EXIT_STOPPED = 0, 3, 4, 130
 STOP_SIGNALS = {signal.SIGINT: "SIGINT (Ctrl-C)", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP (terminal lost)"}
@@ -34,6 +34,8 @@ def check_images(folder: str) -> str:
     unreadable files."""
     from runners.child.image_files import deeper_files, list_files
 
+    if not folder.strip():  # `--images "$DIR"` with DIR unset must not mean the built-in set
+        raise BadInput("--images '' is empty; give a folder of images (flat or one folder per class)")
     path = Path(folder).expanduser()
     if not path.is_dir():
         raise BadInput(f"--images {folder!r} is not a folder; give a folder of images (flat or one folder per class)")
@@ -66,10 +68,14 @@ def run_command(args) -> int:
     specs = [parse_spec(s) for s in args.tenant]
     check_window(args.window or cfg["window_s"], args.duration, args.max_duration,
                  "--window" if args.window else "window_s in config.toml")
+    from runners.spec import check_total
+
+    check_total(specs)
     db = resolve_db(args.db, cfg)
-    schema.check_path(db)
-    schema.identify(db)  # refuses another program's DB or a newer schema before anything starts
-    images = check_images(args.images) if args.images else None
+    flag = db_flag(args.db, cfg)
+    schema.check_path(db, flag)
+    schema.identify(db, flag)  # refuses another program's DB or a newer schema before anything starts
+    images = check_images(args.images) if args.images is not None else None
     from tui.session import edgetpu_lister
     from runners.placement import PlacementChecker
 

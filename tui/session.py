@@ -119,9 +119,26 @@ def logs_for(db: Path) -> Path:
 
 
 def resolve_db(arg: str = None, cfg: dict = None) -> Path:
+    if arg is not None and not arg.strip():  # `--db "$DB"` with DB unset must not mean the default DB
+        from runners.errors import BadInput
+
+        raise BadInput("--db '' is empty; give a file path such as edgemt.db")
     if arg:
         return Path(arg).expanduser()
     cfg = cfg or {}
     if cfg.get("db"):
         return Path(cfg["db"]).expanduser()
     return paths.default_db()
+
+
+def db_flag(arg: str = None, cfg: dict = None) -> str:
+    """Where the DB path came from, as messages name it: --db, EDGEMT_DB or config.toml's db."""
+    import os
+
+    if arg:
+        return "--db"
+    if (cfg or {}).get("db"):
+        return "db in config.toml"
+    if os.environ.get("EDGEMT_DB"):
+        return "EDGEMT_DB"
+    return "--db"

@@ -64,6 +64,32 @@ def _wait_window(db, timeout=180):
     raise AssertionError("no window was stored in time")
 
 
+def _children(pid):
+    out = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                out += fh.read().split()
+        except OSError:
+            pass
+    return out
+
+
+def _wait_check_child(pid, timeout=120):
+    """Until the process runs a model check child (`... --check ...`)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for child in _children(pid):
+            try:
+                with open(f"/proc/{child}/cmdline", "rb") as fh:
+                    if b"--check" in fh.read():
+                        return
+            except OSError:
+                pass
+        time.sleep(0.05)
+    raise AssertionError("no check child appeared")
+
+
 def _run(case, argv, env, db):
     cmd = [EDGEMT, *argv]
     if case.action is None:
@@ -80,6 +106,12 @@ def _run(case, argv, env, db):
             p.stdout.close()
             _, err = p.communicate(timeout=300)
             return p.returncode, b"", err
+        if case.action == "sigint_in_check":
+            _wait_check_child(p.pid)
+            time.sleep(0.3)
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=300)
+            return p.returncode, out, err
         _wait_window(db)
         if case.action == "sigint":
             p.send_signal(signal.SIGINT)
@@ -107,12 +139,12 @@ def test_bad_input(edgemt_home, case):
         cfg = home / "config" / "edgemt" / "config.toml"
         # top-level keys before the test's [envs] table; a case's own [envs] replaces it
         text = "" if case.config.startswith("[envs]") else cfg.read_text()
-        cfg.write_text(case.config + "\n" + text)
-    if case.db == "seeded":
+        cfg.write_text(case.config.format(**names) + "\n" + text)
+    if case.db in ("seeded", "read"):
         _seed(db)
     argv = [a.format(**names) for a in case.argv]
     before = _snapshot(home)
-    env = {**os.environ, **case.env}
+    env = {**os.environ, **{k: v.format(**names) for k, v in case.env.items()}}
     code, out, err = _run(case, argv, env, db)
     err = err.decode(errors="replace")
     lines = err.strip("\n").splitlines()
@@ -124,8 +156,11 @@ def test_bad_input(edgemt_home, case):
         assert err == "", err
     if case.exit == 2:
         assert len(lines) == 1 and out == b"", (err, out)
+        assert len(lines[0]) <= 600, "one readable line"
     if case.db == "seeded":
         assert _snapshot(home) == before  # nothing written, nothing created
+    elif case.db == "read":
+        assert _snapshot(home)["edgemt.db"] == before["edgemt.db"]  # read, never written
     elif case.db == "none":
         assert not db.exists() and _snapshot(home) == before
     if case.stored:
