@@ -44,7 +44,7 @@ async def test_x_stops_the_followed_run(edgemt_home):
             await wait_for(pilot, lambda: run.poll() is not None, 60, "the run's controller to stop")
             await pilot.press("x")  # a second x: the run is over, nothing to signal
             await pilot.press("q")
-        assert run.returncode == 0
+        assert run.returncode == 130  # stopped by the user (SIGTERM): docs/cli.md
         assert _status(db) == "interrupted"  # stopped by a signal, its tenants stopped cleanly
         c = sqlite3.connect(db)
         assert c.execute("SELECT COUNT(*) FROM tenants WHERE status = 'failed'").fetchone()[0] == 0
