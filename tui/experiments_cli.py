@@ -11,7 +11,7 @@ is kept; ``--resume RUN`` continues it in a new run, reusing the measured levels
 import asyncio
 import json
 import math
-import signal
+import sys
 
 from runners.errors import BadInput
 
@@ -305,10 +305,18 @@ async def _run(args, cfg, db, cache, checker, kind, body, total, params, failed)
 
     images = check_images(args.images) if args.images is not None else None
     session = Session(db, kind, params, cfg, images=images, window_s=args.window, checker=checker)
+    from tui.headless import STOP_SIGNALS
+
     stop = asyncio.Event()
+    stopped_by = []  # the signal that stopped it, said on stderr
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        loop.add_signal_handler(sig, stop.set)
+
+    def on_signal(sig):
+        stopped_by.append(sig)
+        stop.set()
+
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, on_signal, sig)
     progress, task = None, None
     if not args.json:
         from rich.console import Console
@@ -354,6 +362,9 @@ async def _run(args, cfg, db, cache, checker, kind, body, total, params, failed)
         report.print_run(db, session.run_id)
         if status == "interrupted":
             print(f"stopped: what was measured is in run {session.run_id}; continue with --resume {session.run_id}")
+    if status == "interrupted":
+        print(f"edgemt: stopped by {STOP_SIGNALS[stopped_by[0]] if stopped_by else 'the user'}; what was measured "
+              f"is in run {session.run_id} (continue with --resume {session.run_id})", file=sys.stderr)
     return code
 
 

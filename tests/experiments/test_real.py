@@ -101,6 +101,7 @@ def test_ctrl_c_keeps_levels_and_resume_continues(tmp_path):
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
+    assert "edgemt: stopped by SIGINT (Ctrl-C); what was measured is in run" in err, err
     first = json.loads(out)
     assert first["status"] == "interrupted" and first["summary"]["ended_by"] == "stopped"
     conn = sqlite3.connect(db)
