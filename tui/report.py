@@ -132,7 +132,7 @@ def _print_summary(console, exp, v):
         for c in ("placement", "level", "alone img/s", "together img/s", "together/alone", "cpu % alone"):
             t.add_column(c)
         for n, p in v["parts"].items():
-            t.add_row(n, str(p["level"]), _f(p["alone"]), _f(p["together"]), _f(p["share_of_alone"]),
+            t.add_row(n, "-" if p["level"] is None else str(p["level"]), _f(p["alone"]), _f(p["together"]), _f(p["share_of_alone"]),
                       _res({"resources": p.get("resources_alone")}, "cpu_percent"))
         console.print(t)
         if v.get("missing"):  # an ideal from part of the placements would be a wrong number

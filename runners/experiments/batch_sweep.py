@@ -72,5 +72,5 @@ def summarize(results: dict, spec, batches: list, reason: str) -> dict:
                    for b in results},
         "throttled_batches": [b for b in ok if ok[b].get("throttled")],
         "oversubscribed_batches": [b for b in ok if ok[b].get("oversubscription")],
-        "advice": next((ok[b]["advice"] for b in ok if ok[b].get("advice")), None),
+        "advice": next((results[b]["advice"] for b in results if results[b].get("advice")), None),
     }

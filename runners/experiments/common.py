@@ -138,6 +138,9 @@ async def measure_level(ctx: Context, tenants: list, label: str = "", parts: dic
     ``parts`` (name -> tenants) adds each part's throughput over the same common span."""
     trials, spans = [], []
     hist = {}
+    # said on every answer, a failed level's too: oversubscription may be why it failed
+    over = threads.oversubscription(tenants, ctx.cores)
+    said = {"oversubscription": over["message"], "advice": over["advice"]} if over else {"oversubscription": None}
     for i in range(ctx.repeat):
         ctx.check_stop()
         ctx.say(f"{label} trial {i + 1}/{ctx.repeat}" if ctx.repeat > 1 else label)
@@ -147,7 +150,7 @@ async def measure_level(ctx: Context, tenants: list, label: str = "", parts: dic
         if failed:
             return {"ok": False, "reason": f"tenant {failed[0].id} failed: {failed[0].error}",
                     "failed_tenants": [t.id for t in failed], "concurrency": len(tenants),
-                    "trials": trials}
+                    "trials": trials, **said}
         if m.reason == "stopped" or (ctx.stop is not None and ctx.stop.is_set()):
             raise Stopped()
         # one span for every figure of the trial: m.since..m.until (runners/measure.py)
@@ -160,7 +163,7 @@ async def measure_level(ctx: Context, tenants: list, label: str = "", parts: dic
                                            f"({m.until - m.since:.3g} s): not runnable here; a longer --duration "
                                            f"or a smaller batch may run",
                     "failed_tenants": [t.id for t in idle], "concurrency": len(tenants), "trials": trials,
-                    "no_batch": True}
+                    "no_batch": True, **said}
         tp = aggregate.images_in(per, span) / (m.until - m.since)
         for ws in per.values():
             for w in ws:
@@ -198,10 +201,7 @@ async def measure_level(ctx: Context, tenants: list, label: str = "", parts: dic
     if clamps:
         c = clamps[0]
         out["clamped"] = f"batch {c['asked']} ran as batch {c['used']}: {c['reason']}"
-    over = threads.oversubscription(tenants, ctx.cores)
-    out["oversubscription"] = over["message"] if over else None
-    if over:
-        out["advice"] = over["advice"]
+    out.update(said)
     if parts:
         out["parts"] = {name: round(statistics.fmean(t["parts"][name] for t in trials), 4) for name in parts}
     return out

@@ -81,5 +81,5 @@ def summarize(levels: dict, spec, max_level: int, strategy: str, warm: bool, rea
                    for lvl in sorted(levels)},
         "throttled_levels": [lvl for lvl in sorted(ok) if ok[lvl].get("throttled")],
         "oversubscribed_levels": [lvl for lvl in sorted(ok) if ok[lvl].get("oversubscription")],
-        "advice": next((ok[lvl]["advice"] for lvl in sorted(ok) if ok[lvl].get("advice")), None),
+        "advice": next((levels[lvl]["advice"] for lvl in sorted(levels) if levels[lvl].get("advice")), None),
     }

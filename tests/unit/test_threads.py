@@ -43,3 +43,13 @@ def test_a_level_says_it_was_oversubscribed(tmp_path):
         x.spec = TenantSpec("mobilenet_v2", "torch", "cpu", 1, 1, "process", threads=1)
     r = asyncio.run(measure_level(ctx, [a, b]))
     assert r["oversubscription"] is None
+
+
+def test_a_level_that_failed_says_it_was_oversubscribed_too(tmp_path):
+    a, b = FakeTenant(1, [50]), FakeTenant(2, [0], batches=0)  # b completes no batch
+    store = Store(tmp_path / "e.db")
+    run = store.create_run("test", {}, {})
+    ctx = Context(sup=FakeSupervisor([a, b], window_s=0.1), store=store, run_id=run, experiment="test",
+                  duration=0.2, cores=2)
+    r = asyncio.run(measure_level(ctx, [a, b]))
+    assert r["ok"] is False and r["oversubscription"] == "4 intra-op threads on 2 cores"
