@@ -97,6 +97,17 @@ def test_energy_and_joules_per_image_over_one_span(oracle_home, duration, window
     assert out["joules_per_inference"] == pytest.approx(out["energy_j"] / images, rel=1e-4)
 
 
+def images_between(db, since, until):
+    return db_rows(db, "SELECT SUM(images) FROM windows WHERE t_start >= ? AND t_end <= ?",
+                   (since - 1e-3, until + 1e-3))[0][0]
+
+
+def level_span(db, run_id):
+    (value,) = db_rows(db, "SELECT value FROM results WHERE run = ? AND key LIKE '%\"level\"%'", (run_id,))[0]
+    v = json.loads(value)
+    return v["since"], v["until"]
+
+
 def ramp_timing():
     # 20 slow batches (the 3 warm-up batches among them), then fast: a ramp of ~1.7 s
     return {"cycle_s": [SLOW_S] * 20 + [FAST_S] * 5000}
@@ -108,10 +119,17 @@ def test_a_level_is_its_steady_windows_rate(oracle_home):
                       "--json", check=0)
     out = json.loads(proc.stdout)
     level = out["summary"]["levels"]["1"]
-    # the steady windows: 50 img/s (3 windows of 1 s: +-1 batch in 150, 0.7 %)
-    assert level["throughput"] == pytest.approx(1 / FAST_S, rel=0.01)
+    # the steady windows: 50 img/s (3 windows of 1 s: +-1 batch in 150, 0.7 %; a child
+    # starved for over 0.25 s on a loaded machine restarts its schedule, hence 5 %)
+    assert level["throughput"] == pytest.approx(1 / FAST_S, rel=0.05)
     assert level["ok"] and level["steady"]
     assert level["measured_s"] == pytest.approx(3.0)
+    # exactly the rate of the DB's windows in the level's span: the last 3 of its phase
+    since, until = level_span(oracle_home.db, out["run_id"])
+    assert level["throughput"] == pytest.approx(images_between(oracle_home.db, since, until) / 3.0, abs=1e-3)
+    last3 = oracle_home.rows("SELECT t_start, t_end FROM windows WHERE t_end <= ? ORDER BY t_start DESC LIMIT 3",
+                             (until + 1e-3,))
+    assert min(r[0] for r in last3) == pytest.approx(since) and max(r[1] for r in last3) == pytest.approx(until)
     # the ramp is kept and shown apart, below the steady rate
     assert level["ramp_throughput"] is not None and level["ramp_throughput"] < 0.8 / FAST_S
     # the results row says the same as --json
@@ -128,7 +146,10 @@ def test_a_run_to_the_steady_state_reports_the_steady_windows(oracle_home):
     proc = run_edgemt("run", "--tenant", "mobilenet_v2", "--window", "1", "--json", check=0)
     out = json.loads(proc.stdout)
     assert out["steady"] and out["measured_s"] == pytest.approx(3.0)
-    assert out["total_throughput"] == pytest.approx(1 / FAST_S, rel=0.01)
-    assert out["tenants"][0]["throughput"] == pytest.approx(1 / FAST_S, rel=0.01)
+    since, until = out["span"]
+    exact = images_between(oracle_home.db, since, until) / (until - since)
+    assert out["total_throughput"] == pytest.approx(exact, abs=1e-3)
+    assert out["tenants"][0]["throughput"] == pytest.approx(exact, abs=1e-3)
+    assert exact == pytest.approx(1 / FAST_S, rel=0.05)  # see the level test for 5 %
     assert out["ramp"] is not None and out["ramp"]["throughput"] < 0.8 / FAST_S
     assert out["ramp"]["until"] == out["span"][0]
