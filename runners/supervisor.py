@@ -645,8 +645,10 @@ class Supervisor:
         rc = runner.returncode
         for tid in runner.tenants:
             t = self.tenants[tid]
+            if not (t.active or t.status == "stopping"):
+                continue  # stopped or failed already: its record stands
             if t.status == "stopping" or (runner.stopping and (t.status == "starting" or t.healthy_at_stop)) \
-                    or (t.active and runner.stop_sent and self._closed and rc == 0):
+                    or (runner.stop_sent and self._closed and rc == 0):
                 # Asked to stop while still loading its model (a child importing its framework
                 # cannot answer 'stop' yet), or healthy when the run ended but its runner was
                 # slow to stop, or its runner exited cleanly when told to: it was stopped, it

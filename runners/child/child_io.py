@@ -36,6 +36,20 @@ class Emitter(object):
                 return False
         return True
 
+    def emit_many(self, ev, items):
+        """Events ``ev`` with the fields of each of ``items``, in one write."""
+        text = "".join(wire.encode(dict(fields, ev=ev)) for fields in items)
+        with self._lock:
+            if self.broken:
+                return False
+            try:
+                self._stream.write(text)
+                self._stream.flush()
+            except (OSError, ValueError):
+                self.broken = True
+                return False
+        return True
+
 
 def take_stdout():
     """An Emitter on a private copy of fd 1; fd 1 then writes to stderr."""

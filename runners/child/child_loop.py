@@ -147,6 +147,7 @@ class Tenant(object):
             self.stopping = True
             self._disarm()
         self.wake.set()
+        self.child.wake_loads()  # if it waits for the others to load
 
     # --- arming (under child.lock) ---
     def _disarm(self):
@@ -395,6 +396,17 @@ class Child(object):
     def emit(self, ev, **fields):
         self.emitter.emit(ev, **fields)
 
+    def emit_windows(self, windows):
+        """The windows of one reporter pass, in one write where the emitter can: written
+        one by one, 2,000 tenants' windows were spread over seconds (the reporter waits for
+        the GIL after every write), and the last tenants looked silent."""
+        many = getattr(self.emitter, "emit_many", None)
+        if many is not None and len(windows) > 1:
+            many("window", windows)
+            return
+        for e in windows:
+            self.emit("window", **e)
+
     # --- loading (shared by the tenants of this process) ---
     def load_started(self):
         with self.loads_cond:
@@ -408,11 +420,21 @@ class Child(object):
 
     def wait_loads(self, stopping, limit_s=120.0):
         """Waits until no tenant of this process is loading (at most ``limit_s``: a load
-        that hangs must not hold the others back for ever) or ``stopping()``."""
+        that hangs must not hold the others back for ever) or ``stopping()``.
+
+        Woken by ``load_done`` and ``wake_loads`` (a stop), not by polling: 2,000 threads
+        polling 5 times a second kept the loads and the reporter from the GIL."""
         end = time.monotonic() + limit_s
         with self.loads_cond:
-            while self.loading > 0 and not stopping() and time.monotonic() < end:
-                self.loads_cond.wait(0.2)
+            while self.loading > 0 and not stopping():
+                left = end - time.monotonic()
+                if left <= 0:
+                    break
+                self.loads_cond.wait(min(left, 10.0))
+
+    def wake_loads(self):
+        with self.loads_cond:
+            self.loads_cond.notify_all()
 
     def images_for(self, folder, size):
         """The backends' ``load_images(folder, size)``, decoded once per process: decoding
@@ -440,8 +462,7 @@ class Child(object):
                 for t in tenants:
                     events.extend(t.due_windows(now))
                 dues = [d for d in (t.next_due() for t in tenants) if d is not None]
-            for e in events:
-                self.emit("window", **e)
+            self.emit_windows(events)
             if os.getppid() != self.parent:
                 self.log("parent %d is gone: exiting" % self.parent)
                 self.shutdown(wait_s=0.5, announce=False)
@@ -515,6 +536,7 @@ class Child(object):
                 t._disarm()
         for t in tenants:
             t.wake.set()
+        self.wake_loads()
         deadline = time.monotonic() + wait_s
         for t in tenants:
             t.thread.join(max(0.0, deadline - time.monotonic()))

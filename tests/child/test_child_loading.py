@@ -75,3 +75,28 @@ def test_a_tenant_stopped_while_others_load_stops_without_running():
     child.handle({"cmd": "stop", "tenant": 2})
     events.wait(lambda: events.of("stopped", 2))
     child.exiting = True
+
+
+def test_a_reporter_pass_is_one_write():
+    """The windows of one reporter pass leave in one write (2,000 tenants' windows written
+    one by one were spread over seconds, and the last tenants looked silent)."""
+    import io
+    import json
+
+    from child_io import Emitter
+
+    class Counting(io.StringIO):
+        writes = 0
+
+        def write(self, s):
+            Counting.writes += 1
+            return super().write(s)
+
+    out = Counting()
+    child = child_loop.Child(Emitter(out), lambda *a, **k: None, framework="tflite", exit_fn=lambda code: None,
+                             backends=CountingBackends({}))
+    windows = [dict(tenant=i, t0=1.0, t1=2.0, images=3, batches=3, batch=1, hist={}, late=0) for i in range(500)]
+    child.emit_windows(windows)
+    lines = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert Counting.writes == 1 and [x["tenant"] for x in lines] == list(range(500))
+    assert all(x["ev"] == "window" and x["images"] == 3 for x in lines)

@@ -118,3 +118,43 @@ def test_grace_scales_with_the_tenants(tmp_path):
         assert sup.stop_grace(2000) >= 40.0
     finally:
         store.close()
+
+
+MIXED = """#!{python}
+import json, sys, time
+starts = [json.loads(sys.stdin.readline()) for _ in range(2)]  # two thread tenants
+for s in starts:
+    print(json.dumps({{"ev": "warm", "tenant": s["tenant"], "warmup_batches": 0, "t": time.monotonic()}}), flush=True)
+spec = starts[0]["spec"]
+k = int((time.monotonic() - spec["epoch"]) / spec["window_s"]) + 1
+while True:  # the first tenant reports, the second never does; 'stop' is never read
+    t1 = spec["epoch"] + (k + 1) * spec["window_s"]
+    time.sleep(max(0.0, t1 - time.monotonic()))
+    print(json.dumps({{"ev": "window", "tenant": starts[0]["tenant"], "t0": t1 - spec["window_s"], "t1": t1,
+                      "images": 3, "batches": 3, "batch": 1, "hist": {{}}}}), flush=True)
+    k += 1
+"""
+
+
+async def test_a_tenant_failed_before_the_end_stays_failed(tmp_path):
+    """The silent tenant fails while the run goes on; killing its runner at the end does
+    not turn it into 'stopped', and its healthy neighbour is recorded stopped."""
+    path = tmp_path / "mixed"
+    path.write_text(MIXED.format(python=sys.executable))
+    path.chmod(0o755)
+    db = tmp_path / "m.db"
+    store = Store(db)
+    run_id = store.create_run("test", {}, {}, t0_monotonic=time.monotonic())
+    sup = Supervisor(store, run_id, python_for=lambda fw: str(path), window_s=0.5, hang_windows=2,
+                     logs_dir=tmp_path / "logs")
+    group = await sup.add_group(parse_spec("mobilenet_v2,framework=tflite,isolation=thread,count=2"))
+    healthy, silent = group.tenants
+    end = time.monotonic() + 60
+    while silent.status != "failed" and time.monotonic() < end:
+        await asyncio.sleep(0.05)
+    assert silent.status == "failed" and "silent" in silent.error
+    await sup.shutdown(timeout=0.5)
+    store.end_run(run_id, "done")
+    store.close()
+    assert (healthy.status, silent.status) == ("stopped", "failed")
+    assert rows(db, "SELECT status FROM tenants ORDER BY id") == [("stopped",), ("failed",)]
