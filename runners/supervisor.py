@@ -153,6 +153,7 @@ class RunnerProcess:
         self.tenants = set()
         self.hello = None
         self.last_report = time.monotonic()
+        self.last_window = None  # time.monotonic() of its last window report (its reporter is alive)
         self.exited = asyncio.Event()
         self.returncode = None
         self.killed_reason = None
@@ -581,6 +582,7 @@ class Supervisor:
                        int(msg["batches"]), compact_hist(msg.get("hist")))
             t.log.append(w)
             t.settling = False
+            runner.last_window = time.monotonic()
             self._heard(t, "its last window")
             self.store.add_window(t.id, w.t_start, w.t_end, w.images, w.batches, int(msg.get("batch", t.batch)),
                                   w.hist)
@@ -694,7 +696,11 @@ class Supervisor:
                 silent = now - r.last_report
                 if not due or silent <= limit:
                     r.cpu_seen = None
-                    if silent <= limit:
+                    # a tenant is silent only while its runner's windows flow: 'loaded' and
+                    # 'warm' of other tenants come from their own threads, and do not show
+                    # that the reporter thread (which sends every window) got to run
+                    windows_flow = r.last_window is not None and now - r.last_window <= limit
+                    if silent <= limit and windows_flow:
                         for t in due:
                             quiet = now - (t.last_seen or now)
                             if quiet > limit:

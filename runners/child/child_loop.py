@@ -253,10 +253,12 @@ class Tenant(object):
             self.child.load_done()
         if loaded is None or self.stopping:
             return
-        self.child.emit("warm", tenant=self.id, warmup_batches=self.warmup, t=round(time.monotonic(), 6))
+        # armed before 'warm' is sent: from then on the supervisor expects windows, and on a
+        # loaded machine this thread may wait seconds for the GIL after the write
         with self.child.lock:
             self.looping = True
         self._arm()
+        self.child.emit("warm", tenant=self.id, warmup_batches=self.warmup, t=round(time.monotonic(), 6))
         # Load first, then run: the loop starts once no tenant of this process is still
         # loading or warming up, so thousands of tenants started together do not load
         # while competing with the loops of those before them for the GIL (issue 13).
