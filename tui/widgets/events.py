@@ -25,6 +25,8 @@ def describe(kind: str, tenant, d: dict) -> str:
         return f"t{tenant} loaded ({d.get('weights') or '?'} weights, {d.get('load_s', 0) or 0:.1f} s)"
     if kind == "batch_clamped":
         return f"t{tenant} batch {d.get('asked')} clamped to {d.get('used')}: {d.get('reason', '')}"
+    if kind == "oversubscribed":
+        return f"oversubscribed: {d.get('threads')} (threads= per tenant lowers it)"
     rest = " ".join(f"{k}={v}" for k, v in d.items())
     return f"{kind} {('t' + str(tenant)) if tenant is not None else ''} {rest}".strip()
 
