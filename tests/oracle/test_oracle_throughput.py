@@ -25,3 +25,14 @@ def test_throughput_is_tenants_times_batch_over_batch_time(oracle_home, isolatio
     assert len(rows) == count
     for _tid, images, seconds in rows:
         assert images / seconds == pytest.approx(batch / BATCH_S, rel=0.01)
+
+
+def test_batch_time_per_batch_and_per_placement(oracle_home):
+    # batch_s by batch, and a placement's own entry ahead of the model's
+    oracle_home.model("mobilenet_v2", batch_s={"4": 0.05}, base_s=0.5)
+    oracle_home.model("tflite:mobilenet_v2", batch_s=0.04)
+    proc = run_edgemt("run", "--tenant", "mobilenet_v2,batch=4,threads=1", "--tenant", "mobilenet_v2,framework=tflite",
+                      "--duration", "3", "--window", "0.5", "--json", check=0)
+    out = json.loads(proc.stdout)
+    assert out["placements"]["torch@cpu"] == pytest.approx(4 / 0.05, rel=0.01)
+    assert out["placements"]["tflite@cpu"] == pytest.approx(1 / 0.04, rel=0.01)
