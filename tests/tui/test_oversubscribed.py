@@ -14,12 +14,17 @@ async def test_two_default_torch_tenants_are_said_to_oversubscribe(oracle_home):
                       logs_dir=oracle_home.home / "logs")
     app = make_app(config.load(), session, envs={}, edgetpus=[], save_theme=False)
     cores = threads.cpu_cores()
-    async with app.run_test(size=(120, 36)) as pilot:
-        await session.supervisor.add_group(parse_spec("mobilenet_v2"))
-        await wait_for(pilot, lambda: any(t.status == "running" for t in session.supervisor.all_tenants()), 60,
-                       "one tenant running")
-        assert app._oversubscribed is None  # one pool of one thread per core: not oversubscribed
-        await session.supervisor.add_group(parse_spec("squeezenet1_0"))
-        await wait_for(pilot, lambda: app._oversubscribed is not None, 60, "the oversubscription warning")
-        assert app._oversubscribed == f"{2 * cores} intra-op threads on {cores} cores"
-        await app.stop_run()
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await session.supervisor.add_group(parse_spec("mobilenet_v2"))
+            await wait_for(pilot, lambda: any(t.status == "running" for t in session.supervisor.all_tenants()), 60,
+                           "one tenant running")
+            assert app._oversubscribed is None  # one pool of one thread per core: not oversubscribed
+            await session.supervisor.add_group(parse_spec("squeezenet1_0"))
+            await wait_for(pilot, lambda: app._oversubscribed is not None, 60, "the oversubscription warning")
+            assert app._oversubscribed == f"{2 * cores} intra-op threads on {cores} cores"
+            await pilot.press("q")
+            await wait_for(pilot, lambda: not app.is_running, 60, "the app to exit")
+    finally:
+        if session.status == "running":
+            await session.close("failed")
