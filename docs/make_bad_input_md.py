@@ -43,6 +43,7 @@ ACTIONS = {
     "stdout_full": "stdout is `/dev/full`",
     "sigint": "SIGINT (Ctrl-C) once a window is stored",
     "sigint_in_check": "SIGINT (Ctrl-C) while the model file is checked",
+    "sigterm": "SIGTERM once a window is stored",
     "segv_runner": "SIGSEGV to the runner once a window is stored",
 }
 

@@ -30,7 +30,7 @@ class Case:
     db: str = "seeded"  # seeded | none | run | read
     setup: tuple = ()  # names from SETUPS
     config: str = None  # config.toml text, added to the test's [envs]
-    action: str = None  # None | close_stdout | stdout_full | sigint | sigint_in_check | segv_runner
+    action: str = None  # None | close_stdout | stdout_full | sigint | sigterm | sigint_in_check | segv_runner
     stored: tuple = None  # (SQL, expected first row) after a run
     note: str = ""  # for the doc
     real: bool = False  # runs a real framework child (slower)
@@ -365,6 +365,13 @@ CASES = [
       "edgemt: stopped by SIGINT (Ctrl-C) after ... s measured; run 1 is stored as interrupted", db="run",
       action="sigint", real=True, stored=("SELECT status FROM runs", ("interrupted",)),
       note="was: exit 0, and a negative measured time when stopped in warm-up"),
+    C("streams", RUN + [T, "--duration", "30", "--window", "0.5", "--json"], 130,
+      "edgemt: stopped by SIGTERM after ... s measured; run 1 is stored as interrupted", db="run",
+      action="sigterm", real=True, stored=("SELECT status FROM runs", ("interrupted",)),
+      note="the same status for every way the user stops a run"),
+    C("streams", RUN + [T, "--duration", "1", "--window", "0.5", "--json"], 1,
+      "edgemt: cannot write standard output: No space left on device", db="run", action="stdout_full", real=True,
+      stored=("SELECT status FROM runs", ("done",)), note="the run is stored before its summary is printed"),
     C("streams", RUN + [T, "--duration", "30", "--window", "0.5", "--json"], 3, "", db="run", action="segv_runner",
       real=True, stored=("SELECT error FROM tenants", ("runner process ... was killed by SIGSEGV (a crash in the "
                                                        "framework's native code, often too many threads or too "

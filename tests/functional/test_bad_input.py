@@ -113,8 +113,8 @@ def _run(case, argv, env, db):
             out, err = p.communicate(timeout=300)
             return p.returncode, out, err
         _wait_window(db)
-        if case.action == "sigint":
-            p.send_signal(signal.SIGINT)
+        if case.action in ("sigint", "sigterm"):
+            p.send_signal(signal.SIGINT if case.action == "sigint" else signal.SIGTERM)
         elif case.action == "segv_runner":
             (pid,), = _query(db, "SELECT runner_pid FROM tenants")
             os.kill(pid, signal.SIGSEGV)
