@@ -124,3 +124,38 @@ def test_two_writers_on_one_db_both_get_their_rows_in(tmp_path):
             run, counts, a.error, b.error, c.execute("SELECT run, COUNT(*) FROM events GROUP BY run").fetchall())
         assert c.execute("SELECT COUNT(*) FROM samples WHERE run = ?", (run,)).fetchone()[0] == counts[run]
     assert a.error is None and b.error is None
+
+
+def test_a_db_from_before_application_ids_is_recognised_and_stamped(tmp_path):
+    """A version-1 DB holding only edgemt's tables (made before PRAGMA application_id was set)."""
+    db = tmp_path / "old.db"
+    c = sqlite3.connect(db)
+    c.executescript(schema.DDL)
+    c.execute("PRAGMA user_version = 1")
+    c.commit()
+    c.close()
+    assert schema.identify(db) == "legacy"
+    schema.connect(db, readonly=True).close()  # reads need no stamp
+    assert sqlite3.connect(db).execute("PRAGMA application_id").fetchone()[0] == 0
+    Store(db).close()
+    assert sqlite3.connect(db).execute("PRAGMA application_id").fetchone()[0] == schema.APPLICATION_ID
+    assert schema.identify(db) == "edgemt"
+
+
+def test_new_files_and_foreign_ones(tmp_path):
+    assert schema.identify(tmp_path / "missing.db") == "new"
+    (tmp_path / "zero.db").write_bytes(b"")
+    assert schema.identify(tmp_path / "zero.db") == "new"
+    c = sqlite3.connect(tmp_path / "blank.db")
+    c.execute("VACUUM")
+    c.close()
+    assert schema.identify(tmp_path / "blank.db") == "new"
+    c = sqlite3.connect(tmp_path / "x.db")
+    c.executescript(schema.DDL + "CREATE TABLE mine (x);")  # edgemt's tables and one more: not ours
+    c.execute("PRAGMA user_version = 1")
+    c.commit()
+    c.close()
+    before = (tmp_path / "x.db").read_bytes()
+    with pytest.raises(BadInput, match="another program's SQLite database"):
+        Store(tmp_path / "x.db")
+    assert (tmp_path / "x.db").read_bytes() == before
