@@ -231,6 +231,19 @@ def _quiet_stdout() -> None:
     sys.stdout = open(os.devnull, "w")
 
 
+def _parse(parser, argv):
+    """parse_args, except that the model names of ``models prepare`` may follow its options
+    (``models prepare tflite --edgetpu mobilenet_v2``): argparse takes positionals of one
+    group only, and refused these as unrecognized."""
+    args, extras = parser.parse_known_args(argv)
+    if extras and getattr(args, "models_command", None) == "prepare" and not any(x.startswith("-") for x in extras):
+        args.models = list(args.models or []) + extras
+        extras = []
+    if extras:
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
+
+
 def main(argv=None) -> int:
     from runners.errors import BadInput, Interrupted
 
@@ -239,7 +252,7 @@ def main(argv=None) -> int:
     real_stdout = sys.stdout
     sys.stdout = _Stdout(real_stdout)
     try:
-        args = parser.parse_args(argv)
+        args = _parse(parser, argv)
         handler = _dispatch(args, parser)
         code = handler(args)
         sys.stdout.flush()  # a full or closed stdout is seen here, not at the interpreter's exit

@@ -145,6 +145,21 @@ def models_command(args) -> int:
     return EXIT_OK
 
 
+def _check_out_folder(out: str) -> None:
+    """--out of models prepare: a folder that exists and is writable, or one that can be made."""
+    import os
+    from pathlib import Path
+
+    path = Path(out).expanduser()
+    if path.exists() and not path.is_dir():
+        raise BadInput(f"--out {out} is not a folder; give a folder for the models")
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK):
+        raise BadInput(f"--out {out}: {probe} is not a folder you can write to; give a folder for the models")
+
+
 def prepare_command(args) -> int:
     from runners.probe import CHILD_DIR
 
@@ -153,11 +168,18 @@ def prepare_command(args) -> int:
         if n not in CATALOG or not CATALOG[n].supports("tflite"):
             ok = [m for m in model_names() if CATALOG[m].supports("tflite")]
             raise BadInput(f"model {n!r} has no TFLite version; accepted: {', '.join(ok)}")
-    tf = environments.require_python("tensorflow")
+    # every path before the tensorflow child starts (it would end in a traceback after minutes)
     out = args.out or str(paths.models_dir() / "tflite")
+    _check_out_folder(out)
+    images = None
+    if args.images is not None:
+        from tui.headless import check_images
+
+        images = check_images(args.images)
+    tf = environments.require_python("tensorflow")
     cmd = [tf.python, str(CHILD_DIR / "prepare_tflite.py"), "--out", out]
-    if args.images:
-        cmd += ["--images", args.images]
+    if images:
+        cmd += ["--images", images]
     if args.edgetpu:
         cmd.append("--edgetpu")
     if args.co_compile:
