@@ -1,6 +1,6 @@
 # edgemt: two commands for a newcomer on a fresh machine.
 #   make run   sets up the controller and the torch environment, then starts the terminal UI
-#   make test  sets up everything the tests need (all four framework environments) and runs them
+#   make test  sets up everything the tests need (all five framework environments) and runs them
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -36,10 +36,16 @@ envs: $(STAMP)
 	$(EDGEMT) env create tflite
 	$(EDGEMT) env create tensorflow
 	$(EDGEMT) env create mxnet
+	$(EDGEMT) env create onnxruntime
 
-# The study's three full-int8 TFLite models, made from Keras in the tensorflow environment (cached).
+# The study's three full-int8 TFLite models, made from Keras in the tensorflow environment, and
+# what the onnxruntime tests run: the nine as fp32 ONNX (exported in the torch environment)
+# and int8 for the study's three TFLite models' counterparts. All cached: remade only when
+# their inputs change.
 models: envs
 	$(EDGEMT) models prepare tflite mobilenet_v2 mobilenet_v1 inception_v3
+	$(EDGEMT) models prepare onnx --precision fp32
+	$(EDGEMT) models prepare onnx --precision int8 mobilenet_v2 mobilenet_v1 inception_v3
 
 run: $(STAMP) bytecode
 	$(EDGEMT) env create torch

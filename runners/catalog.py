@@ -2,12 +2,12 @@
 
 Parameter counts and GFLOPs (multiply-accumulates x 1e-9 for one 1-image forward pass)
 are the reference figures of the torchvision / Keras model cards; the study's Table I
-lists the same networks. TFLite runs only the three models whose full-int8 versions the
+lists the same networks. ONNX Runtime runs all nine (exported from the torch models). TFLite runs only the three models whose full-int8 versions the
 study used (and which fit an EdgeTPU): inception_v3, mobilenet_v1, mobilenet_v2.
 """
 from dataclasses import dataclass
 
-FRAMEWORKS = ("torch", "tensorflow", "tflite", "mxnet")
+FRAMEWORKS = ("torch", "tensorflow", "tflite", "mxnet", "onnxruntime")
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,9 @@ class ModelInfo:
         return framework in self.frameworks
 
 
-_ALL = ("torch", "tensorflow", "mxnet")
-_WITH_TFLITE = ("torch", "tensorflow", "tflite", "mxnet")
+# onnxruntime runs all nine: ONNX files exported from the torch models (edgemt models prepare onnx).
+_ALL = ("torch", "tensorflow", "mxnet", "onnxruntime")
+_WITH_TFLITE = ("torch", "tensorflow", "tflite", "mxnet", "onnxruntime")
 
 CATALOG = {
     m.name: m

@@ -38,10 +38,34 @@ PINS = {
     "tensorflow": {"x86_64": ["tensorflow-cpu==2.21.0", "pillow==13.0.0"]},
     # MXNet 1.9.1 uses np.bool, removed in numpy 1.24: it imports only with numpy <= 1.23.5.
     "mxnet": {"*": ["mxnet==1.9.1", "numpy==1.23.5", "pillow==13.0.0"]},
+    # onnxruntime 1.32.0 has x86-64 and aarch64 CPU wheels for Python >= 3.11 (1.23.2 is the
+    # last for 3.10); onnx is for the int8 quantisation (onnxruntime.quantization needs it).
+    "onnxruntime": {"*": ["onnxruntime==1.32.0", "onnx==1.23.2", "numpy==2.4.6", "pillow==13.0.0"]},
+    # Where an NVIDIA driver is found: the CUDA + TensorRT build (x86-64 only; 1.31.1 is its
+    # newest). On a Jetson, JetPack's own wheel: 'edgemt env use onnxruntime /usr/bin/python3'.
+    "onnxruntime-gpu": {"x86_64": ["onnxruntime-gpu==1.31.1", "onnx==1.23.2", "numpy==2.4.6", "pillow==13.0.0"]},
 }
 
 # The module each framework's import check loads.
-IMPORT_NAME = {"torch": "torch", "tflite": None, "tensorflow": "tensorflow", "mxnet": "mxnet"}
+IMPORT_NAME = {"torch": "torch", "tflite": None, "tensorflow": "tensorflow", "mxnet": "mxnet",
+               "onnxruntime": "onnxruntime"}
+# The NVIDIA kernel driver writes this file on a host with a discrete GPU (not on a Jetson).
+NVIDIA_DRIVER_FILE = "/proc/driver/nvidia/version"
+
+
+def cuda_present(driver_file: str = NVIDIA_DRIVER_FILE) -> bool:
+    """Whether an NVIDIA driver is loaded here (read from /proc; no CUDA library is loaded)."""
+    return os.path.exists(driver_file)
+
+
+def variant_for(framework: str, machine: str = None, cuda: bool = None) -> str:
+    """The PINS key a managed environment is made from: onnxruntime-gpu where a driver is
+    found and a GPU wheel exists for the machine, else the framework itself."""
+    if framework != "onnxruntime":
+        return framework
+    machine = machine or platform.machine()
+    cuda = cuda_present() if cuda is None else cuda
+    return "onnxruntime-gpu" if cuda and machine in PINS["onnxruntime-gpu"] else framework
 
 
 def pins_for(framework: str, machine: str = None) -> list:
@@ -117,7 +141,7 @@ def create(framework: str, log=print, pip_args=()) -> Path:
     """Makes (or brings up to its pins) the managed environment of a framework."""
     check_framework(framework)
     target = paths.envs_dir() / framework
-    pins = pins_for(framework)
+    pins = pins_for(variant_for(framework))
     python = target / "bin" / "python"
     if not python.exists():
         log(f"creating {target}")

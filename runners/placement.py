@@ -15,6 +15,12 @@ from runners.errors import BadInput, Interrupted
 from runners.exit_reasons import exit_reason
 from runners.spec import TenantSpec
 
+# onnxruntime's provider of each resource kind, and how to get the GPU ones.
+ORT_PROVIDER = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider",
+                "dla": "TensorrtExecutionProvider"}
+ORT_GPU_HINT = ("install the GPU build: 'edgemt env create onnxruntime' on a host with the NVIDIA driver "
+                "(onnxruntime-gpu), or on a Jetson JetPack's onnxruntime-gpu wheel with "
+                "'edgemt env use onnxruntime /usr/bin/python3'")
 CORAL_HINT = ("install Coral's runtime (libedgetpu1-std from Coral's package source) and plug the "
               "accelerator in; 'edgemt devices' lists what was found")
 
@@ -45,6 +51,8 @@ class PlacementChecker:
         """Raises BadInput if the spec's environment or resource is missing."""
         hello = self.hello(spec.framework)
         res = spec.resource
+        if spec.framework == "onnxruntime":
+            self._check_provider(spec, hello)
         if res.startswith("cuda"):
             devices = hello.get("devices") or []
             if res not in devices:
@@ -57,6 +65,24 @@ class PlacementChecker:
             if res != "edgetpu" and res not in found:
                 raise BadInput(f"resource {res} not found; EdgeTPUs here: {', '.join(found)}")
 
+    @staticmethod
+    def _check_provider(spec: TenantSpec, hello: dict) -> None:
+        """onnxruntime: the resource's execution provider must be among those the probe
+        loaded; a GPU resource's device among the probe's CUDA devices."""
+        kind, _, index = spec.resource.partition(":")
+        wanted = ORT_PROVIDER[kind]
+        have = hello.get("providers") or []
+        if wanted not in have:
+            hint = ORT_GPU_HINT + (" with TensorRT (libnvinfer)" if wanted.startswith("Tensorrt") else "")
+            raise BadInput(f"{spec.placement} needs onnxruntime's {wanted}, which does not load here "
+                           f"(this onnxruntime {hello.get('framework_version')} loads {', '.join(have) or 'none'}); "
+                           f"{hint}")
+        if kind in ("cuda", "tensorrt"):
+            device = f"cuda:{index}"
+            if device not in (hello.get("devices") or []):
+                found = ", ".join(d for d in hello.get("devices") or [] if d.startswith("cuda")) or "none"
+                raise BadInput(f"resource {spec.resource}: GPU {index} not found by onnxruntime; CUDA devices here: {found}")
+
     def check_file(self, spec: TenantSpec) -> None:
         """Loads a user's model file in a child of its framework and runs one call."""
         import json
@@ -66,7 +92,8 @@ class PlacementChecker:
 
         child_spec = {"model": spec.model if spec.model in CATALOG else None, "framework": spec.framework,
                       "resource": spec.resource, "batch": 1, "threads": spec.threads, "file": spec.file,
-                      "size": spec.input_size, "models_dir": str(paths.models_dir()), "autotune": spec.autotune}
+                      "size": spec.input_size, "models_dir": str(paths.models_dir()), "autotune": spec.autotune,
+                      "precision": spec.precision}
         cmd = probe.child_command(self.python_for(spec.framework), spec.framework) + ["--check", json.dumps(child_spec)]
         what = f"checking file={spec.file} on {spec.placement}"
         # its own session: Ctrl-C reaches this process, which stops the check and says so

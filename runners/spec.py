@@ -12,17 +12,35 @@ from runners import limits
 from runners.catalog import CATALOG, FRAMEWORKS, model_names
 from runners.errors import BadInput
 
-KEYS = ("model", "framework", "resource", "batch", "count", "isolation", "threads", "file", "size", "autotune")
+KEYS = ("model", "framework", "resource", "batch", "count", "isolation", "threads", "file", "size", "autotune",
+        "precision")
 ISOLATIONS = ("process", "thread")
-# tflite's invoke() releases the GIL, so its tenants scale as threads in one process;
-# PyTorch, TensorFlow and MXNet tenants are faster (and safer) as separate processes.
-DEFAULT_ISOLATION = {"torch": "process", "tensorflow": "process", "mxnet": "process", "tflite": "thread"}
+# tflite's invoke() and onnxruntime's InferenceSession.run release the GIL, so their tenants
+# scale as threads in one process (docs/design.md); PyTorch, TensorFlow and MXNet tenants are
+# faster (and safer) as separate processes.
+DEFAULT_ISOLATION = {"torch": "process", "tensorflow": "process", "mxnet": "process", "tflite": "thread",
+                     "onnxruntime": "thread"}
 # One interpreter per tenant costs 100-500 MB: 256 processes already exceed any edge
 # board's memory. Threads share one runtime; the study reached 1,100 tenants on a USB
 # EdgeTPU that way. The caps stop a typo from forking a board to death, not an experiment.
 MAX_COUNT = {"process": 256, "thread": 4096}
-RESOURCE_RE = re.compile(r"^(cpu|cuda:\d+|edgetpu|edgetpu:usb:\d+|edgetpu:pci:\d+)$")
-RESOURCE_FORMS = "cpu, cuda:N, edgetpu, edgetpu:usb:N, edgetpu:pci:N"
+RESOURCE_RE = re.compile(r"^(cpu|cuda:\d+|edgetpu|edgetpu:usb:\d+|edgetpu:pci:\d+|tensorrt:\d+|dla:\d+)$")
+RESOURCE_FORMS = "cpu, cuda:N, edgetpu, edgetpu:usb:N, edgetpu:pci:N, tensorrt:N, dla:N"
+# onnxruntime's precisions by resource kind (as runners/child/backend_onnxruntime.py): the
+# CPU and CUDA providers run the prepared files as they are, TensorRT builds fp16/int8
+# engines itself, and a DLA runs no fp32 (its default is fp16).
+PRECISIONS = {"cpu": ("fp32", "int8"), "cuda": ("fp32",), "tensorrt": ("fp32", "fp16", "int8"), "dla": ("fp16", "int8")}
+
+
+def resource_kind(resource: str) -> str:
+    return resource.split(":", 1)[0]
+
+
+def kept_precision(precision, framework: str, resource: str):
+    """The precision a group keeps when it moves: its own where the target runs it, else the default."""
+    if framework != "onnxruntime" or not precision:
+        return None
+    return precision if precision in PRECISIONS.get(resource_kind(resource), ()) else None
 
 
 @dataclass(frozen=True)
@@ -37,6 +55,7 @@ class TenantSpec:
     file: str = None
     size: int = None  # input side in pixels; from the catalog unless file= needs it
     autotune: bool = None  # mxnet's MXNET_CUDNN_AUTOTUNE_DEFAULT
+    precision: str = None  # onnxruntime: fp32, fp16, int8 (None: fp32, fp16 on a DLA)
 
     @property
     def placement(self) -> str:
@@ -62,6 +81,8 @@ class TenantSpec:
             parts.append(f"threads={self.threads}")
         if self.file:
             parts.append(f"file={self.file}")
+        if self.precision:
+            parts.append(f"precision={self.precision}")
         return ",".join(parts)
 
 
@@ -165,6 +186,9 @@ def parse_spec(text: str) -> TenantSpec:
         raise BadInput(f"SPEC {spec!r}: unknown resource {resource!r}; accepted forms: {RESOURCE_FORMS}")
     if resource.startswith("edgetpu") and framework != "tflite":
         raise BadInput(f"SPEC {spec!r}: resource {resource} runs only framework=tflite (EdgeTPU models are TFLite)")
+    if resource_kind(resource) in ("tensorrt", "dla") and framework != "onnxruntime":
+        raise BadInput(f"SPEC {spec!r}: resource {resource} runs only framework=onnxruntime "
+                       "(its TensorRT execution provider)")
     if resource.startswith("cuda") and framework == "tflite":
         raise BadInput(f"SPEC {spec!r}: tflite does not run on {resource}; tflite runs on cpu or edgetpu")
     if file is not None and framework == "tflite" and not resource.startswith("edgetpu") and _edgetpu_compiled(file):
@@ -202,4 +226,15 @@ def parse_spec(text: str) -> TenantSpec:
         if flag not in ("0", "1", "true", "false", "on", "off"):
             raise BadInput(f"SPEC {spec!r}: autotune={values['autotune']!r}; accepted: 0, 1, true, false, on, off")
         autotune = flag in ("1", "true", "on")
-    return TenantSpec(model, framework, resource, batch, count, isolation, threads, file, size, autotune)
+    precision = values.get("precision")
+    if precision is not None:
+        if framework != "onnxruntime":
+            raise BadInput(f"SPEC {spec!r}: precision= is an onnxruntime option; {framework} runs its own models")
+        ok = PRECISIONS[resource_kind(resource)]
+        if precision not in ok:
+            raise BadInput(f"SPEC {spec!r}: precision={precision!r} does not run on {resource}; "
+                           f"accepted there: {', '.join(ok)}")
+        if precision == "int8" and file is not None and resource == "cpu":
+            raise BadInput(f"SPEC {spec!r}: precision=int8 picks the prepared int8 file of a catalog model; "
+                           "a file= model runs as it is (quantise it yourself, and leave precision= out)")
+    return TenantSpec(model, framework, resource, batch, count, isolation, threads, file, size, autotune, precision)

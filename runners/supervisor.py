@@ -20,7 +20,7 @@ from runners.child import latency, wire
 from runners.errors import BadInput
 from runners.exit_reasons import exit_reason
 from runners.probe import child_command
-from runners.spec import DEFAULT_ISOLATION, TenantSpec, check_batch
+from runners.spec import DEFAULT_ISOLATION, TenantSpec, check_batch, kept_precision
 from runners.window_log import KEEP, WindowLog, compact_hist
 from runners.catalog import CATALOG
 
@@ -392,6 +392,7 @@ class Supervisor:
             isolation=old_spec.isolation if framework == old_spec.framework else DEFAULT_ISOLATION[framework],
             file=old_spec.file if framework == old_spec.framework else None,
             autotune=old_spec.autotune if framework == "mxnet" else None,
+            precision=kept_precision(old_spec.precision, framework, resource),
         )
         if new_spec.placement == old_spec.placement:
             raise BadInput(f"group {group.label} already runs on {old_spec.placement}")
@@ -484,6 +485,7 @@ class Supervisor:
             "resource": spec.resource, "batch": batch, "threads": spec.threads, "file": spec.file,
             "images": self.images, "include_transfer": self.include_transfer, "window_s": self.window_s,
             "epoch": self.t0, "warmup_batches": self.warmup_batches, "autotune": spec.autotune,
+            "precision": spec.precision,
             "models_dir": self.models_dir, "size": spec.input_size,
         }
 
@@ -596,7 +598,8 @@ class Supervisor:
                                      images_skipped=msg.get("images_skipped"))
             self._record_framework(runner.framework, None, msg)
             self._log_event("loaded", t, {k: msg.get(k) for k in ("load_s", "weights", "note", "runtime",
-                                                                   "images_used", "images_skipped") if k in msg})
+                                                                   "images_used", "images_skipped", "precision",
+                                                                   "provider", "engine_build_s", "engine_cache") if k in msg})
         elif ev == "warm" and t is not None:
             t.warm_t = self.now()
             self._heard(t, "its warm-up")

@@ -12,16 +12,17 @@ How many threads a tenant's pool has (docs/experiments.md, "Threads"):
 - Otherwise the framework's default, which the controller knows without asking the
   child: torch (``torch.get_num_threads()``), tensorflow (intra-op 0 = one per core) and
   mxnet (OpenMP) start one thread per core; tflite (LiteRT, ``num_threads`` unset)
-  runs an interpreter on 1 thread (measured: CPU time <= wall time with the default).
+  runs an interpreter on 1 thread (measured: CPU time <= wall time with the default);
+  onnxruntime starts one intra-op thread per core in every session.
 - torch, tensorflow and mxnet pools are process-wide: the tenants of one ``thread``
-  isolation group share one pool; every tflite interpreter has its own.
+  isolation group share one pool; every tflite interpreter and onnxruntime session has its own.
 
 Only tenants on ``cpu`` count: a GPU's or an EdgeTPU's tenant computes on its device.
 """
 import os
 
 PROCESS_WIDE = ("torch", "tensorflow", "mxnet")
-ONE_PER_CORE = ("torch", "tensorflow", "mxnet")
+ONE_PER_CORE = ("torch", "tensorflow", "mxnet", "onnxruntime")
 
 
 def cpu_cores() -> int:

@@ -16,7 +16,7 @@ def _real_envs() -> dict:
     from runners import environments
 
     found = {}
-    for fw in ("torch", "tflite", "tensorflow", "mxnet"):
+    for fw in ("torch", "tflite", "tensorflow", "mxnet", "onnxruntime"):
         choice = environments.find_python(fw)
         if choice is not None:
             found[fw] = choice.python
@@ -45,6 +45,20 @@ def ensure_tflite_model(name: str = "mobilenet_v2") -> Path:
     if not path.exists():
         subprocess.run([EDGEMT, "models", "prepare", "tflite", name], check=True, capture_output=True)
     return path
+
+
+def ensure_onnx_models(names, precision: str = "fp32") -> Path:
+    """The models folder holding the ONNX files of ``names`` (``<model>_<precision>.onnx``):
+    `make test` prepares them; this keeps a lone test run working (exported in the torch
+    environment, quantised in the onnxruntime one, cached in the real data folder)."""
+    models = Path(REAL_DATA_HOME) / "edgemt" / "models"
+    missing = [n for n in names if not (models / "onnx" / f"{n}_{precision}.onnx").exists()]
+    if missing:
+        env = {**os.environ, "XDG_DATA_HOME": REAL_DATA_HOME}
+        env.pop("XDG_CONFIG_HOME", None)
+        subprocess.run([EDGEMT, "models", "prepare", "onnx", "--precision", precision, *missing], check=True,
+                       capture_output=True, env=env)
+    return models
 
 
 def run_edgemt(*args, timeout=300, check=None, **kw):

@@ -132,16 +132,19 @@ def build_parser() -> Parser:
                    help="timeline (default: windows joined with tenants), runs, tenants, windows, samples, events, results")
     _common(e)
 
-    m = sub.add_parser("models", help="the model catalog (Table I), and preparing TFLite models")
+    m = sub.add_parser("models", help="the model catalog (Table I), and preparing TFLite and ONNX models")
     m.add_argument("--json", action="store_true")
     msub = m.add_subparsers(dest="models_command", parser_class=Parser)
-    mp = msub.add_parser("prepare", help="make full-int8 TFLite models from Keras (in the tensorflow environment)")
-    mp.add_argument("framework", choices=["tflite"])
-    mp.add_argument("models", nargs="*", help="default: inception_v3 mobilenet_v1 mobilenet_v2")
+    mp = msub.add_parser("prepare", help="make full-int8 TFLite models from Keras (in the tensorflow environment), "
+                                         "or ONNX models exported from torch (fp32) and quantised by ONNX Runtime (int8)")
+    mp.add_argument("framework", choices=["tflite", "onnx"])
+    mp.add_argument("models", nargs="*", help="default: inception_v3 mobilenet_v1 mobilenet_v2 (tflite), all nine (onnx)")
+    mp.add_argument("--precision", choices=["fp32", "int8", "both"], default="both",
+                    help="onnx: which files to make (default both; int8 needs the fp32 file, made first)")
     mp.add_argument("--images", help="representative images for quantisation (default: built-in set)")
     mp.add_argument("--edgetpu", action="store_true", help="also compile for the EdgeTPU with edgetpu_compiler")
     mp.add_argument("--co-compile", action="store_true", help="compile the models together (shared 8 MB cache)")
-    mp.add_argument("--out", help="models folder (default: $XDG_DATA_HOME/edgemt/models/tflite)")
+    mp.add_argument("--out", help="models folder (default: $XDG_DATA_HOME/edgemt/models/tflite or .../onnx)")
     mp.add_argument("--json", action="store_true")
 
     env = sub.add_parser("env", help="framework environments")

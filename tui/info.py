@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from runners import config, environments, paths, probe
 from runners.catalog import CATALOG, FRAMEWORKS, model_names
@@ -118,6 +119,7 @@ def models_command(args) -> int:
     if getattr(args, "models_command", None) == "prepare":
         return prepare_command(args)
     prepared = paths.models_dir() / "tflite"
+    onnx_dir = paths.models_dir() / "onnx"
     rows = []
     for name in model_names():
         m = CATALOG[name]
@@ -126,6 +128,8 @@ def models_command(args) -> int:
             ok = m.supports(fw)
             if ok and fw == "tflite" and not (prepared / f"{name}_int8.tflite").exists():
                 row[fw] = "prepare"  # supported, file not made yet: edgemt models prepare tflite
+            elif ok and fw == "onnxruntime" and not (onnx_dir / f"{name}_fp32.onnx").exists():
+                row[fw] = "prepare"  # edgemt models prepare onnx
             else:
                 row[fw] = "yes" if ok else "no"
         rows.append(row)
@@ -141,7 +145,7 @@ def models_command(args) -> int:
     for r in rows:
         t.add_row(r["model"], str(r["input"]), f"{r['params_m']:g}", f"{r['gflops']:g}", *[r[fw] for fw in FRAMEWORKS])
     Console().print(t)
-    print("prepare = supported; make the int8 file with 'edgemt models prepare tflite'")
+    print("prepare = supported; make the files with 'edgemt models prepare tflite' or 'edgemt models prepare onnx'")
     return EXIT_OK
 
 
@@ -161,6 +165,8 @@ def _check_out_folder(out: str) -> None:
 
 
 def prepare_command(args) -> int:
+    if args.framework == "onnx":
+        return prepare_onnx_command(args)
     from runners.probe import CHILD_DIR
 
     names = args.models or ["inception_v3", "mobilenet_v1", "mobilenet_v2"]
@@ -197,6 +203,50 @@ def prepare_command(args) -> int:
     else:
         sys.stdout.write(text)
     return proc.returncode
+
+
+def prepare_onnx_command(args) -> int:
+    """fp32 ONNX files exported in the torch environment, int8 ones quantised in the
+    onnxruntime environment (runners/child/prepare_onnx.py), one model at a time."""
+    from runners.probe import CHILD_DIR
+
+    if args.edgetpu or args.co_compile:
+        raise BadInput("--edgetpu and --co-compile are for 'edgemt models prepare tflite'")
+    names = args.models or model_names()
+    for n in names:
+        if n not in CATALOG or not CATALOG[n].supports("onnxruntime"):
+            raise BadInput(f"model {n!r} has no ONNX version; accepted: {', '.join(model_names())}")
+    if args.images and not Path(args.images).is_dir():
+        raise BadInput(f"--images {args.images!r} is not a folder; give a folder of images")
+    torch_env = environments.require_python("torch")
+    ort_env = environments.require_python("onnxruntime")
+    out = args.out or str(paths.models_dir() / "onnx")
+    script = str(CHILD_DIR / "prepare_onnx.py")
+    # torch.onnx's exporter needs the onnx package: the onnxruntime environment's is lent to it.
+    site = subprocess.run([ort_env.python, "-c", "import onnx, os; print(os.path.dirname(os.path.dirname(onnx.__file__)))"],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    if site.returncode != 0:
+        raise BadInput(f"the onnxruntime environment ({ort_env.python}) has no onnx package: "
+                       "'edgemt env create onnxruntime' installs it (or pip install onnx there)")
+    steps = [[torch_env.python, script, "export", "--out", out, "--onnx-site", site.stdout.strip(), *names]]
+    if args.precision in ("int8", "both"):
+        steps.append([ort_env.python, script, "quantize", "--out", out, *(["--images", args.images] if args.images
+                                                                         else []), *names])
+    lines, rc = [], 0
+    for cmd in steps:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE)
+        text = proc.stdout.decode(errors="replace")
+        lines += [json.loads(x) for x in text.splitlines() if x.startswith("{")]
+        if not args.json:
+            sys.stdout.write(text)
+        rc = proc.returncode
+        if rc != 0:
+            break
+    if args.precision == "int8":  # the fp32 files were made as the int8 files' source, not asked for
+        lines = [x for x in lines if x.get("precision") == "int8"]
+    if args.json:
+        print(json.dumps({"models": lines, "out": out}))
+    return rc
 
 
 # The oldest Pythons edgemt runs on: the controller needs 3.8 (JetPack 5, Ubuntu 20.04),

@@ -33,7 +33,7 @@ from child_io import TenantFailure, failure_reason
 
 DEFAULT_WINDOW_S = 1.0
 DEFAULT_WARMUP = 3
-FRAMEWORKS = ("torch", "tensorflow", "tflite", "mxnet")
+FRAMEWORKS = ("torch", "tensorflow", "tflite", "mxnet", "onnxruntime")
 
 
 def make_backend(spec, log):

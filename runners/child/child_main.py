@@ -20,7 +20,7 @@ import traceback
 import wire
 from child_io import TenantFailure, failure_reason, take_stdout
 
-FRAMEWORKS = ("torch", "tensorflow", "tflite", "mxnet")
+FRAMEWORKS = ("torch", "tensorflow", "tflite", "mxnet", "onnxruntime")
 PR_SET_PDEATHSIG = 1
 
 
