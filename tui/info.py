@@ -3,7 +3,6 @@ import json
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from runners import config, environments, paths, probe
 from runners.catalog import CATALOG, FRAMEWORKS, model_names
@@ -216,11 +215,15 @@ def prepare_onnx_command(args) -> int:
     for n in names:
         if n not in CATALOG or not CATALOG[n].supports("onnxruntime"):
             raise BadInput(f"model {n!r} has no ONNX version; accepted: {', '.join(model_names())}")
-    if args.images and not Path(args.images).is_dir():
-        raise BadInput(f"--images {args.images!r} is not a folder; give a folder of images")
+    out = args.out or str(paths.models_dir() / "onnx")
+    _check_out_folder(out)
+    images = None
+    if args.images is not None:
+        from tui.headless import check_images
+
+        images = check_images(args.images)
     torch_env = environments.require_python("torch")
     ort_env = environments.require_python("onnxruntime")
-    out = args.out or str(paths.models_dir() / "onnx")
     script = str(CHILD_DIR / "prepare_onnx.py")
     # torch.onnx's exporter needs the onnx package: the onnxruntime environment's is lent to it.
     site = subprocess.run([ort_env.python, "-c", "import onnx, os; print(os.path.dirname(os.path.dirname(onnx.__file__)))"],
@@ -230,8 +233,8 @@ def prepare_onnx_command(args) -> int:
                        "'edgemt env create onnxruntime' installs it (or pip install onnx there)")
     steps = [[torch_env.python, script, "export", "--out", out, "--onnx-site", site.stdout.strip(), *names]]
     if args.precision in ("int8", "both"):
-        steps.append([ort_env.python, script, "quantize", "--out", out, *(["--images", args.images] if args.images
-                                                                         else []), *names])
+        steps.append([ort_env.python, script, "quantize", "--out", out, *(["--images", images] if images else []),
+                      *names])
     lines, rc = [], 0
     for cmd in steps:
         proc = subprocess.run(cmd, stdout=subprocess.PIPE)
