@@ -33,7 +33,7 @@ FILES = {
     "{app_db}": "app.db (application id 0x5042)", "{newer_db}": "future.db (edgemt's id, user_version 99)",
     "{cut_db}": "cut.db (an SQLite file cut after 6000 bytes)", "{empty_edgemt_db}": "empty-edgemt.db (no runs)",
     "{edgetpu_tflite}": "m_edgetpu.tflite (holds edgetpu-custom-op)",
-    "{weird_db}": "'we?ird#%.db' (an edgemt DB)", "{tflite_model}": "mobilenet_v2_int8.tflite",
+    "{weird_db}": "'we?ird#%.db' (an edgemt DB)", "{loop}": "loop1 (-> loop2 -> loop1)", "{tflite_model}": "mobilenet_v2_int8.tflite",
 }
 
 SETUP_NOTES = {"config_is_dir": "config.toml a folder", "config_not_utf8": "config.toml not UTF-8"}
@@ -101,6 +101,7 @@ a USB EdgeTPU) ran as threads.
 
 
 def _shown(arg: str) -> str:
+    arg = arg.replace("a" * 300, "aaa...aaa (300 a's)")
     for k, v in FILES.items():
         arg = arg.replace(k, v)
     return arg

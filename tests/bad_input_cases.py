@@ -42,6 +42,7 @@ def C(section, argv, exit, line, **kw):
 
 
 RUN = "run --tenant".split()
+LONG = "a" * 300  # one path component longer than any file system takes
 MV2 = RUN + ["mobilenet_v2"]
 
 CASES = [
@@ -350,6 +351,13 @@ CASES = [
     C("round2", ["models", "prepare", "tflite", "--edgetpu", "nosuch"], 2,
       "edgemt: model 'nosuch' has no TFLite version; accepted: inception_v3, mobilenet_v1, mobilenet_v2",
       note="model names after an option; was: 'unrecognized arguments'"),
+    C("round2", MV2 + ["--db", "{home}/" + LONG + ".db"], 2, "edgemt: --db ...aaa.db: File name too long; give another path",
+      note="a name past NAME_MAX (255); was: a traceback, as for each of the next three"),
+    C("round2", ["export", "--out", "{home}/" + LONG + ".csv"], 2, "edgemt: --out ...: File name too long; give another path"),
+    C("round2", MV2 + ["--images", "{home}/" + LONG], 2, "edgemt: --images ...: File name too long; give another path"),
+    C("round2", RUN + ["file={home}/" + LONG], 2, "edgemt: --tenant ...: File name too long; give another path"),
+    C("round2", MV2 + ["--db", "{loop}"], 2, "edgemt: --db .../loop1 cannot be written: unable to open database file",
+      setup=("loop",), note="a loop of symbolic links"),
     C("round2", ["export", "--out", "{other_db}"], 2, "edgemt: --out ... is an SQLite database; ...",
       setup=("other_db",), note="any SQLite file, not only the run log"),
     C("round2", ["merge", "{db}", "--out", "{home}/m.db", "--json"], 0, "", db="read",
@@ -507,7 +515,14 @@ def _tflite_model(home):
     return ensure_tflite_model("mobilenet_v2")
 
 
+def _loop(home):
+    (home / "loop1").symlink_to(home / "loop2")
+    (home / "loop2").symlink_to(home / "loop1")
+    return home / "loop1"
+
+
 SETUPS = {
+    "loop": _loop,
     "weird_db": _weird_db,
     "config_is_dir": _config_is_dir,
     "config_not_utf8": _config_not_utf8,

@@ -234,6 +234,23 @@ def _quiet_stdout() -> None:
     sys.stdout = open(os.devnull, "w")
 
 
+PATH_ERRNOS = (errno.ENAMETOOLONG, errno.ELOOP, errno.EACCES, errno.ENOTDIR, errno.EISDIR, errno.EROFS)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 120 else text[:60] + "..." + text[-40:]
+
+
+def _flag_of(filename, args) -> str:
+    """The option whose value holds ``filename`` ("--db "), or "" when none does."""
+    name = str(filename)
+    for key, value in sorted(vars(args).items()) if args is not None else ():
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and v and (name in v or v in name) for v in values):
+            return ("--" + key.replace("_", "-") + " ") if key not in ("sources", "runs", "run", "models") else ""
+    return ""
+
+
 def _parse(parser, argv):
     """parse_args, except that the model names of ``models prepare`` may follow its options
     (``models prepare tflite --edgetpu mobilenet_v2``): argparse takes positionals of one
@@ -278,6 +295,14 @@ def main(argv=None) -> int:
     except Interrupted as exc:
         _say(f"edgemt: {exc}")
         code = EXIT_STOPPED
+    except OSError as exc:
+        # A path the user gave that the system refuses to even look at (too long, a loop of
+        # links, a folder we may not enter): bad input, named by the option it came from.
+        if exc.filename is None or exc.errno not in PATH_ERRNOS:
+            raise
+        _say(f"edgemt: {_flag_of(exc.filename, locals().get('args'))}{_short(str(exc.filename))}: {exc.strerror}; "
+             "give another path")
+        code = EXIT_BAD_INPUT
     except KeyboardInterrupt:
         _say("edgemt: interrupted by Ctrl-C (SIGINT) before the run started; nothing was measured")
         code = EXIT_STOPPED

@@ -28,6 +28,9 @@ def _snapshot(home):
     for root, _, names in os.walk(home):
         for n in names:
             p = os.path.join(root, n)
+            if os.path.islink(p):
+                out[os.path.relpath(p, home)] = "link to " + os.readlink(p)
+                continue
             with open(p, "rb") as fh:
                 out[os.path.relpath(p, home)] = hashlib.sha256(fh.read()).hexdigest()
     return out
