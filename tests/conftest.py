@@ -1,8 +1,75 @@
 """Shared fixtures: every test gets its own config folder and DB, but the real framework
-environments (made by `make test`) stay reachable through an [envs] table in config.toml."""
+environments (made by `make test`) stay reachable through an [envs] table in config.toml.
+
+Two tiers. `make test` runs everything. `make check` (``pytest --no-frameworks``) is the
+edit-test loop: it deselects the tests marked ``frameworks`` (those that start a real
+framework's runner child) and hides the framework environments from the rest, so a test
+that needs one without its mark fails there instead of quietly making the tier slow, and
+the tier runs the same on a fresh clone with only the controller's venv. The mark is set
+here (``pytest_collection_modifyitems``), from what a test uses: the fixtures of
+FRAMEWORK_FIXTURES, or a call of ``require_env``/``ensure_tflite_model`` in its own
+source; ``@pytest.mark.frameworks`` marks one by hand."""
+import inspect
+import os
+import tempfile
+
 import pytest
 
-from edgemt_testlib import REAL_DATA_HOME, REAL_ENVS
+import edgemt_testlib
+
+# Fixtures that start real framework children (tests/child, tests/tui/conftest.py).
+FRAMEWORK_FIXTURES = {"child_factory", "tflite_models_dir", "live_session"}
+# Calls that reach a framework environment (tests/edgemt_testlib.py).
+FRAMEWORK_CALLS = ("require_env(", "ensure_tflite_model(")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--no-frameworks", action="store_true",
+                     help="the fast tier (make check): deselect tests marked 'frameworks' and hide the "
+                          "framework environments from the others")
+
+
+def pytest_configure(config):
+    if config.getoption("--no-frameworks"):
+        # Nothing of the machine's: no [envs] in a config, no envs in the data folder.
+        empty = tempfile.mkdtemp(prefix="edgemt-no-frameworks-")
+        for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME"):
+            os.environ[var] = os.path.join(empty, var.lower())
+        edgemt_testlib.REAL_ENVS.clear()
+        edgemt_testlib.REAL_DATA_HOME = os.environ["XDG_DATA_HOME"]
+
+
+def needs_frameworks(item) -> bool:
+    if item.get_closest_marker("frameworks") is not None:
+        return True
+    if FRAMEWORK_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    try:
+        source = inspect.getsource(item.function)
+    except (AttributeError, OSError, TypeError):
+        return False
+    return any(call in source for call in FRAMEWORK_CALLS)
+
+
+def pytest_collection_modifyitems(config, items):
+    keep, dropped = [], []
+    for item in items:
+        if needs_frameworks(item):
+            item.add_marker(pytest.mark.frameworks)
+            dropped.append(item)
+        else:
+            keep.append(item)
+    if config.getoption("--no-frameworks"):
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+@pytest.fixture(autouse=True)
+def _framework_mark(request):
+    """Lets require_env tell a test marked 'frameworks' from one that is not."""
+    edgemt_testlib.FRAMEWORKS_MARKED = request.node.get_closest_marker("frameworks") is not None
+    yield
+    edgemt_testlib.FRAMEWORKS_MARKED = None
 
 
 @pytest.fixture
@@ -11,13 +78,12 @@ def edgemt_home(tmp_path, monkeypatch):
     Prepared models stay in the real data folder (they are a cache)."""
     cfg_home = tmp_path / "config"
     (cfg_home / "edgemt").mkdir(parents=True)
-    lines = ["[envs]"] + [f'{fw} = "{py}"' for fw, py in REAL_ENVS.items()]
+    lines = ["[envs]"] + [f'{fw} = "{py}"' for fw, py in edgemt_testlib.REAL_ENVS.items()]
     (cfg_home / "edgemt" / "config.toml").write_text("\n".join(lines) + "\n")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(cfg_home))
-    monkeypatch.setenv("XDG_DATA_HOME", REAL_DATA_HOME)
+    monkeypatch.setenv("XDG_DATA_HOME", edgemt_testlib.REAL_DATA_HOME)
     monkeypatch.setenv("EDGEMT_DB", str(tmp_path / "edgemt.db"))
     return tmp_path
-
 
 
 @pytest.fixture

@@ -25,6 +25,14 @@ def _real_envs() -> dict:
 
 REAL_ENVS = _real_envs()
 REAL_DATA_HOME = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local/share")
+# Whether the running test is marked 'frameworks' (set by tests/conftest.py; None outside a test).
+FRAMEWORKS_MARKED = None
+
+
+def _check_marked(what: str):
+    if FRAMEWORKS_MARKED is False:
+        pytest.fail(f"{what} reaches a framework environment: mark the test 'frameworks' "
+                    "(tests/conftest.py) so `make check` leaves it to `make test`")
 
 
 def require_env(framework: str) -> str:
@@ -41,6 +49,7 @@ def ensure_tflite_model(name: str = "mobilenet_v2") -> Path:
     test run working (it prepares it in the tensorflow environment)."""
     from runners import paths
 
+    _check_marked(f"ensure_tflite_model({name!r})")
     path = paths.models_dir() / "tflite" / f"{name}_int8.tflite"
     if not path.exists():
         subprocess.run([EDGEMT, "models", "prepare", "tflite", name], check=True, capture_output=True)
