@@ -9,7 +9,7 @@ longer than a period (a slow sensor), missed ticks are skipped, not bunched.
 What a snapshot describes: it is stamped when its reads start. Gauges (power,
 temperature, memory) are the value then; CPU % and IO rates are deltas since
 the snapshot before, i.e. they describe ``(t_previous, t]``. Readers weigh each
-sample by that interval (``runners.aggregate.sample_means``), and with the
+sample by that interval (``storage.aggregate.sample_means``), and with the
 ticks on the windows' grid (a window a whole number of periods) each interval
 lies inside one window.
 

@@ -1,8 +1,9 @@
-"""Errors the controller answers with one clear line (exit status 2), never a traceback."""
+"""Errors the controller answers with one clear line, never a traceback.
 
-
-class BadInput(Exception):
-    """The user's input is wrong: the message names the bad value and what is accepted."""
+``BadInput`` (exit status 2) is defined in storage/errors.py, the lowest room that raises
+it, and is the same class here: the rooms above storage import it from this module.
+"""
+from storage.errors import BadInput  # noqa: F401 (re-exported)
 
 
 class Interrupted(Exception):

@@ -17,7 +17,7 @@ of the result (images, seconds, throughput, energy, resources, latency) is over 
 import asyncio
 from dataclasses import dataclass
 
-from runners import aggregate
+from storage import aggregate
 
 
 @dataclass

@@ -14,8 +14,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runners import aggregate, paths
-from runners.aggregate import Window
+from runners import paths
+from storage import aggregate
+from storage.aggregate import Window
 from runners.child import latency, wire
 from runners.errors import BadInput
 from runners.exit_reasons import exit_reason

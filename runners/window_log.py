@@ -25,9 +25,8 @@ Windows of one tenant arrive in time order and never overlap.
 import collections
 import sys
 
-from runners.aggregate import Window
+from storage.aggregate import EPS, Window
 
-EPS = 1e-3
 KEEP = 16  # recent windows per tenant (the steady-state rule needs 3 complete slots)
 MARKS = 8  # span starts whose totals are remembered (measure's phase start, a summary's)
 

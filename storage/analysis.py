@@ -6,14 +6,14 @@ tenant's window of that slot / the slot's length), the concurrency (tenants that
 reported in it), the batch size (mean over those windows) and each sampled metric's
 time-weighted mean over the slot: a sample stamped t_i describes (t_{i-1}, t_i] (its CPU %
 and IO rates are deltas since the read before), so it weighs by the part of that interval
-inside the slot (``runners.aggregate.sample_means``). Pearson r between the throughput
+inside the slot (``storage.aggregate.sample_means``). Pearson r between the throughput
 and every other series over the points where both exist; rows sorted by |r|, each with
 its number of points. Fewer than 3 points, or a constant series, gives r = None and the
 note "not enough data" (or "constant series") instead of a number.
 """
 import math
 
-from runners.aggregate import SAMPLE_META, sample_means
+from storage.aggregate import SAMPLE_META, sample_means
 
 
 def slot_points(conn, run_id: int) -> list:
@@ -85,7 +85,7 @@ def correlate(conn, run_ids) -> list:
 
 def run_ids(conn, given=None) -> list:
     """The runs asked for (checked), or the latest run."""
-    from runners.errors import BadInput
+    from storage.errors import BadInput
 
     known = [r[0] for r in conn.execute("SELECT id FROM runs ORDER BY id")]
     if not known:

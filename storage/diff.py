@@ -15,7 +15,7 @@ Pure functions over plain dicts (``flatten``, ``diff_dicts``, ``results_of``,
   its tenants ran / that interval; None, not 0, where they never all ran together),
   J/inference where power was measured, the run *segment by segment* (a segment = a span
   of consecutive window slots in which the same tenants at the same batches reported,
-  ``runners.aggregate.segments``; segments of A and B are matched by what ran in them,
+  ``storage.aggregate.segments``; segments of A and B are matched by what ran in them,
   the k-th segment of a composition in A with the k-th of the same in B), and the
   experiments *level by level* (the numeric fields of ``results`` rows matched on
   experiment and key). Each row has A, B and ``ratio`` = B / A (None where A is 0 or
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 
-from runners.aggregate import Window, common_span, level_throughput, segments
+from storage.aggregate import Window, common_span, level_throughput, segments
 from storage import energy
 
 EPS = 1e-3
@@ -112,7 +112,7 @@ def results_of(windows: list, span, energy_summary: dict = None, result_rows: li
 
 
 def _segments(windows) -> list:
-    """The run's segments (``runners.aggregate.segments``) with ``key``: the composition and
+    """The run's segments (``storage.aggregate.segments``) with ``key``: the composition and
     its occurrence (``2x g1 torch@cpu mobilenet_v2 b1 #2``), what matches A to B."""
     rows = [dict(w, label=f"g{w['group']} {w['framework']}@{w['resource']}" + (f" {w['model']}" if w.get("model")
                                                                                else "")) for w in windows]
@@ -183,7 +183,7 @@ def diff_runs(a: dict, b: dict) -> dict:
 
 def load_run(conn, run_id: int) -> dict:
     """One run from the log: its row, fingerprint, params and results (``results_of``)."""
-    from runners.errors import BadInput
+    from storage.errors import BadInput
 
     cur = conn.execute("SELECT id, kind, started, ended, status, host, params FROM runs WHERE id = ?", (run_id,))
     row = cur.fetchone()

@@ -9,7 +9,7 @@ import csv
 import os
 from pathlib import Path
 
-from runners.errors import BadInput
+from storage.errors import BadInput
 
 TABLES = ("timeline", "runs", "tenants", "windows", "samples", "events", "results")
 

@@ -12,7 +12,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from runners.errors import BadInput
+from storage.errors import BadInput
 from storage import schema
 
 

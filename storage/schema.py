@@ -12,7 +12,7 @@ the file read-only, so reading never changes it. The tables are documented in do
 import sqlite3
 from pathlib import Path
 
-from runners.errors import BadInput
+from storage.errors import BadInput
 
 APPLICATION_ID = 0x45444D54  # "EDMT": `file` and `sqlite3 DB 'PRAGMA application_id'` show it
 SCHEMA_VERSION = 1

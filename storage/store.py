@@ -19,7 +19,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from runners.errors import BadInput
+from storage.errors import BadInput
 from storage import schema
 
 
@@ -316,10 +316,9 @@ class Store:
 
     def windows_between(self, tenant_id: int, since: float = None, until: float = None) -> list:
         """One tenant's whole windows inside ``[since, until]`` (either None: open), with the
-        tolerance of runners/window_log.py, oldest first, as ``runners.aggregate.Window``:
+        tolerance of ``storage.aggregate.EPS``, oldest first, as ``storage.aggregate.Window``:
         what the supervisor no longer keeps in memory."""
-        from runners.aggregate import Window
-        from runners.window_log import EPS
+        from storage.aggregate import EPS, Window
 
         sql = "SELECT t_start, t_end, images, batches, hist FROM windows WHERE tenant = ?"
         args = [tenant_id]

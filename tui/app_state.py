@@ -8,8 +8,8 @@ last ``SERIES`` slots of the chart), so 32 tenants cost the UI about what 1 does
 import collections
 from dataclasses import dataclass, field
 
-from runners import aggregate
-from runners.aggregate import Window
+from storage import aggregate
+from storage.aggregate import Window
 from runners.child import latency
 
 ACTIVE = ("starting", "running", "paused")

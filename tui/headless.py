@@ -156,7 +156,7 @@ async def _run(args, specs, db, cfg, images, checker, params) -> int:
     out["oversubscription"] = over["message"] if over else None
     out["advice"] = over["advice"] if over else None
     if m.ramp:
-        from runners import aggregate
+        from storage import aggregate
 
         out["ramp"] = aggregate.ramp_summary({t.id: in_phase(t, *m.ramp) for t in tenants}, m.ramp)
     if stopped_by:

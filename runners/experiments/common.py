@@ -16,7 +16,8 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
-from runners import aggregate, threads
+from runners import threads
+from storage import aggregate
 from runners.child import latency
 from runners.measure import in_phase, measure
 

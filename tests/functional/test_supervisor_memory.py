@@ -12,7 +12,7 @@ import sys
 import time
 import tracemalloc
 
-from runners.aggregate import Window
+from storage.aggregate import Window
 from runners.spec import parse_spec
 from runners.supervisor import Supervisor
 from storage.store import Store

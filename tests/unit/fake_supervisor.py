@@ -5,7 +5,7 @@ from runner children. End to end, tests/oracle/ drives the real Supervisor inste
 import time
 from types import SimpleNamespace
 
-from runners.aggregate import Window
+from storage.aggregate import Window
 from runners.spec import TenantSpec
 
 

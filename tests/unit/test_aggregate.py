@@ -1,6 +1,6 @@
 import pytest
 
-from runners.aggregate import Window, common_span, is_steady, level_throughput, slot_totals, tenant_throughput
+from storage.aggregate import Window, common_span, is_steady, level_throughput, slot_totals, tenant_throughput
 from runners.child import latency
 
 

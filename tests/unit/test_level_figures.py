@@ -6,8 +6,8 @@ import asyncio
 import pytest
 
 from fake_supervisor import FakeSupervisor, FakeTenant
-from runners import aggregate
-from runners.aggregate import Window
+from storage import aggregate
+from storage.aggregate import Window
 from runners.experiments.common import Context, measure_level, resource_means
 from runners.measure import measure, tenant_summary
 from storage.store import Store

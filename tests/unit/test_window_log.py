@@ -4,8 +4,8 @@ import random
 
 import pytest
 
-from runners import aggregate
-from runners.aggregate import Window
+from storage import aggregate
+from storage.aggregate import Window
 from runners.window_log import WindowLog
 from storage.store import Store
 

@@ -14,10 +14,16 @@ up slot by slot.
   same batches, reported (``segments``): what ``edgemt diff`` compares.
 
 Every function takes the windows it needs (lists or any iterable per tenant), so none
-depends on where they are kept (the Supervisor's memory or the DB).
+depends on where they are kept (the Supervisor's memory or the DB). It lives in storage,
+the lowest room, because the supervisor (runners) and the reports read from the DB
+(storage: analysis, diff) compute the same figures with it.
 """
 import math
 from dataclasses import dataclass
+
+# "Inside a span" (``t_start >= since - EPS`` and ``t_end <= until + EPS``): window edges
+# are grid multiples rounded to the millisecond.
+EPS = 1e-3
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ def is_steady(per_tenant: dict, batches_by_tenant: dict, min_batches: int = 30, 
     return hi > 0 and hi - lo <= tolerance * hi
 
 
-def in_span(windows, since: float, until: float = None, eps: float = 1e-3) -> list:
+def in_span(windows, since: float, until: float = None, eps: float = EPS) -> list:
     """The whole windows of ``windows`` inside ``[since, until]`` (``until`` None: no end)."""
     return [w for w in windows if w.t_start >= since - eps and (until is None or w.t_end <= until + eps)]
 
