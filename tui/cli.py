@@ -15,52 +15,11 @@ import os
 import sys
 
 from runners import limits
+from tui.arguments import ArgumentError, Parser, real_type, run_id_type, seconds_type
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_TENANT_FAILED = 0, 1, 2, 3
 EXIT_STOPPED = 130  # 128 + SIGINT: the shell's status of an interrupted command
 EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what `yes | head -1` reports for `yes`
-
-
-class ArgumentError(Exception):
-    pass
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse that reports bad arguments as one line and exit status 2 (via ArgumentError)."""
-
-    def error(self, message):
-        raise ArgumentError(f"{self.prog}: {message}")
-
-
-def real_type(lo, hi, unit):
-    """An argparse type: a finite ASCII decimal within [lo, hi] (runners/limits.py)."""
-    def parse(text):
-        try:
-            return limits.real(text, lo, hi, unit)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    parse.__name__ = "number"
-    return parse
-
-
-def whole_type(lo, hi, what="a whole number"):
-    """An argparse type: a plain ASCII decimal integer within [lo, hi]."""
-    def parse(text):
-        try:
-            return limits.whole(text, lo, hi, what)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    parse.__name__ = "whole number"
-    return parse
-
-
-def seconds_type(lim):
-    return real_type(*lim)
-
-
-run_id_type = whole_type(*limits.RUN_ID, what="a run id")
 
 
 def _common(p, json_flag=True):

@@ -6,7 +6,7 @@ EXIT_OK = 0
 
 def add_parser(sub, common):
     d = sub.add_parser("diff", help="what differed between two runs: fingerprint, parameters and results")
-    from tui.cli import run_id_type
+    from tui.arguments import run_id_type
 
     d.add_argument("runs", type=run_id_type, nargs=2, metavar="RUN", help="two run ids (A then B; ratios are B / A)")
     common(d)

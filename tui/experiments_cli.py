@@ -20,11 +20,11 @@ EXIT_OK, EXIT_TENANT_FAILED, EXIT_STOPPED = 0, 3, 130
 KINDS = {"sweep-batch": "sweep-batch", "sweep-concurrency": "sweep-concurrency", "dmp": "dmp", "tune": "tune"}
 
 
-# -- argument parsing (called from tui/cli.py) ----------------------------------------------------
+# -- argument parsing (added by tui/cli.py) ------------------------------------------------------
 def add_parsers(sub, common):
     # every number is parsed and range-checked by runners/limits.py (ranges: docs/cli.md)
     from runners import limits
-    from tui.cli import real_type, run_id_type, seconds_type, whole_type
+    from tui.arguments import real_type, run_id_type, seconds_type, whole_type
 
     level_type = whole_type(*limits.LEVEL, what="a concurrency level")
 
@@ -95,7 +95,7 @@ def add_parsers(sub, common):
 
 
 def dispatch(cmd: str, args):
-    from tui.cli import ArgumentError
+    from tui.arguments import ArgumentError
 
     if cmd == "sweep":
         if args.sweep_command == "batch":
