@@ -19,8 +19,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from storage import reads, schema
 from storage.errors import BadInput
-from storage import schema
 
 
 class StorageError(BadInput):
@@ -309,11 +309,6 @@ class Store:
         self.flush()
 
     # -- reads (for the UI and summaries; readers may also open their own connection) ------
-    def query(self, sql: str, args=()) -> list:
-        with self._lock:
-            self.flush()  # what was queued is part of the answer
-            return [dict(r) for r in self.conn.execute(sql, args).fetchall()]
-
     def windows_between(self, tenant_id: int, since: float = None, until: float = None) -> list:
         """One tenant's whole windows inside ``[since, until]`` (either None: open), with the
         tolerance of ``storage.aggregate.EPS``, oldest first, as ``storage.aggregate.Window``:
@@ -358,18 +353,42 @@ class Store:
             conn.close()
 
     def latest_run(self):
-        rows = self.query("SELECT * FROM runs ORDER BY id DESC LIMIT 1")
-        return rows[0] if rows else None
+        with self._lock:
+            self.flush()
+            return reads.latest_run(self.conn)
+
+    def run_row(self, run_id: int):
+        """The ``runs`` row of ``run_id`` (a dict), or None."""
+        with self._lock:
+            self.flush()
+            return reads.run(self.conn, run_id)
+
+    def samples_around(self, run_id: int, since: float, until: float) -> list:
+        """``storage.reads.samples_around`` on this run log, queued samples included."""
+        with self._lock:
+            self.flush()
+            return reads.samples_around(self.conn, run_id, since, until)
+
+
+def _running_runs(path) -> list:
+    """Runs marked 'running', each with ``alive``: whether its controller still runs."""
+    conn = schema.connect(path, readonly=True)
+    try:
+        rows = reads.running_runs(conn)
+    finally:
+        conn.close()
+    return [dict(r, alive=_pid_alive(r["controller_pid"])) for r in rows]
 
 
 def dead_runs(path) -> list:
     """Ids of runs left 'running' by controllers that are gone, read without writing."""
-    conn = schema.connect(path, readonly=True)
-    try:
-        rows = conn.execute("SELECT id, controller_pid FROM runs WHERE status = 'running'").fetchall()
-    finally:
-        conn.close()
-    return [r["id"] for r in rows if not _pid_alive(r["controller_pid"])]
+    return [r["id"] for r in _running_runs(path) if not r["alive"]]
+
+
+def live_runs(path) -> list:
+    """Runs in progress: marked 'running' and their controller alive (id, kind, started,
+    controller_pid), read without writing."""
+    return [{k: v for k, v in r.items() if k != "alive"} for r in _running_runs(path) if r["alive"]]
 
 
 def mark_interrupted_runs(path) -> list:

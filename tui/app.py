@@ -38,7 +38,7 @@ def live_info(session) -> dict:
     """Header facts of a live session, from the run's recorded host fingerprint."""
     from tui.replay import host_info
 
-    run = session.store.query("SELECT * FROM runs WHERE id = ?", (session.run_id,))[0]
+    run = session.store.run_row(session.run_id)
     info = host_info(run, session.db)
     if info["host"] == "?":
         info["host"] = socket.gethostname()

@@ -18,17 +18,11 @@ EXIT_OK = 0
 
 def running_runs(db) -> list:
     """Runs whose controller is still alive (after dead ones were marked interrupted)."""
-    from storage.store import _pid_alive
+    from storage.store import live_runs
 
     if schema.identify(db) == "new":
         return []
-    conn = schema.connect(db, readonly=True)
-    try:
-        rows = [dict(r) for r in conn.execute("SELECT id, kind, started, controller_pid FROM runs "
-                                              "WHERE status = 'running' ORDER BY id")]
-    finally:
-        conn.close()
-    return [r for r in rows if _pid_alive(r["controller_pid"])]
+    return live_runs(db)
 
 
 def require_terminal(what: str = "the UI") -> None:

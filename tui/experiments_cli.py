@@ -137,13 +137,13 @@ def _check_measuring(args):
 
 def _resume_params(args, db, kind: str):
     """The parameters of the run being resumed (they win over the command line's)."""
-    from storage import schema
+    from storage import reads, schema
 
     if not db.exists():
         raise BadInput(f"--resume {args.resume}: --db {db} does not exist")
     conn = schema.connect(db, readonly=True)
     try:
-        row = conn.execute("SELECT kind, params FROM runs WHERE id = ?", (args.resume,)).fetchone()
+        row = reads.run(conn, args.resume)
         if row is None:
             raise BadInput(f"--resume {args.resume}: no such run in {db}")
         if row["kind"] != kind:

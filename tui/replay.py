@@ -7,7 +7,7 @@ controller keeps adding (by row id), for watching a run started elsewhere.
 """
 import json
 
-from storage import schema
+from storage import reads, schema
 from tui import messages as msg
 from tui.app_state import unit_of
 
@@ -46,23 +46,6 @@ def _sample_msg(row: dict) -> msg.SampleTaken:
     return msg.SampleTaken(row["t"], metrics)
 
 
-def _rows(conn, sql, args=()):
-    return [dict(r) for r in conn.execute(sql, args).fetchall()]
-
-
-def resolve_run(conn, run_id=None) -> dict:
-    from runners.errors import BadInput
-
-    if run_id is None:
-        rows = _rows(conn, "SELECT * FROM runs ORDER BY id DESC LIMIT 1")
-    else:
-        rows = _rows(conn, "SELECT * FROM runs WHERE id = ?", (run_id,))
-    if not rows:
-        ids = [r["id"] for r in _rows(conn, "SELECT id FROM runs ORDER BY id")]
-        raise BadInput(f"run {run_id} is not in the DB; runs: {', '.join(map(str, ids[-10:])) or 'none'}")
-    return rows[0]
-
-
 class Recording:
     """One recorded run as a time-ordered list of messages."""
 
@@ -70,21 +53,20 @@ class Recording:
         self.db = db
         conn = schema.connect(db, readonly=True)
         try:
-            self.run = resolve_run(conn, run_id)
+            self.run = reads.resolve_run(conn, run_id)
             rid = self.run["id"]
             items = []  # (t, order, message): order keeps a tenant's start before its windows
-            for row in _rows(conn, "SELECT * FROM tenants WHERE run = ? ORDER BY id", (rid,)):
+            for row in reads.tenants(conn, rid):
                 items.append((row["started"] or 0.0, 0, _tenant_msg(row, "starting")))
                 if row["ended"] is not None:
                     items.append((row["ended"], 3, _tenant_msg(row, row["status"], row["error"])))
-            for row in _rows(conn, "SELECT w.* FROM windows w JOIN tenants t ON t.id = w.tenant WHERE t.run = ? "
-                                   "ORDER BY w.t_end, w.tenant", (rid,)):
+            for row in reads.windows(conn, rid):
                 items.append((row["t_end"], 2, msg.WindowDone(row["tenant"], row["t_start"], row["t_end"],
                                                                row["images"], row["batches"], row["batch"],
                                                                json.loads(row["hist"] or "{}"))))
-            for row in _rows(conn, "SELECT * FROM samples WHERE run = ? ORDER BY t", (rid,)):
+            for row in reads.samples(conn, rid):
                 items.append((row["t"], 1, _sample_msg(row)))
-            for row in _rows(conn, "SELECT * FROM events WHERE run = ? ORDER BY t, id", (rid,)):
+            for row in reads.events(conn, rid):
                 items.append((row["t"], 1, msg.RunEvent(row["t"], row["kind"], row["tenant"],
                                                         json.loads(row["detail"] or "{}"))))
         finally:
@@ -112,7 +94,7 @@ class Follower:
     def __init__(self, db, run_id: int):
         self.db = db
         self.conn = schema.connect(db, readonly=True)
-        self.run = resolve_run(self.conn, run_id)
+        self.run = reads.resolve_run(self.conn, run_id)
         self.last = {"windows": 0, "samples": 0, "events": 0}
         self.tenants = {}
 
@@ -120,7 +102,7 @@ class Follower:
         return host_info(self.run, self.db)
 
     def status(self) -> str:
-        return _rows(self.conn, "SELECT status FROM runs WHERE id = ?", (self.run["id"],))[0]["status"]
+        return reads.run(self.conn, self.run["id"])["status"]
 
     def stop_run(self) -> str:
         """Asks the followed run's controller to stop (SIGTERM: it stops its tenants cleanly
@@ -128,7 +110,7 @@ class Follower:
         import os
         import signal
 
-        row = _rows(self.conn, "SELECT status, controller_pid FROM runs WHERE id = ?", (self.run["id"],))[0]
+        row = reads.run(self.conn, self.run["id"])
         pid = row["controller_pid"]
         if row["status"] != "running":
             return f"run {self.run['id']} is already {row['status']}"
@@ -148,22 +130,19 @@ class Follower:
     def poll(self) -> list:
         rid = self.run["id"]
         out = []
-        for row in _rows(self.conn, "SELECT * FROM tenants WHERE run = ? ORDER BY id", (rid,)):
+        for row in reads.tenants(self.conn, rid):
             key = (row["status"], row["batch"], row["error"])
             if self.tenants.get(row["id"]) != key:
                 self.tenants[row["id"]] = key
                 out.append(_tenant_msg(row, row["status"], row["error"]))
-        for row in _rows(self.conn, "SELECT w.* FROM windows w JOIN tenants t ON t.id = w.tenant "
-                                    "WHERE t.run = ? AND w.id > ? ORDER BY w.id", (rid, self.last["windows"])):
+        for row in reads.windows(self.conn, rid, after_id=self.last["windows"]):
             self.last["windows"] = row["id"]
             out.append(msg.WindowDone(row["tenant"], row["t_start"], row["t_end"], row["images"], row["batches"],
                                       row["batch"], json.loads(row["hist"] or "{}")))
-        for row in _rows(self.conn, "SELECT * FROM samples WHERE run = ? AND id > ? ORDER BY id",
-                         (rid, self.last["samples"])):
+        for row in reads.samples(self.conn, rid, after_id=self.last["samples"]):
             self.last["samples"] = row["id"]
             out.append(_sample_msg(row))
-        for row in _rows(self.conn, "SELECT * FROM events WHERE run = ? AND id > ? ORDER BY id",
-                         (rid, self.last["events"])):
+        for row in reads.events(self.conn, rid, after_id=self.last["events"]):
             self.last["events"] = row["id"]
             out.append(msg.RunEvent(row["t"], row["kind"], row["tenant"], json.loads(row["detail"] or "{}")))
         return out

@@ -16,10 +16,10 @@ from runners.errors import BadInput
 def load(conn, run_id: int) -> dict:
     from storage.analysis import correlate, slot_points
 
-    run = dict(conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone())
-    results = []
-    for r in conn.execute("SELECT experiment, key, value FROM results WHERE run = ? ORDER BY id", (run_id,)):
-        results.append({"experiment": r[0], "key": json.loads(r[1]), "value": json.loads(r[2])})
+    from storage import reads
+
+    run = reads.run(conn, run_id)
+    results = reads.results(conn, run_id)
     points = slot_points(conn, run_id)
     return {
         "run": {k: (json.loads(v) if k in ("host", "params") and v else v) for k, v in run.items()},

@@ -17,9 +17,9 @@ import statistics
 from dataclasses import dataclass, field
 
 from runners import threads
-from storage import aggregate
 from runners.child import latency
 from runners.measure import in_phase, measure
+from storage import aggregate, reads
 
 class Stopped(Exception):
     """The user stopped the experiment (Ctrl-C); what was measured is kept."""
@@ -85,15 +85,8 @@ class Context:
 
 def load_cache(conn, run_id: int, experiment: str) -> dict:
     """Results of ``run_id`` for ``experiment`` (key JSON -> value), for --resume."""
-    rows = conn.execute("SELECT key, value FROM results WHERE run = ? AND experiment = ? ORDER BY id",
-                        (run_id, experiment)).fetchall()
-    out = {}
-    for k, v in rows:
-        key = json.loads(k)
-        if key.get("kind") == "summary":
-            continue
-        out[json.dumps(key, sort_keys=True)] = json.loads(v)
-    return out
+    return {json.dumps(r["key"], sort_keys=True): r["value"] for r in reads.results(conn, run_id, experiment)
+            if r["key"].get("kind") != "summary"}
 
 
 def resource_means(store, run_id: int, since, until: float = None) -> dict:
@@ -104,10 +97,7 @@ def resource_means(store, run_id: int, since, until: float = None) -> dict:
     weighted, samples, peaks = {}, 0, {}
     for since, until in spans:
         # the sample just after the span describes part of it; the one before it opens its interval
-        rows = store.query("SELECT * FROM samples WHERE run = ? AND t >= (SELECT COALESCE(MAX(t), -1e300) FROM "
-                           "samples WHERE run = ? AND t <= ?) AND t <= (SELECT COALESCE(MIN(t), 1e300) FROM "
-                           "samples WHERE run = ? AND t >= ?) ORDER BY t",
-                           (run_id, run_id, since, run_id, until))
+        rows = store.samples_around(run_id, since, until)
         r = aggregate.sample_means(rows, since, until)
         samples += r["samples"]
         for k, v in r["means"].items():
