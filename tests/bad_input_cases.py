@@ -33,7 +33,7 @@ class Case:
     action: str = None  # None | close_stdout | stdout_full | sigint | sigterm | sigint_in_check | segv_runner
     stored: tuple = None  # (SQL, expected first row) after a run
     note: str = ""  # for the doc
-    real: bool = False  # runs a real framework child (slower)
+    real: bool = False  # runs a real framework child (a run, or a probe before the answer): make test only
     env: dict = field(default_factory=dict)
 
 
@@ -139,9 +139,10 @@ CASES = [
     C("spec", RUN + ["mobilenet_v2,framework=caffe"], 2, "edgemt: SPEC ...: unknown framework 'caffe'; accepted: ..."),
     C("spec", RUN + ["vgg16,framework=tflite"], 2, "edgemt: SPEC ...: model 'vgg16' is not supported by tflite; ..."),
     C("spec", RUN + ["mobilenet_v2,resource=cuda:0"], 2,
-      "edgemt: resource cuda:0 not found by torch: CUDA devices here: none", note="probes the torch environment"),
+      "edgemt: resource cuda:0 not found by torch: CUDA devices here: none", note="probes the torch environment",
+      real=True),
     C("spec", RUN + ["mobilenet_v1,framework=tflite,resource=edgetpu:usb:3"], 2,
-      "edgemt: resource edgetpu:usb:3: no EdgeTPU was found; ..."),
+      "edgemt: resource edgetpu:usb:3: no EdgeTPU was found; ...", real=True),  # after the tflite probe
     C("spec", RUN + ["mobilenet_v2,resource=gpu"], 2, "edgemt: SPEC ...: unknown resource 'gpu'; accepted forms: cpu, cuda:N, ..."),
     C("spec", RUN + ["mobilenet_v2,framework=torch,resource=edgetpu"], 2,
       "edgemt: SPEC ...: resource edgetpu runs only framework=tflite (EdgeTPU models are TFLite)"),
@@ -357,7 +358,7 @@ CASES = [
     C("round2", MV2 + ["--images", "{home}/" + LONG], 2, "edgemt: --images ...: File name too long; give another path"),
     C("round2", RUN + ["file={home}/" + LONG], 2, "edgemt: --tenant ...: File name too long; give another path"),
     C("round2", MV2 + ["--db", "{loop}"], 2, "edgemt: --db .../loop1 cannot be written: unable to open database file",
-      setup=("loop",), note="a loop of symbolic links"),
+      setup=("loop",), note="a loop of symbolic links", real=True),  # checked after the torch probe
     C("round2", ["export", "--out", "{other_db}"], 2, "edgemt: --out ... is an SQLite database; ...",
       setup=("other_db",), note="any SQLite file, not only the run log"),
     C("round2", ["merge", "{db}", "--out", "{home}/m.db", "--json"], 0, "", db="read",

@@ -21,6 +21,14 @@ import edgemt_testlib
 FRAMEWORK_FIXTURES = {"child_factory", "tflite_models_dir", "live_session"}
 # Calls that reach a framework environment (tests/edgemt_testlib.py).
 FRAMEWORK_CALLS = ("require_env(", "ensure_tflite_model(")
+# Modules whose every test starts real framework children through a helper of its own.
+FRAMEWORK_MODULES = {
+    "tests/child/test_child_all_models.py", "tests/child/test_child_inputs.py",
+    "tests/child/test_child_onnxruntime.py", "tests/child/test_child_tensorflow_mxnet.py",
+    "tests/child/test_child_tflite.py", "tests/child/test_child_torch.py",
+    "tests/experiments/test_real.py",  # sweeps, DMP, tune on real CPU tenants
+    "tests/tui/test_tmux.py", "tests/tui/test_follow_keep_running.py",  # the real UI on real tenants
+}
 
 
 def pytest_addoption(parser):
@@ -44,6 +52,11 @@ def needs_frameworks(item) -> bool:
         return True
     if FRAMEWORK_FIXTURES & set(getattr(item, "fixturenames", ())):
         return True
+    if item.nodeid.split("::")[0] in FRAMEWORK_MODULES:
+        return True
+    case = getattr(item, "callspec", None) and item.callspec.params.get("case")
+    if hasattr(case, "real"):  # a row of tests/bad_input_cases.py says whether it runs a real child
+        return case.real
     try:
         source = inspect.getsource(item.function)
     except (AttributeError, OSError, TypeError):

@@ -29,7 +29,7 @@ REAL_DATA_HOME = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local/sh
 FRAMEWORKS_MARKED = None
 
 
-def _check_marked(what: str):
+def check_marked(what: str):
     if FRAMEWORKS_MARKED is False:
         pytest.fail(f"{what} reaches a framework environment: mark the test 'frameworks' "
                     "(tests/conftest.py) so `make check` leaves it to `make test`")
@@ -38,6 +38,7 @@ def _check_marked(what: str):
 def require_env(framework: str) -> str:
     """The interpreter of a framework environment; `make test` creates all four, so a
     missing one is a setup failure, not a skip."""
+    check_marked(f"require_env({framework!r})")
     if framework not in REAL_ENVS:
         pytest.fail(f"no {framework} environment: run 'make test' (it runs 'edgemt env create {framework}')")
     return REAL_ENVS[framework]
@@ -49,7 +50,7 @@ def ensure_tflite_model(name: str = "mobilenet_v2") -> Path:
     test run working (it prepares it in the tensorflow environment)."""
     from runners import paths
 
-    _check_marked(f"ensure_tflite_model({name!r})")
+    check_marked(f"ensure_tflite_model({name!r})")
     path = paths.models_dir() / "tflite" / f"{name}_int8.tflite"
     if not path.exists():
         subprocess.run([EDGEMT, "models", "prepare", "tflite", name], check=True, capture_output=True)

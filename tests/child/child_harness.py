@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import edgemt_testlib
+
 ROOT = Path(__file__).resolve().parents[2]
 CHILD_DIR = ROOT / "runners" / "child"
 IMAGES = ROOT / "tests" / "data" / "images"
@@ -20,6 +22,7 @@ def python_for(framework):
     one is a setup failure, not a skip (as in tests/conftest.py)."""
     from runners.environments import find_python
 
+    edgemt_testlib.check_marked(f"python_for({framework!r})")
     if framework not in _FOUND:
         _FOUND[framework] = find_python(framework)
     choice = _FOUND[framework]
