@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 FLOOR := .venv-floor
 FLOOR_STAMP := $(FLOOR)/.installed
 
-.PHONY: run test setup envs models system-deps clean demo bytecode floor
+.PHONY: run test check setup envs models system-deps clean demo bytecode floor
 
 # Reinstalled when pyproject.toml changes or a package is added (an editable install maps
 # the top-level packages it found when it was made).
@@ -58,6 +58,14 @@ demo: $(STAMP)
 test: $(STAMP) bytecode system-deps models
 	$(BIN)/python -m pytest -q -ra
 	$(MAKE) --no-print-directory floor
+
+# The edit-test loop (developers): the unit tests, the supervisor, CLI and UI tests that run
+# on the oracle child (tests/oracle: the real wire protocol, batches of a known time) and the
+# Pilot tests that replay recorded runs. Needs only the controller's venv: the tests marked
+# 'frameworks' are left to `make test`, and the framework environments are hidden from the
+# rest (tests/conftest.py). Its time is in docs/benchmarks.md.
+check: $(STAMP)
+	$(BIN)/python -m pytest -q -ra --no-frameworks
 
 # The oldest releases a board's Python gets: on Python 3.8 (JetPack 5, Ubuntu 20.04) pip
 # installs Textual 6.2.1 and the others pinned in tests/python38-floor.txt. No 3.8 interpreter

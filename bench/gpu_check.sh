@@ -2,8 +2,7 @@
 # edgemt vs the raw CME baseline on a real NVIDIA GPU, in one go (about 6 minutes).
 # On the lent device machine (Python 3.12 with torch, torchvision, timm, psutil, rich,
 # numpy preinstalled) the controller's other packages travel as wheels in .whl/
-# (pip download --python-version 3.12 ... sqlite-utils click click-default-group tabulate
-#  sqlite-fts4 python-dateutil six pluggy tomli-w pillow; see docs/benchmarks.md).
+# (pip download --python-version 3.12 ... tomli-w pillow; see docs/benchmarks.md).
 # Elsewhere: run from the repo with the project's .venv and a CUDA torch environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
