@@ -1,0 +1,100 @@
+"""The live UI's keys on the oracle child (tests/oracle: the real wire protocol, batches of a
+known time, no framework): the fast tier's copy of tests/tui/test_live.py, so `make check`
+covers the app, the Session and the Supervisor behind it. Keys in, screen and DB out."""
+from textual.widgets import DataTable, Input
+
+from edgemt_testlib import pid_alive
+from runners import config
+from test_live import add_group, db_rows, move_group_1, moved_tenants_in_db
+from tui.app import make_app
+from tui.session import Session
+from tui_helpers import group_row, probed_envs, wait_for
+
+
+def oracle_session(oracle_home):
+    s = Session(oracle_home.home / "ui.db", "ui", {}, config.load(), window_s=0.5, logs_dir=oracle_home.home / "logs")
+    s.supervisor.hang_windows = 30  # a loaded 2-core box can be late by 2 s without a hang
+    return s
+
+
+async def test_add_step_batch_pause_export_remove_quit(oracle_home):
+    session = oracle_session(oracle_home)
+    db = session.db
+    app = make_app(config.load(), session, envs=probed_envs("torch"), edgetpus=[], save_theme=False)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            table = app.query_one(DataTable)
+            await add_group(pilot, app, "mobilenet_v2", 1)
+            await add_group(pilot, app, "squeezenet1_0", 1)
+            await wait_for(pilot, lambda: group_row(app, 1).state == "running" and group_row(app, 2).state
+                           == "running" and group_row(app, 1).current > 0, 60, "both groups running")
+            assert table.row_count == 2
+            assert "mobilenet_v2" in str(table.get_row("g1")) and "squeezenet1_0" in str(table.get_row("g2"))
+
+            table.move_cursor(row=0)
+            await pilot.press("plus")
+            await wait_for(pilot, lambda: group_row(app, 1).count == 2, 30, "g1 at 2 tenants")
+            await wait_for(pilot, lambda: table.get_cell("g1", "n") == "2", 5, "n=2 on screen")
+            await pilot.press("minus")
+            await wait_for(pilot, lambda: group_row(app, 1).count == 1, 30, "g1 back at 1 tenant")
+            assert app.session.supervisor.groups[1].count == 1
+
+            await pilot.press("B")
+            await wait_for(pilot, lambda: group_row(app, 1).batch == 2, 30, "g1 batch 2")
+            await wait_for(pilot, lambda: db_rows(db, "SELECT COUNT(*) n FROM windows w JOIN tenants t ON "
+                                                      "t.id = w.tenant WHERE t.group_id = 1 AND w.batch = 2")[0]["n"]
+                           > 0, 30, "windows at batch 2 in the DB")
+            await pilot.press("p")
+            await wait_for(pilot, lambda: group_row(app, 1).state == "paused", 30, "g1 paused")
+            await wait_for(pilot, lambda: str(table.get_cell("g1", "state")) == "paused", 5, "'paused' on screen")
+            await pilot.press("p")
+            await wait_for(pilot, lambda: group_row(app, 1).state == "running", 30, "g1 resumed")
+
+            out = oracle_home.home / "run.csv"
+            await pilot.press("e")
+            await wait_for(pilot, lambda: app.screen.query("#path"), 10, "the export dialog")
+            app.screen.query_one("#path", Input).value = str(out)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: out.exists() and any(e[1] == "exported" for e in app.state.events), 30,
+                           "the CSV and its event")
+            lines = out.read_text().splitlines()
+            assert lines[0].startswith("tenant,group_id,model") and len(lines) > 2
+
+            table.move_cursor(row=1)
+            await pilot.press("d")
+            await wait_for(pilot, lambda: group_row(app, 2).state == "removed", 30, "g2 removed")
+            await wait_for(pilot, lambda: str(table.get_cell("g2", "state")) == "removed", 5, "'removed' on screen")
+
+            await pilot.press("q")
+            await wait_for(pilot, lambda: not app.is_running, 60, "the app to exit")
+    finally:
+        if session.status == "running":
+            await session.close("failed")
+
+    assert db_rows(db, "SELECT status FROM runs WHERE id = ?", (session.run_id,))[0]["status"] == "done"
+    tenants = db_rows(db, "SELECT * FROM tenants WHERE run = ? ORDER BY id", (session.run_id,))
+    assert {t["group_id"] for t in tenants} == {1, 2}
+    assert len([t for t in tenants if t["group_id"] == 1]) == 2  # the stepped-up tenant is recorded too
+    assert all(t["status"] == "stopped" for t in tenants), [t["status"] for t in tenants]
+    assert all(not pid_alive(t["runner_pid"]) for t in tenants)
+    kinds = [e["kind"] for e in db_rows(db, "SELECT kind FROM events WHERE run = ? ORDER BY id", (session.run_id,))]
+    for k in ("added", "stepped", "batch_changed", "paused", "resumed", "exported", "removed"):
+        assert k in kinds, (k, kinds)
+    assert kinds.count("stepped") == 2
+
+
+async def test_move_to_another_framework(oracle_home):
+    """torch@cpu -> tensorflow@cpu through the move dialog; the new tenant records where it came from."""
+    session = oracle_session(oracle_home)
+    app = make_app(config.load(), session, envs=probed_envs("torch", "tensorflow"), edgetpus=[], save_theme=False)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await add_group(pilot, app, "mobilenet_v2", 1)
+            await wait_for(pilot, lambda: group_row(app, 1).state == "running", 60, "g1 running")
+            await move_group_1(pilot, app, "tensorflow@cpu", 60)
+            await pilot.press("q")
+            await wait_for(pilot, lambda: not app.is_running, 60, "the app to exit")
+    finally:
+        if session.status == "running":
+            await session.close("failed")
+    moved_tenants_in_db(session.db, session.run_id, "tensorflow", "tensorflow@cpu")
