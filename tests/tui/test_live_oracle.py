@@ -1,6 +1,8 @@
-"""The live UI's keys on the oracle child (tests/oracle: the real wire protocol, batches of a
+"""The live UI's keys (and `s`, an experiment) on the oracle child (tests/oracle: the real wire protocol, batches of a
 known time, no framework): the fast tier's copy of tests/tui/test_live.py, so `make check`
 covers the app, the Session and the Supervisor behind it. Keys in, screen and DB out."""
+import json
+
 from textual.widgets import DataTable, Input
 
 from edgemt_testlib import pid_alive
@@ -98,3 +100,40 @@ async def test_move_to_another_framework(oracle_home):
         if session.status == "running":
             await session.close("failed")
     moved_tenants_in_db(session.db, session.run_id, "tensorflow", "tensorflow@cpu")
+
+
+async def test_s_runs_a_concurrency_sweep(oracle_home):
+    """`s` starts an experiment with a progress line; its levels and summary reach the DB."""
+    from textual.widgets import Select
+
+    from tui.widgets.experiment_bar import ExperimentBar
+
+    session = oracle_session(oracle_home)
+    app = make_app(config.load(), session, envs=probed_envs("torch"), edgetpus=[], save_theme=False)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("s")
+            await wait_for(pilot, lambda: app.screen.query("#kind"), 10, "the experiment form")
+            form = app.screen
+            form.query_one("#spec", Input).value = "mobilenet_v2,framework=torch,threads=1"
+            form.query_one("#max_level", Input).value = "2"
+            form.query_one("#strategy", Select).value = "linear"
+            form.query_one("#duration", Input).value = "1"
+            form.query_one("#ok").focus()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: not app.screen.query("#kind"), 10, "the form to close")
+            bar = app.query_one(ExperimentBar)
+            await wait_for(pilot, lambda: "max level 2" in bar.text, 120, "the sweep's answer")
+            assert "best level" in bar.text
+            await pilot.press("q")
+            await wait_for(pilot, lambda: not app.is_running, 60, "the app to exit")
+    finally:
+        if session.status == "running":
+            await session.close("failed")
+    rows = db_rows(session.db, "SELECT key, value FROM results WHERE experiment = 'sweep-concurrency'")
+    keys = [(json.loads(r["key"]), json.loads(r["value"])) for r in rows]
+    assert sorted(k["concurrency"] for k, _ in keys if k.get("kind") == "level") == [1, 2]
+    summary = [v for k, v in keys if k.get("kind") == "summary"][0]
+    assert summary["max_level"] == 2 and summary["best_throughput"] > 0
+    kinds = [r["kind"] for r in db_rows(session.db, "SELECT kind FROM events")]
+    assert "experiment_started" in kinds and "experiment_done" in kinds
