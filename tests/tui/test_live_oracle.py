@@ -1,8 +1,9 @@
 """The live UI's keys (and `s`, an experiment) on the oracle child (tests/oracle: the real
 wire protocol, batches of a known time, no framework): the fast tier's copy of
-tests/tui/test_live.py and test_experiment_key.py, so `make check` covers the app, the
+tests/tui/test_live.py, test_experiment_key.py and test_follow_stop.py, so `make check` covers the app, the
 Session and the Supervisor behind it. Keys in, screen and DB out."""
 import json
+import sqlite3
 
 from textual.widgets import DataTable, Input
 
@@ -138,3 +139,38 @@ async def test_s_runs_a_concurrency_sweep(oracle_home):
     assert summary["max_level"] == 2 and summary["best_throughput"] > 0
     kinds = [r["kind"] for r in db_rows(session.db, "SELECT kind FROM events")]
     assert "experiment_started" in kinds and "experiment_done" in kinds
+
+
+async def test_x_stops_a_followed_run(oracle_home):
+    """A UI following a run started elsewhere (read from the DB) asks its controller to stop."""
+    import subprocess
+    import time
+
+    from edgemt_testlib import EDGEMT
+    from tui.replay import Follower
+
+    db = oracle_home.db
+    run = subprocess.Popen([EDGEMT, "run", "--tenant", "mobilenet_v2,count=2", "--duration", "120",
+                            "--window", "0.5", "--db", str(db)], stdout=subprocess.DEVNULL)
+    try:
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            try:
+                if oracle_home.rows("SELECT id FROM windows LIMIT 1"):
+                    break
+            except sqlite3.OperationalError:  # the controller has not made its tables yet
+                pass
+            time.sleep(0.3)
+        follower = Follower(db, 1)
+        app = make_app(config.load(), follower=follower, save_theme=False)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_for(pilot, lambda: app.state.groups(), 30, "the followed run's groups")
+            await pilot.press("x")
+            await wait_for(pilot, lambda: run.poll() is not None, 60, "the run's controller to stop")
+            await pilot.press("q")
+        assert run.returncode == 130  # stopped by a signal (docs/cli.md)
+        assert db_rows(db, "SELECT status FROM runs")[0]["status"] == "interrupted"
+        assert db_rows(db, "SELECT COUNT(*) n FROM tenants WHERE status = 'failed'")[0]["n"] == 0
+    finally:
+        run.kill()
+        run.wait()
