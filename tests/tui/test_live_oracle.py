@@ -1,7 +1,7 @@
 """The live UI's keys (and `s`, an experiment) on the oracle child (tests/oracle: the real
 wire protocol, batches of a known time, no framework): the fast tier's copy of
-tests/tui/test_live.py, test_experiment_key.py and test_follow_stop.py, so `make check` covers the app, the
-Session and the Supervisor behind it. Keys in, screen and DB out."""
+tests/tui/test_live.py, test_experiment_key.py and test_follow_stop.py, so `make check`
+covers the app, the Session and the Supervisor behind it. Keys in, screen and DB out."""
 import json
 import sqlite3
 
