@@ -124,7 +124,8 @@ class Tenant(object):
     def pause(self):
         with self.child.lock:
             self.paused = True
-            self._disarm()
+            self._disarm(flush=True)
+        self.child.reporter_wake.set()
 
     def resume(self):
         with self.child.lock:
@@ -139,18 +140,25 @@ class Tenant(object):
     def set_batch(self, n):
         with self.child.lock:
             self.want_batch = int(n)
-            self._disarm()
+            self._disarm(flush=True)
         self.wake.set()
+        self.child.reporter_wake.set()
 
     def stop(self):
         with self.child.lock:
             self.stopping = True
-            self._disarm()
+            self._disarm(flush=True)
         self.wake.set()
+        self.child.reporter_wake.set()
         self.child.wake_loads()  # if it waits for the others to load
 
     # --- arming (under child.lock) ---
-    def _disarm(self):
+    def _disarm(self, flush=False):
+        """Stops counting; with flush, the whole windows that ended before now and are not
+        sent yet go to the reporter's outbox first (a command must not drop a window that
+        ended before it, however late the reporter is at that edge)."""
+        if flush and self.armed_k is not None:
+            self.child.outbox.extend(self.due_windows(time.monotonic()))
         self.armed_k = None
         self.next_k = None
         self.pending = {}
@@ -363,7 +371,7 @@ class Tenant(object):
             t0, t1 = self._step(devs[i % len(devs)])
             i += 1
             if self.child.after_batch is not None:
-                self.child.after_batch(self, t1)
+                self.child.after_batch(self, t0, t1)
             with self.child.lock:
                 self._count(t0, t1)
 
@@ -374,7 +382,7 @@ class Child(object):
     def __init__(self, emitter, log, framework=None, exit_fn=os._exit, backends=None, after_batch=None):
         self.framework = framework  # the --framework of the child: a spec's default
         self.backends = backends or FrameworkBackends()
-        # Test hook: called as after_batch(tenant, t_end) between the timing of a batch and
+        # Test hook: called as after_batch(tenant, t_start, t_end) between the timing of a batch and
         # its counting, where a test forces a stall (the window edge race). None here.
         self.after_batch = after_batch
         self.emitter = emitter
@@ -390,6 +398,7 @@ class Child(object):
         self.tenants = {}
         self.epoch = time.monotonic()
         self.reporter_wake = threading.Event()
+        self.outbox = []  # windows to send (under lock): whole windows flushed by a command
         self.parent = os.getppid()
         self.exiting = False
         self.reporter = threading.Thread(target=self._report, name="reporter")
@@ -460,7 +469,8 @@ class Child(object):
             now = time.monotonic()
             with self.lock:
                 tenants = list(self.tenants.values())
-                events = []
+                # windows flushed by pause/set_batch/stop first: they are older than any due now
+                events, self.outbox = self.outbox, []
                 for t in tenants:
                     events.extend(t.due_windows(now))
                 dues = [d for d in (t.next_due() for t in tenants) if d is not None]
@@ -542,4 +552,7 @@ class Child(object):
         deadline = time.monotonic() + wait_s
         for t in tenants:
             t.thread.join(max(0.0, deadline - time.monotonic()))
+        with self.lock:
+            flushed, self.outbox = self.outbox, []
+        self.emit_windows(flushed)  # whole windows a tenant's stop flushed, not sent yet
         self.exit_fn(0)

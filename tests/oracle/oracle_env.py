@@ -74,10 +74,15 @@ class OracleHome:
 
     def batches_counted(self, tenant: int) -> list:
         """End times (run clock, as the DB's windows) of every batch tenant's loop counted."""
+        return [t for t, _ in self.batch_latencies(tenant)]
+
+    def batch_latencies(self, tenant: int) -> list:
+        """(end time on the run clock, latency in seconds the child measured) of every
+        batch the tenant's loop counted."""
         path = self.dir / "ledger" / f"t{tenant}.txt"
         if not path.exists():
             return []
-        return [float(x) for x in path.read_text().split()]
+        return [tuple(float(x) for x in line.split()) for line in path.read_text().splitlines()]
 
     def windows_sent(self, tenant: int) -> list:
         """(images, batches) of every window the tenant's child sent, in order."""
