@@ -6,7 +6,7 @@ here, independently of edgemt's child code, and (b) as one edgemt tenant (`edgem
 table and `ratio=` (edgemt / bare, median of the rounds) per framework.
 Goal: ratio >= 0.97.
 
-Usage: .venv/bin/python bench/overhead.py [--frameworks torch,tflite,tensorflow,mxnet]
+Usage: .venv/bin/python bench/overhead.py [--frameworks torch,tflite,tensorflow,mxnet,onnxruntime]
        [--seconds 8] [--rounds 2] [--model mobilenet_v2] [--threads 2] [--resource cpu]
 """
 import argparse
@@ -106,6 +106,27 @@ while time.monotonic() - t0 < secs:
     net(x).wait_to_read(); n += batch
 print(n / (time.monotonic() - t0))
 """,
+    # the prepared fp32 file (edgemt models prepare onnx); the session as a user would make it
+    # for threads=N, spinning off as edgemt's tenants have it, so both do the same work
+    "onnxruntime": r"""
+import sys, time, numpy as np, onnxruntime as ort
+name, batch, threads, secs, dev, path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6]
+so = ort.SessionOptions()
+so.intra_op_num_threads = threads
+so.inter_op_num_threads = 1
+so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+s = ort.InferenceSession(path, sess_options=so, providers=["CPUExecutionProvider"])
+inp = s.get_inputs()[0]
+size = 299 if name == "inception_v3" else 224
+x = np.random.RandomState(0).rand(batch, 3, size, size).astype(np.float32)
+w0 = time.monotonic()
+while time.monotonic() - w0 < WARM:
+    s.run(None, {inp.name: x})
+n = 0; t0 = time.monotonic()
+while time.monotonic() - t0 < secs:
+    s.run(None, {inp.name: x}); n += batch
+print(n / (time.monotonic() - t0))
+""",
 }
 
 
@@ -116,6 +137,10 @@ def bare(framework, python, model, batch, threads, seconds, resource):
         from runners import paths
 
         args.append(str(paths.models_dir() / "tflite" / f"{model}_int8.tflite"))
+    if framework == "onnxruntime":
+        from runners import paths
+
+        args.append(str(paths.models_dir() / "onnx" / f"{model}_fp32.onnx"))
     out = subprocess.run(args, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": str(threads)})
     if out.returncode != 0:
         raise RuntimeError(f"bare {framework} loop failed: {out.stderr.strip().splitlines()[-1:]}")
@@ -136,7 +161,7 @@ def main():
     from runners import environments
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("--frameworks", default="torch,tflite,tensorflow,mxnet")
+    ap.add_argument("--frameworks", default="torch,tflite,tensorflow,mxnet,onnxruntime")
     ap.add_argument("--model", default="mobilenet_v2")
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
