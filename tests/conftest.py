@@ -7,7 +7,7 @@ framework's runner child) and hides the framework environments from the rest, so
 that needs one without its mark fails there instead of quietly making the tier slow, and
 the tier runs the same on a fresh clone with only the controller's venv. The mark is set
 here (``pytest_collection_modifyitems``), from what a test uses: the fixtures of
-FRAMEWORK_FIXTURES, or a call of ``require_env``/``ensure_tflite_model`` in its own
+FRAMEWORK_FIXTURES, or a call of ``require_env``/``ensure_tflite_model``/``ensure_onnx_models``/``run_in_env`` in its own
 source; ``@pytest.mark.frameworks`` marks one by hand."""
 import inspect
 import os
@@ -20,7 +20,7 @@ import edgemt_testlib
 # Fixtures that start real framework children (tests/child, tests/tui/conftest.py).
 FRAMEWORK_FIXTURES = {"child_factory", "tflite_models_dir", "live_session"}
 # Calls that reach a framework environment (tests/edgemt_testlib.py).
-FRAMEWORK_CALLS = ("require_env(", "ensure_tflite_model(")
+FRAMEWORK_CALLS = ("require_env(", "ensure_tflite_model(", "ensure_onnx_models(", "run_in_env(")
 # Modules whose every test starts real framework children through a helper of its own.
 FRAMEWORK_MODULES = {
     "tests/child/test_child_all_models.py", "tests/child/test_child_inputs.py",
