@@ -42,6 +42,8 @@ def check_out(out, flag: str = "--out") -> Path:
     """Raises BadInput unless ``out`` is a place a CSV file may be written (before any writing):
     not a folder, in a folder that exists and is writable, and not an SQLite database (the
     run log itself, or any other: exporting over one would destroy it)."""
+    if str(out) == "-":  # standard output
+        return Path("-")
     out = Path(out)
     if out.is_dir():
         raise BadInput(f"{flag} {out} is a folder; give a file name such as {out / 'run.csv'}")
@@ -92,6 +94,15 @@ def export_csv(conn, out: Path, run_id: int = None, table: str = "timeline", fla
     if table == "timeline":
         names, rows = _with_power(conn, run_id, names, cur.fetchall())
     n = 0
+    if str(out) == "-":  # `--out -`: standard output, as Unix tools read it
+        import sys
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(names)
+        for row in rows:
+            writer.writerow([safe_cell(v) for v in row])
+            n += 1
+        return n
     created = not out.exists()
     try:
         with open(out, "w", newline="") as fh:

@@ -55,7 +55,7 @@ CASES = [
     C("cli", ["env", "use", "torch", "/no/such/python"], 2,
       "edgemt: interpreter '/no/such/python' does not exist or is not executable; ..."),
     C("cli", ["models", "prepare", "torch"], 2,
-      "edgemt models prepare: argument framework: invalid choice: 'torch' (choose from 'tflite')"),
+      "edgemt models prepare: argument framework: invalid choice: 'torch' (choose from 'tflite'...)"),
     C("cli", [], 2, "edgemt: the UI needs a terminal (stdin and stderr are not one); without a terminal use "
       "'edgemt run --tenant SPEC', or start the UI in a terminal with --keep-running ...", db="none",
       note="`edgemt </dev/null`; was: the UI ran unattended, writing the default DB"),
@@ -289,7 +289,7 @@ CASES = [
       config='colour = "red"\n'),
     C("config", MV2, 2, "edgemt: config ...: unknown key 'ui'; ...", config="[ui]\ntheme = 'x'\n",
       note="an unknown section"),
-    C("config", MV2, 2, "edgemt: config ...: [envs] unknown framework 'caffe'; known: torch, tensorflow, tflite, mxnet",
+    C("config", MV2, 2, "edgemt: config ...: [envs] unknown framework 'caffe'; known: torch, tensorflow, tflite, mxnet...",
       config='[envs]\ncaffe = "/usr/bin/python3"\n'),
     C("config", MV2, 2, "edgemt: config file ... is not valid TOML: ...", config="window_s = \n"),
     C("config", MV2, 2, "edgemt: config ...: [envs] must map framework names to interpreter paths (strings)",
@@ -372,6 +372,8 @@ CASES = [
     # -- closed and broken streams, interruptions, faults (real runs) ----------------------
     C("streams", ["export", "--out", "/dev/stdout"], 141, "", action="close_stdout",
       note="stdout closed by its reader: quiet, as a command killed by SIGPIPE"),
+    C("streams", ["export", "--out", "-"], 141, "", action="close_stdout",
+      note="`export --out - | head -1`: the CSV on standard output"),
     C("streams", ["models", "--json"], 1, "edgemt: cannot write standard output: No space left on device",
       action="stdout_full", note="`> /dev/full`"),
     C("streams", RUN + [T, "--duration", "1", "--window", "0.5", "--json"], 141, "", db="run", action="close_stdout",

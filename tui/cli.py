@@ -85,7 +85,7 @@ def build_parser() -> Parser:
     sub.add_parser("devices", help="resources and sensors found here").add_argument("--json", action="store_true")
 
     e = sub.add_parser("export", help="write one table of a run as CSV")
-    e.add_argument("--out", required=True, help="CSV file to write")
+    e.add_argument("--out", required=True, help="CSV file to write (- for standard output)")
     e.add_argument("--run", type=run_id_type, help="run id (default: the latest)")
     e.add_argument("--table", default="timeline",
                    help="timeline (default: windows joined with tenants), runs, tenants, windows, samples, events, results")
@@ -339,7 +339,9 @@ def export_command(args) -> int:
         n = export_csv(conn, args.out, run_id, args.table)
     finally:
         conn.close()
-    if args.json:
+    if args.out == "-":
+        pass  # the CSV is the output
+    elif args.json:
         print(json.dumps({"out": str(args.out), "rows": n, "table": args.table}))
     else:
         print(f"wrote {n} rows of {args.table} to {args.out}")
