@@ -11,9 +11,8 @@ import sys
 from runners import config
 from runners.errors import BadInput
 from storage import schema
+from tui.exit_codes import ExitCode
 from tui.session import resolve_db
-
-EXIT_OK = 0
 
 
 def running_runs(db) -> list:
@@ -90,7 +89,7 @@ async def _live(args, cfg, db) -> int:
         session = app.session
         if session is not None and session.status == "running":
             await session.close("interrupted" if app.detached or not app.closing else "done")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 async def _headless(session) -> None:
@@ -112,7 +111,7 @@ def follow_command(db, cfg, run_id: int) -> int:
 
     follower = Follower(db, run_id)
     make_app(cfg, follower=follower).run()
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def replay_command(args) -> int:
@@ -128,4 +127,4 @@ def replay_command(args) -> int:
         raise BadInput(f"--speed {args.speed} is negative; give a factor > 0 (0 jumps to the end)")
     recording = Recording(db, args.run)
     make_app(cfg, recording=recording, speed=args.speed if args.speed is not None else 1.0).run()
-    return EXIT_OK
+    return ExitCode.OK

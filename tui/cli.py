@@ -17,9 +17,7 @@ import sys
 from runners import limits
 from tui.arguments import ArgumentError, Parser, real_type, run_id_type, seconds_type
 
-EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_TENANT_FAILED = 0, 1, 2, 3
-EXIT_STOPPED = 130  # 128 + SIGINT: the shell's status of an interrupted command
-EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what `yes | head -1` reports for `yes`
+from tui.exit_codes import ExitCode, OutputClosed, exit_code_for
 
 
 def _common(p, json_flag=True):
@@ -165,12 +163,6 @@ class _Stdout:
         return getattr(self._stream, name)
 
 
-class OutputClosed(Exception):
-    def __init__(self, exc: OSError):
-        super().__init__(exc.strerror or str(exc))
-        self.errno = exc.errno
-
-
 def _say(line: str) -> None:
     """One line on stderr; a closed stderr has nobody to tell. A line made long by what the
     user typed (a 5000-character SPEC) keeps its head and its tail, which says what is accepted."""
@@ -191,9 +183,6 @@ def _quiet_stdout() -> None:
     except OSError:
         pass
     sys.stdout = open(os.devnull, "w")
-
-
-PATH_ERRNOS = (errno.ENAMETOOLONG, errno.ELOOP, errno.EACCES, errno.ENOTDIR, errno.EISDIR, errno.EROFS)
 
 
 def _short(text: str) -> str:
@@ -237,34 +226,34 @@ def main(argv=None) -> int:
         sys.stdout.flush()  # a full or closed stdout is seen here, not at the interpreter's exit
     except ArgumentError as exc:  # already prefixed with the (sub)command's name
         _say(str(exc))
-        code = EXIT_BAD_INPUT
+        code = exit_code_for(exc)
     except BadInput as exc:
         _say(f"edgemt: {exc}")
-        code = EXIT_BAD_INPUT
+        code = exit_code_for(exc)
     except OutputClosed as exc:
         # What was stored is stored: only printing stopped. A closed pipe ends quietly with
         # the status of a command killed by SIGPIPE; any other refused write is said once.
         if exc.errno != errno.EPIPE:
             _say(f"edgemt: cannot write standard output: {exc}")
         _quiet_stdout()
-        code = EXIT_PIPE_CLOSED if exc.errno == errno.EPIPE else EXIT_INTERNAL
-    except BrokenPipeError:  # a pipe other than stdout (--out /dev/stdout) closed by its reader
+        code = exit_code_for(exc)
+    except BrokenPipeError as exc:  # a pipe other than stdout (--out /dev/stdout) closed by its reader
         _quiet_stdout()
-        code = EXIT_PIPE_CLOSED
+        code = exit_code_for(exc)
     except Interrupted as exc:
         _say(f"edgemt: {exc}")
-        code = EXIT_STOPPED
+        code = exit_code_for(exc)
     except OSError as exc:
         # A path the user gave that the system refuses to even look at (too long, a loop of
         # links, a folder we may not enter): bad input, named by the option it came from.
-        if exc.filename is None or exc.errno not in PATH_ERRNOS:
+        code = exit_code_for(exc)
+        if code is None:
             raise
         _say(f"edgemt: {_flag_of(exc.filename, locals().get('args'))}{_short(str(exc.filename))}: {exc.strerror}; "
              "give another path")
-        code = EXIT_BAD_INPUT
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         _say("edgemt: interrupted by Ctrl-C (SIGINT) before the run started; nothing was measured")
-        code = EXIT_STOPPED
+        code = exit_code_for(exc)
     finally:
         if isinstance(sys.stdout, _Stdout):
             sys.stdout = real_stdout
@@ -310,7 +299,7 @@ def _dispatch(args, parser):
             from tui.app_main import ui_command
         except ImportError:  # no textual: the headless commands are what there is
             build_parser().print_help()
-            return lambda a: EXIT_OK
+            return lambda a: ExitCode.OK
         return ui_command
     raise ArgumentError(f"unknown command {cmd!r}")
 
@@ -345,7 +334,7 @@ def export_command(args) -> int:
         print(json.dumps({"out": str(args.out), "rows": n, "table": args.table}))
     else:
         print(f"wrote {n} rows of {args.table} to {args.out}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _mark_interrupted(db) -> None:

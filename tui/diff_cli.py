@@ -1,7 +1,7 @@
 """``edgemt diff RUN RUN``: what differed between two runs (storage/diff.py), as text or JSON."""
 import json
 
-EXIT_OK = 0
+from tui.exit_codes import ExitCode
 
 
 def add_parser(sub, common):
@@ -41,9 +41,9 @@ def diff_command(args) -> int:
     d = diff_runs(a, b)
     if args.json:
         print(json.dumps(d))
-        return EXIT_OK
+        return ExitCode.OK
     print_diff(d)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def print_diff(d: dict, console=None):

@@ -14,8 +14,7 @@ import math
 import sys
 
 from runners.errors import BadInput
-
-EXIT_OK, EXIT_TENANT_FAILED, EXIT_STOPPED = 0, 3, 130
+from tui.exit_codes import ExitCode
 
 KINDS = {"sweep-batch": "sweep-batch", "sweep-concurrency": "sweep-concurrency", "dmp": "dmp", "tune": "tune"}
 
@@ -348,11 +347,11 @@ async def _run(args, cfg, db, cache, checker, kind, body, total, params, failed)
         if progress is not None:
             progress.stop()
         await session.close(status)
-    code = EXIT_OK
+    code = ExitCode.OK
     if status == "interrupted":
-        code = EXIT_STOPPED
+        code = ExitCode.STOPPED
     elif failed is not None and failed(summary):
-        code = EXIT_TENANT_FAILED
+        code = ExitCode.TENANT_FAILED
     out = {"run_id": session.run_id, "db": str(db), "experiment": kind, "status": status, "summary": summary}
     if args.json:
         print(json.dumps(out))
@@ -380,7 +379,7 @@ def correlate_command(args) -> int:
         from tui import report
 
         report.print_correlations(rows, runs)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def report_command(args) -> int:
@@ -408,7 +407,7 @@ def report_command(args) -> int:
         report.print_data(data)
         if args.plot:
             print(f"plots: {args.plot}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def merge_command(args) -> int:
@@ -422,7 +421,7 @@ def merge_command(args) -> int:
     else:
         print(f"merged {counts['runs']} runs ({counts['skipped']} already there), {counts['tenants']} tenants, "
               f"{counts['windows']} windows, {counts['samples']} samples, {counts['results']} results into {args.out}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _open_ro(args):

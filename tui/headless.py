@@ -10,9 +10,9 @@ from runners.errors import BadInput
 from runners.measure import in_phase, measure, tenant_summary
 from runners.spec import parse_spec
 from storage import schema
+from tui.exit_codes import ExitCode
 from tui.session import Session, db_flag, resolve_db
 
-EXIT_OK, EXIT_TENANT_FAILED, EXIT_STORAGE, EXIT_STOPPED = 0, 3, 4, 130
 STOP_SIGNALS = {signal.SIGINT: "SIGINT (Ctrl-C)", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP (terminal lost)"}
 
 
@@ -136,7 +136,7 @@ async def _run(args, specs, db, cfg, images, checker, params) -> int:
     if session.store.error:
         print(f"edgemt: cannot write the DB {db}: {session.store.error}; tenants stopped; what was written "
               f"before is kept (run {session.run_id} shows as interrupted at the next start)", file=sys.stderr)
-        return EXIT_STORAGE
+        return ExitCode.STORAGE
     # one span for every figure: m.since..m.until (whole windows; the steady ones when the
     # steady-state rule ended the run, the ramp before them reported apart)
     summaries = [tenant_summary(t, m.since, m.until) for t in tenants]
@@ -171,8 +171,8 @@ async def _run(args, specs, db, cfg, images, checker, params) -> int:
         # documented in docs/cli.md: 130 whatever stopped it, the measurements are stored
         print(f"edgemt: stopped by {STOP_SIGNALS[stopped_by[0]] if stopped_by else 'the user'} after "
               f"{measured:.1f} s measured; run {session.run_id} is stored as interrupted", file=sys.stderr)
-        return EXIT_STOPPED
-    return EXIT_TENANT_FAILED if any(s["status"] == "failed" for s in summaries) else EXIT_OK
+        return ExitCode.STOPPED
+    return ExitCode.TENANT_FAILED if any(s["status"] == "failed" for s in summaries) else ExitCode.OK
 
 
 def _add_energy(out, db, run_id, m):

@@ -8,7 +8,7 @@ from runners import config, environments, paths, probe
 from runners.catalog import CATALOG, FRAMEWORKS, model_names
 from runners.errors import BadInput
 
-EXIT_OK = 0
+from tui.exit_codes import ExitCode
 
 
 def _env_rows(cfg):
@@ -55,7 +55,7 @@ def devices_command(args) -> int:
         out["edgetpu"] = "not available: no EdgeTPU found on USB (1a6e:089a, 18d1:9302) or PCIe (apex_N)"
     if args.json:
         print(json.dumps(out))
-        return EXIT_OK
+        return ExitCode.OK
     from rich.console import Console
     from rich.table import Table
 
@@ -80,7 +80,7 @@ def devices_command(args) -> int:
             console.print(f"{c['name']}: {len(c['metrics'])} metrics: {', '.join(c['metrics'][:12])}"
                           + (", ..." if len(c["metrics"]) > 12 else ""))
     console.print(f"power: {out['power']}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _collector_details(out, cols) -> None:
@@ -134,7 +134,7 @@ def models_command(args) -> int:
         rows.append(row)
     if args.json:
         print(json.dumps({"models": rows}))
-        return EXIT_OK
+        return ExitCode.OK
     from rich.console import Console
     from rich.table import Table
 
@@ -145,7 +145,7 @@ def models_command(args) -> int:
         t.add_row(r["model"], str(r["input"]), f"{r['params_m']:g}", f"{r['gflops']:g}", *[r[fw] for fw in FRAMEWORKS])
     Console().print(t)
     print("prepare = supported; make the files with 'edgemt models prepare tflite' or 'edgemt models prepare onnx'")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _check_out_folder(out: str) -> None:
@@ -287,7 +287,7 @@ def env_command(args) -> int:
             out.append(row)
         if getattr(args, "json", False):
             print(json.dumps({"controller": ctl, "environments": out}))
-            return EXIT_OK
+            return ExitCode.OK
         print(f"{'controller':<11} {ctl['python']}: Python {ctl['python_version']} (edgemt needs "
               f"{ctl['needs_python']}, runner children {ctl['children_need_python']}), textual {ctl['textual'] or '-'}")
         for r in out:
@@ -296,14 +296,14 @@ def env_command(args) -> int:
                       f"numpy {r['numpy']}, devices {', '.join(r['devices'] or [])}")
             else:
                 print(f"{r['framework']:<11} {r['python'] or '-'}: does not import: {r['reason']}")
-        return EXIT_OK
+        return ExitCode.OK
     if args.env_command == "create":
         environments.check_framework(args.framework)
         path = environments.create(args.framework)
         print(f"{args.framework} environment ready in {path}")
-        return EXIT_OK
+        return ExitCode.OK
     if args.env_command == "use":
         environments.use(args.framework, args.python)
         print(f"{args.framework} runs with {args.python} (saved in {paths.config_file()})")
-        return EXIT_OK
+        return ExitCode.OK
     raise BadInput(f"unknown env command {args.env_command!r}; accepted: list, create, use")
