@@ -187,6 +187,30 @@ async def test_move_torch_to_tflite(live_session):
     assert all(not pid_alive(t["runner_pid"]) for t in tenants)
 
 
+async def test_move_torch_to_onnxruntime(live_session):
+    """torch@cpu -> onnxruntime@cpu through the move dialog: the group's tenants continue on
+    ONNX Runtime's CPU provider (the model's fp32 ONNX file), in a thread-isolation runner."""
+    from edgemt_testlib import ensure_onnx_models, require_env
+
+    require_env("onnxruntime")
+    ensure_onnx_models(["mobilenet_v2"])
+    session = live_session()
+    db = session.db
+    app = make_app(config.load(), session, envs=probed_envs("torch", "onnxruntime"), edgetpus=[], save_theme=False)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await add_group(pilot, app, "mobilenet_v2", 1)
+            await wait_for(pilot, lambda: group_row(app, 1).state == "running", 120, "g1 running on torch")
+            await move_group_1(pilot, app, "onnxruntime@cpu", 180)
+            await pilot.press("q")
+            await wait_for(pilot, lambda: not app.is_running, 60, "the app to exit")
+    finally:
+        if session.status == "running":
+            await session.close("failed")
+    tenants = moved_tenants_in_db(db, session.run_id, "onnxruntime", "onnxruntime@cpu")
+    assert tenants[1]["isolation"] == "thread"
+
+
 async def test_first_frame_before_the_session_and_quit_while_starting(live_session):
     """`edgemt` draws its first frame before the Session exists (made by session_factory in
     a thread); keys that need the run only warn meanwhile, and q pressed before the run

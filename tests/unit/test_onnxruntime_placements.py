@@ -91,3 +91,13 @@ def test_providers_that_load_pass_and_a_missing_gpu_is_named():
     with pytest.raises(BadInput) as e:
         _checker(GPU).check(parse_spec("resnet18,framework=onnxruntime,resource=tensorrt:1"))
     assert "GPU 1 not found by onnxruntime; CUDA devices here: cuda:0" in str(e.value)
+
+
+def test_the_add_and_move_forms_offer_the_providers_that_load():
+    from tui.screens.add_group import resources_for
+
+    assert resources_for("onnxruntime", {"onnxruntime": CPU_ONLY}) == ["cpu"]
+    assert resources_for("onnxruntime", {"onnxruntime": GPU}) == ["cpu", "cuda:0", "tensorrt:0"]
+    cuda_only = dict(GPU, providers=["CPUExecutionProvider", "CUDAExecutionProvider"])
+    assert resources_for("onnxruntime", {"onnxruntime": cuda_only}) == ["cpu", "cuda:0"]
+    assert resources_for("torch", {"torch": dict(GPU)}) == ["cpu", "cuda:0"]

@@ -29,7 +29,11 @@ def resources_for(framework: str, envs: dict, edgetpus=()) -> list:
     hello = envs.get(framework) if envs else None
     out = ["cpu"]
     if isinstance(hello, dict):
-        out += [d for d in hello.get("devices") or [] if d.startswith("cuda")]
+        gpus = [d for d in hello.get("devices") or [] if d.startswith("cuda")]
+        out += gpus
+        # onnxruntime's TensorRT provider on each GPU, where it loads (DLA cores: dla:N in a SPEC)
+        if framework == "onnxruntime" and "TensorrtExecutionProvider" in (hello.get("providers") or []):
+            out += ["tensorrt:" + d.split(":", 1)[1] for d in gpus]
     if framework == "tflite":
         out += list(edgetpus)
     return out
