@@ -18,6 +18,7 @@ import asyncio
 from dataclasses import dataclass
 
 from storage import aggregate
+from runners.tenant_state import TenantState
 
 
 @dataclass
@@ -40,7 +41,7 @@ async def wait_warm(sup, tenants, timeout: float = 600.0, stop=None) -> None:
     """Returns once every tenant is warm (running or paused) or has failed."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
-    while any(t.status == "starting" for t in tenants):
+    while any(t.status == TenantState.STARTING for t in tenants):
         if loop.time() > end or (stop is not None and stop.is_set()):
             return
         await asyncio.sleep(0.1)
@@ -62,9 +63,9 @@ async def measure(sup, tenants=None, duration: float = None, max_s: float = 300.
         if on_tick is not None:
             on_tick()
         elapsed = sup.now() - start
-        running = [t for t in tenants if t.status in ("running", "paused")]
+        running = [t for t in tenants if t.status in (TenantState.RUNNING, TenantState.PAUSED)]
         if not running:
-            reason = "all failed" if any(t.status == "failed" for t in tenants) else "stopped"
+            reason = "all failed" if any(t.status == TenantState.FAILED for t in tenants) else "stopped"
             break
         if stop is not None and stop.is_set():
             reason = "stopped"
@@ -116,7 +117,7 @@ def tenant_summary(t, since: float, until: float = None) -> dict:
     return {
         "id": t.id, "group": t.group.id, "model": t.spec.model, "framework": t.spec.framework,
         "resource": t.spec.resource, "batch": t.batch, "isolation": t.spec.isolation, "threads": t.spec.threads,
-        "status": "failed" if t.status == "failed" else "ok", "error": t.error,
+        "status": "failed" if t.status == TenantState.FAILED else "ok", "error": t.error,
         "images": sum(x.images for x in ws), "batches": sum(x.batches for x in ws),
         "throughput": round(_rate(ws, since, until), 3), "latency_ms": pct,
         "weights": t.weights, "moved_from": t.moved_from,

@@ -8,6 +8,7 @@ its own tenants: the others and the supervisor go on.
 """
 import asyncio
 import json
+import logging
 import os
 import signal
 import time
@@ -21,11 +22,13 @@ from runners.child import latency, wire
 from runners.errors import BadInput
 from runners.exit_reasons import exit_reason
 from runners.probe import child_command
+from runners.tenant_state import ACTIVE, TenantState
 from runners.spec import DEFAULT_ISOLATION, TenantSpec, check_batch, kept_precision
 from runners.window_log import KEEP, WindowLog, compact_hist
 from runners.catalog import CATALOG
 
-ACTIVE = ("starting", "running", "paused")
+log = logging.getLogger(__name__)
+
 
 
 @dataclass(eq=False)
@@ -35,7 +38,7 @@ class Tenant:
     spec: TenantSpec
     batch: int
     runner: "RunnerProcess" = None
-    status: str = "starting"
+    status: TenantState = TenantState.STARTING
     error: str = None
     moved_from: int = None
     started_t: float = 0.0
@@ -258,6 +261,12 @@ def _signal_name(rc: int) -> str:
         return f"signal {-rc}"
 
 
+def _power_of_ten(n: int) -> bool:
+    while n >= 10 and n % 10 == 0:
+        n //= 10
+    return n == 1
+
+
 class Supervisor:
     """Runs groups of tenants for one run and records everything to the store."""
 
@@ -282,6 +291,7 @@ class Supervisor:
         self.tenants = {}
         self.runners = set()
         self._listeners = []
+        self._subscriber_errors = {}  # callback -> how many of its calls raised
         self._next_group = 1
         self._watchdog = None
         self._closed = False
@@ -297,7 +307,13 @@ class Supervisor:
             try:
                 cb(kind, data)
             except Exception:
-                pass  # a broken subscriber must not stop measuring
+                # A broken subscriber must not stop measuring, nor flood the log once a window:
+                # its first error is logged with the traceback, then the 10th, 100th, ... with the count.
+                n = self._subscriber_errors.get(cb, 0) + 1
+                self._subscriber_errors[cb] = n
+                if n == 1 or _power_of_ten(n):
+                    log.exception("subscriber %r raised on a %s notification (%d time(s)); it is still called",
+                                  cb, kind, n)
 
     def now(self) -> float:
         """Seconds since the run started, on the monotonic clock every child shares."""
@@ -369,8 +385,8 @@ class Supervisor:
             t.runner.send({"cmd": "pause" if paused else "resume", "tenant": t.id})
             if not paused:
                 self._heard(t, "it was resumed")  # the child counts from the next window edge
-            if t.status != "starting":
-                t.status = "paused" if paused else "running"
+            if t.status != TenantState.STARTING:
+                t.status = TenantState.PAUSED if paused else TenantState.RUNNING
                 self.store.update_tenant(t.id, status=t.status)
             t.runner.last_report = time.monotonic()  # a paused tenant sends no windows
             self._notify("tenant", t)
@@ -438,7 +454,7 @@ class Supervisor:
         for t in live:
             seen = t.last_seen if t.last_seen is not None else t.runner.last_report if t.runner else now
             t.silent_at_stop = now - seen
-            t.healthy_at_stop = t.status != "running" or t.settling or t.silent_at_stop <= limit
+            t.healthy_at_stop = t.status != TenantState.RUNNING or t.settling or t.silent_at_stop <= limit
         runners = list(self.runners)
         if live or runners:
             self._log_event("stopping", None, {"tenants": len(live), "runners": len(runners),
@@ -503,7 +519,7 @@ class Supervisor:
         spec = group.spec
         return dict(group_id=group.id, model=spec.model, framework=spec.framework, resource=spec.resource,
                     batch=spec.batch, isolation=spec.isolation, threads=spec.threads, moved_from=moved_from,
-                    started=self.now(), status="starting", spec=spec.to_dict())
+                    started=self.now(), status=TenantState.STARTING, spec=spec.to_dict())
 
     async def _start_tenant(self, group: Group, moved_from: int = None, tid: int = None) -> Tenant:
         spec = group.spec
@@ -534,7 +550,7 @@ class Supervisor:
         timeout = self.stop_grace(len(tenants)) if timeout is None else timeout
         for t in tenants:
             t.runner.send({"cmd": "stop", "tenant": t.id})
-            t.status = "stopping" if t.active else t.status
+            t.status = TenantState.STOPPING if t.active else t.status
         waits = [t.stopped.wait() for t in tenants]
         if waits:
             try:
@@ -544,12 +560,12 @@ class Supervisor:
                     if not t.stopped.is_set():
                         t.runner.kill("tenant did not stop in time")
         for t in tenants:
-            if t.status == "stopping":
+            if t.status == TenantState.STOPPING:
                 self._set_stopped(t)
             self._retire_runner_if_idle(t.runner)
 
     def _retire_runner_if_idle(self, runner: RunnerProcess):
-        live = [tid for tid in runner.tenants if self.tenants[tid].status in ACTIVE + ("stopping",)]
+        live = [tid for tid in runner.tenants if self.tenants[tid].status in ACTIVE + (TenantState.STOPPING,)]
         if not live:
             runner.send({"cmd": "stop"})
             for g in self.groups.values():
@@ -557,19 +573,19 @@ class Supervisor:
                     g.shared_runner = None
 
     def _set_stopped(self, t: Tenant):
-        t.status = "stopped"
+        t.status = TenantState.STOPPED
         t.ended_t = self.now()
-        self.store.update_tenant(t.id, status="stopped", ended=t.ended_t)
+        self.store.update_tenant(t.id, status=TenantState.STOPPED, ended=t.ended_t)
         t.stopped.set()
         self._notify("tenant", t)
 
     def _set_failed(self, t: Tenant, reason: str):
-        if t.status in ("stopped", "failed"):
+        if t.status in (TenantState.STOPPED, TenantState.FAILED):
             return
-        t.status = "failed"
+        t.status = TenantState.FAILED
         t.error = reason
         t.ended_t = self.now()
-        self.store.update_tenant(t.id, status="failed", error=reason, ended=t.ended_t)
+        self.store.update_tenant(t.id, status=TenantState.FAILED, error=reason, ended=t.ended_t)
         t.stopped.set()
         self._log_event("failed", t, {"group": t.group.id, "reason": reason})
         self._notify("tenant", t)
@@ -604,8 +620,8 @@ class Supervisor:
         elif ev == "warm" and t is not None:
             t.warm_t = self.now()
             self._heard(t, "its warm-up")
-            if t.status == "starting":
-                t.status = "paused" if t.group.paused else "running"
+            if t.status == TenantState.STARTING:
+                t.status = TenantState.PAUSED if t.group.paused else TenantState.RUNNING
                 self.store.update_tenant(t.id, status=t.status)
             runner.last_report = time.monotonic()
             self._notify("tenant", t)
@@ -622,7 +638,7 @@ class Supervisor:
                 for tid in list(runner.tenants):
                     self._set_failed(self.tenants[tid], reason)
         elif ev == "stopped" and t is not None:
-            if t.status not in ("failed",):
+            if t.status != TenantState.FAILED:
                 self._set_stopped(t)
         elif ev == "log":
             self._log_event("log", t, {"message": msg.get("message")})
@@ -651,9 +667,9 @@ class Supervisor:
         rc = runner.returncode
         for tid in runner.tenants:
             t = self.tenants[tid]
-            if not (t.active or t.status == "stopping"):
+            if not (t.active or t.status == TenantState.STOPPING):
                 continue  # stopped or failed already: its record stands
-            if t.status == "stopping" or (runner.stopping and (t.status == "starting" or t.healthy_at_stop)) \
+            if t.status == TenantState.STOPPING or (runner.stopping and (t.status == TenantState.STARTING or t.healthy_at_stop)) \
                     or (runner.stop_sent and self._closed and rc == 0):
                 # Asked to stop while still loading its model (a child importing its framework
                 # cannot answer 'stop' yet), or healthy when the run ended but its runner was
@@ -694,7 +710,7 @@ class Supervisor:
             await asyncio.sleep(self.window_s)
             now = time.monotonic()
             for r in list(self.runners):
-                running = [self.tenants[tid] for tid in r.tenants if self.tenants[tid].status == "running"]
+                running = [self.tenants[tid] for tid in r.tenants if self.tenants[tid].status == TenantState.RUNNING]
                 # a tenant re-preparing after a batch change is owed a window only after 10 x limit
                 due = [t for t in running if not t.settling or now - (t.last_seen or now) > 10 * limit]
                 silent = now - r.last_report
@@ -769,10 +785,10 @@ class Supervisor:
     def slot_totals(self, since: float = None) -> list:
         """[(t_start, t_end, images)] of the recent grid slots every running tenant reported."""
         per = {t.id: [w for w in t.recent if since is None or w.t_start >= since - 1e-3]
-               for t in self.tenants.values() if t.status in ("running",)}
+               for t in self.tenants.values() if t.status == TenantState.RUNNING}
         return aggregate.slot_totals(per)
 
     def is_steady(self, min_batches: int = 30, windows: int = 3, tolerance: float = 0.10) -> bool:
-        running = [t for t in self.tenants.values() if t.status == "running"]
+        running = [t for t in self.tenants.values() if t.status == TenantState.RUNNING]
         per = {t.id: list(t.recent) for t in running}
         return aggregate.is_steady(per, {t.id: t.batches for t in running}, min_batches, windows, tolerance)

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from storage import aggregate
 from storage.aggregate import Window
 from runners.child import latency
+from runners.tenant_state import ACTIVE, TenantState
 
-ACTIVE = ("starting", "running", "paused")
 KEEP = 30  # windows per tenant used for the "mean" column
 SERIES = 600  # chart slots kept
 HISTORY = 60  # resource samples kept per metric (sparklines)
@@ -112,8 +112,8 @@ class RunState:
         rec.windows.append(Window(m.t_start, m.t_end, m.images, m.batches))
         rec.images += m.images
         rec.batch = m.batch or rec.batch
-        if rec.status == "starting":
-            rec.status = "running"
+        if rec.status == TenantState.STARTING:
+            rec.status = TenantState.RUNNING
         latency.merge(rec.hist, m.hist or {})
         key = (round(m.t_start, 3), round(m.t_end, 3))
         slot = self.slots.get(key)
@@ -144,8 +144,8 @@ class RunState:
                     rec.batch = d.get("to", rec.batch)
         elif m.kind in ("paused", "resumed") and gid is not None:
             for rec in self._group_tenants(gid):
-                if rec.status in ("running", "paused"):
-                    rec.status = "paused" if m.kind == "paused" else "running"
+                if rec.status in (TenantState.RUNNING, TenantState.PAUSED):
+                    rec.status = TenantState.PAUSED if m.kind == "paused" else TenantState.RUNNING
         self.events.append((m.t, m.kind, m.tenant, d))
         self.t = max(self.t, m.t)
         self.version += 1
@@ -176,17 +176,17 @@ class RunState:
                 continue
             newest = ts[-1]
             active = [r for r in ts if r.active]
-            failed = [r for r in ts if r.status == "failed"]
+            failed = [r for r in ts if r.status == TenantState.FAILED]
             if gid in self.removed and not active:
-                state = "removed"
+                state = "removed"  # a group state, not a tenant's: its tenants were stopped by `-`
             elif not active:
-                state = "failed" if failed and failed[-1] is newest else "stopped"
-            elif any(r.status == "starting" for r in active):
-                state = "starting"
-            elif all(r.status == "paused" for r in active):
-                state = "paused"
+                state = TenantState.FAILED if failed and failed[-1] is newest else TenantState.STOPPED
+            elif any(r.status == TenantState.STARTING for r in active):
+                state = TenantState.STARTING
+            elif all(r.status == TenantState.PAUSED for r in active):
+                state = TenantState.PAUSED
             else:
-                state = "running"
+                state = TenantState.RUNNING
             ref = active[-1] if active else newest
             current = 0.0
             last_end = max((r.windows[-1].t_end for r in active if r.windows), default=None)
@@ -196,7 +196,7 @@ class RunState:
                         w = r.windows[-1]
                         current += w.images / (w.t_end - w.t_start)
             # a stopped group keeps showing what it did (its tenants' last windows)
-            per = {r.id: list(r.windows) for r in (active or [r for r in ts if r.status == "stopped"]) if r.windows}
+            per = {r.id: list(r.windows) for r in (active or [r for r in ts if r.status == TenantState.STOPPED]) if r.windows}
             mean = aggregate.level_throughput(per) if per else 0.0
             hist = {}
             for r in active or ts:

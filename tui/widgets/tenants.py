@@ -4,11 +4,13 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
+from runners.tenant_state import TenantState
+
 COLUMNS = (("group", "g"), ("model", "model"), ("placement", "placement"), ("batch", "b"), ("iso", "iso"),
            ("n", "n"), ("state", "state"), ("now/s", "now"), ("mean/s", "mean"), ("p50ms", "p50"),
            ("p99ms", "p99"))
-STATE_STYLE = {"running": "bold", "failed": "bold red", "starting": "italic", "paused": "dim", "removed": "dim",
-               "stopped": "dim"}
+STATE_STYLE = {TenantState.RUNNING: "bold", TenantState.FAILED: "bold red", TenantState.STARTING: "italic",
+               TenantState.PAUSED: "dim", TenantState.STOPPED: "dim", "removed": "dim"}  # removed: a group's state
 
 
 def _num(v, fmt="{:.1f}"):
