@@ -1,6 +1,7 @@
 """What import-linter cannot see: SQL is written only in storage/ (the others call its named
 read and write functions), and no package imports another package's private names."""
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -28,9 +29,14 @@ def docstrings(tree) -> set:
     return ids
 
 
+@functools.lru_cache(maxsize=None)
+def parse(source: str):
+    return ast.parse(source)
+
+
 def sql_in(source: str) -> list:
     """(line, what) for every SQL string literal and DB-API call in ``source``."""
-    tree = ast.parse(source)
+    tree = parse(source)
     skip = docstrings(tree)
     found = []
     for node in ast.walk(tree):
@@ -46,7 +52,7 @@ def sql_in(source: str) -> list:
 def private_imports(source: str, own_package: str) -> list:
     """(line, name) for every ``from other_package... import _name`` in ``source``."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse(source)):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             top = node.module.split(".")[0]
             if top in PACKAGES and top != own_package:
