@@ -64,8 +64,9 @@ test: $(STAMP) bytecode system-deps models
 # Pilot tests that replay recorded runs. Needs only the controller's venv: the tests marked
 # 'frameworks' are left to `make test`, and the framework environments are hidden from the
 # rest (tests/conftest.py). Its time is in docs/benchmarks.md.
+# Four workers on two cores: most of the oracle tests' time is waiting for windows.
 check: $(STAMP)
-	$(BIN)/python -m pytest -q -ra --no-frameworks
+	$(BIN)/python -m pytest -q -ra --no-frameworks -n 4
 
 # The oldest releases a board's Python gets: on Python 3.8 (JetPack 5, Ubuntu 20.04) pip
 # installs Textual 6.2.1 and the others pinned in tests/python38-floor.txt. No 3.8 interpreter

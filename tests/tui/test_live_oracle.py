@@ -32,7 +32,7 @@ async def test_add_step_batch_pause_export_remove_quit(oracle_home):
             await add_group(pilot, app, "squeezenet1_0", 1)
             await wait_for(pilot, lambda: group_row(app, 1).state == "running" and group_row(app, 2).state
                            == "running" and group_row(app, 1).current > 0, 60, "both groups running")
-            assert table.row_count == 2
+            await wait_for(pilot, lambda: table.row_count == 2, 10, "both groups on screen")  # drawn on a timer
             assert "mobilenet_v2" in str(table.get_row("g1")) and "squeezenet1_0" in str(table.get_row("g2"))
 
             table.move_cursor(row=0)
