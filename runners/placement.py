@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from runners import environments, probe
-from runners.catalog import CATALOG
+from runners.child_spec import child_spec
 from runners.child import wire
 from runners.errors import BadInput, Interrupted
 from runners.exit_reasons import exit_reason
@@ -90,11 +90,8 @@ class PlacementChecker:
 
         from runners import paths
 
-        child_spec = {"model": spec.model if spec.model in CATALOG else None, "framework": spec.framework,
-                      "resource": spec.resource, "batch": 1, "threads": spec.threads, "file": spec.file,
-                      "size": spec.input_size, "models_dir": str(paths.models_dir()), "autotune": spec.autotune,
-                      "precision": spec.precision}
-        cmd = probe.child_command(self.python_for(spec.framework), spec.framework) + ["--check", json.dumps(child_spec)]
+        check = child_spec(spec, batch=1, models_dir=paths.models_dir())  # no run keys: one batch-1 call
+        cmd = probe.child_command(self.python_for(spec.framework), spec.framework) + ["--check", json.dumps(check)]
         what = f"checking file={spec.file} on {spec.placement}"
         # its own session: Ctrl-C reaches this process, which stops the check and says so
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,

@@ -19,6 +19,7 @@ from runners import paths
 from storage import aggregate
 from storage.aggregate import Window
 from runners.child import latency, wire
+from runners.child_spec import child_spec
 from runners.errors import BadInput
 from runners.exit_reasons import exit_reason
 from runners.probe import child_command
@@ -496,15 +497,11 @@ class Supervisor:
             raise BadInput(f"no group g{group_id}; groups: {known}")
         return self.groups[group_id]
 
-    def _child_spec(self, spec: TenantSpec, batch: int) -> dict:
-        return {
-            "model": spec.model if spec.model in CATALOG else None, "framework": spec.framework,
-            "resource": spec.resource, "batch": batch, "threads": spec.threads, "file": spec.file,
-            "images": self.images, "include_transfer": self.include_transfer, "window_s": self.window_s,
-            "epoch": self.t0, "warmup_batches": self.warmup_batches, "autotune": spec.autotune,
-            "precision": spec.precision,
-            "models_dir": self.models_dir, "size": spec.input_size,
-        }
+    def child_spec(self, spec: TenantSpec, batch: int) -> dict:
+        """The spec of the ``start`` command this supervisor sends for a tenant of ``spec``."""
+        return child_spec(spec, batch=batch, models_dir=self.models_dir, images=self.images,
+                          include_transfer=self.include_transfer, window_s=self.window_s, epoch=self.t0,
+                          warmup_batches=self.warmup_batches)
 
     async def _new_runner(self, framework: str, name: str, threads: int = None) -> "RunnerProcess":
         # threads= is per tenant; runtimes that size their OpenMP pool at import (MXNet) only
@@ -540,7 +537,7 @@ class Supervisor:
         tenant.runner = runner
         runner.tenants.add(tid)
         self.store.update_tenant(tid, runner_pid=runner.pid)
-        runner.send({"cmd": "start", "tenant": tid, "spec": self._child_spec(spec, spec.batch)})
+        runner.send({"cmd": "start", "tenant": tid, "spec": self.child_spec(spec, spec.batch)})
         if group.paused:
             runner.send({"cmd": "pause", "tenant": tid})
         self._notify("tenant", tenant)

@@ -51,6 +51,7 @@ SPEC_KEYS = (
     "autotune",  # mxnet only: bool or None (MXNET_CUDNN_AUTOTUNE_DEFAULT)
     "models_dir",  # folder of prepared models (tflite), or None
     "size",  # input side in pixels (catalog models: their own; file= models: the SPEC's size=)
+    "precision",  # onnxruntime: fp32 | fp16 | int8, or None for the resource's default
 )
 
 
