@@ -95,6 +95,8 @@ async def test_move_to_another_framework(oracle_home):
         async with app.run_test(size=(120, 36)) as pilot:
             await add_group(pilot, app, "mobilenet_v2", 1)
             await wait_for(pilot, lambda: group_row(app, 1).state == "running", 60, "g1 running")
+            # m moves the table's selected group: its row must be drawn (a timer) first
+            await wait_for(pilot, lambda: app.query_one(DataTable).row_count == 1, 10, "g1 on screen")
             await move_group_1(pilot, app, "tensorflow@cpu", 60)
             await pilot.press("q")
             await wait_for(pilot, lambda: not app.is_running, 60, "the app to exit")
