@@ -9,7 +9,6 @@ its own tenants: the others and the supervisor go on.
 import asyncio
 import json
 import logging
-import os
 import signal
 import time
 from dataclasses import dataclass, field
@@ -18,11 +17,12 @@ from pathlib import Path
 from runners import paths
 from storage import aggregate
 from storage.aggregate import Window
-from runners.child import latency, wire
+from runners.child import latency
 from runners.child_spec import child_spec
 from runners.errors import BadInput
 from runners.exit_reasons import exit_reason
-from runners.probe import child_command
+from runners.run_log import RunLog
+from runners.runner_process import RunnerProcess, watch
 from runners.tenant_state import ACTIVE, TenantState
 from runners.spec import DEFAULT_ISOLATION, TenantSpec, check_batch, kept_precision
 from runners.window_log import KEEP, WindowLog, compact_hist
@@ -145,116 +145,6 @@ class Group:
         return len(self.active)
 
 
-class RunnerProcess:
-    """One runner child: its process, its reader task, the tenants it hosts."""
-
-    def __init__(self, sup: "Supervisor", framework: str, python: str, log_path: Path, extra_env: dict = None):
-        self.sup = sup
-        self.framework = framework
-        self.python = python
-        self.log_path = log_path
-        self.extra_env = dict(extra_env or {})
-        self.proc = None
-        self.tenants = set()
-        self.hello = None
-        self.last_report = time.monotonic()
-        self.last_window = None  # time.monotonic() of its last window report (its reporter is alive)
-        self.exited = asyncio.Event()
-        self.returncode = None
-        self.killed_reason = None
-        self.cpu_seen = None  # CPU ticks at the watchdog's last look (hang detection)
-        self.stopping = False  # killed because it did not stop when the run ended
-        self.stop_sent = False  # asked to exit ({"cmd": "stop"}): exiting with status 0 then is clean
-
-    @property
-    def pid(self):
-        return self.proc.pid if self.proc else None
-
-    async def start(self):
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
-        try:
-            self.proc = await asyncio.create_subprocess_exec(
-                *child_command(self.python, self.framework), stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, stderr=log, limit=1 << 20,
-                # The child checks its parent is still this process once its death signal is
-                # armed: a controller killed in between would otherwise leave it running.
-                env={**os.environ, "EDGEMT_PARENT_PID": str(os.getpid()), **self.extra_env},
-                # Its own session: a terminal's SIGHUP or Ctrl-C (sent to the foreground process
-                # group) reaches the controller only, which stops its tenants cleanly (or keeps
-                # them running with --keep-running). Children still die with the controller
-                # (PR_SET_PDEATHSIG, stdin EOF).
-                start_new_session=True,
-            )
-        finally:
-            log.close()
-        self.reader = asyncio.get_running_loop().create_task(self._read())
-
-    def send(self, obj: dict) -> bool:
-        if obj.get("cmd") == "stop" and obj.get("tenant") is None:
-            self.stop_sent = True
-        if self.proc is None or self.proc.returncode is not None or self.exited.is_set():
-            return False
-        try:
-            self.proc.stdin.write(wire.encode(obj).encode())
-            return True
-        except (BrokenPipeError, ConnectionResetError, RuntimeError):
-            return False
-
-    async def _read(self):
-        try:
-            while True:
-                line = await self.proc.stdout.readline()
-                if not line:
-                    break
-                msg = wire.decode(line.decode(errors="replace"))
-                if msg is not None:
-                    self.last_report = time.monotonic()
-                    try:
-                        self.sup._on_report(self, msg)
-                    except Exception as exc:  # a bad report must not kill the reader
-                        self.sup._log_event("error", None, {"reason": f"bad report {msg.get('ev')}: {exc}"})
-        finally:
-            self.returncode = await self.proc.wait()
-            self.exited.set()
-            self.sup._on_runner_exit(self)
-
-    def kill(self, reason: str):
-        self.killed_reason = reason
-        if self.proc and self.proc.returncode is None:
-            try:
-                self.proc.kill()
-            except ProcessLookupError:
-                pass
-
-    def log_lines(self, n: int = 40) -> list:
-        """The last ``n`` lines of the child's log (stderr)."""
-        try:
-            with open(self.log_path, "rb") as fh:
-                fh.seek(0, 2)
-                fh.seek(max(0, fh.tell() - 16384))
-                return fh.read().decode(errors="replace").splitlines()[-n:]
-        except OSError:
-            return []
-
-    def stderr_tail(self, n: int = 1) -> str:
-        try:
-            lines = [ln for ln in self.log_path.read_text(errors="replace").splitlines() if ln.strip()]
-        except OSError:
-            return ""
-        return " | ".join(lines[-n:])[-300:]
-
-
-def _proc_state(pid):
-    """(state letter, CPU clock ticks used) of a process from /proc, or (None, None)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return fields[0], int(fields[11]) + int(fields[12])
-    except (OSError, IndexError, ValueError):
-        return None, None
-
-
 def _signal_name(rc: int) -> str:
     try:
         return signal.Signals(-rc).name
@@ -271,7 +161,7 @@ def _power_of_ten(n: int) -> bool:
 class Supervisor:
     """Runs groups of tenants for one run and records everything to the store."""
 
-    def __init__(self, store, run_id: int, *, python_for, window_s: float = 1.0, images: str = None,
+    def __init__(self, store: RunLog, run_id: int, *, python_for, window_s: float = 1.0, images: str = None,
                  include_transfer: bool = False, warmup_batches: int = 3, hang_windows: int = 3,
                  logs_dir: Path = None, models_dir: Path = None, placement_checker=None, t0: float = None,
                  recent_windows: int = KEEP):
@@ -507,7 +397,9 @@ class Supervisor:
         # threads= is per tenant; runtimes that size their OpenMP pool at import (MXNet) only
         # take it from the environment, so the runner process gets it there too.
         env = {"OMP_NUM_THREADS": str(threads)} if threads else {}
-        runner = RunnerProcess(self, framework, self.python_for(framework), self.logs_dir / f"{name}.log", env)
+        runner = RunnerProcess(framework, self.python_for(framework), self.logs_dir / f"{name}.log", env,
+                               on_report=self._on_report, on_bad_report=self._on_bad_report,
+                               on_exit=self._on_runner_exit)
         await runner.start()
         self.runners.add(runner)
         return runner
@@ -656,8 +548,11 @@ class Supervisor:
             for k in ("libedgetpu", "delegate"):
                 if loaded.get(k):
                     entry[k] = loaded[k]
-        if json.dumps(entry, sort_keys=True) != before and hasattr(self.store, "update_run_host"):
+        if json.dumps(entry, sort_keys=True) != before:
             self.store.update_run_host(self.run_id, "frameworks", fws)
+
+    def _on_bad_report(self, runner: RunnerProcess, msg: dict, exc: Exception):
+        self._log_event("error", None, {"reason": f"bad report {msg.get('ev')}: {exc}"})
 
     def _on_runner_exit(self, runner: RunnerProcess):
         self.runners.discard(runner)
@@ -689,49 +584,11 @@ class Supervisor:
         t.heard_why = why
 
     async def _watch(self):
-        """Stops runners that stopped reporting, and tenants that stopped sending windows.
+        """The watchdog of this run's runners and tenants (runners/runner_process.py)."""
+        await watch(self.runners, self._running_tenants, self.window_s, self.hang_windows, self._flag_silent)
 
-        A runner with a running tenant that sent nothing for 3 windows is hung if it is
-        stopped (SIGSTOP) or made no CPU progress since the last check. One still burning
-        CPU is only starved (an overloaded board) and gets up to ten times longer before it
-        counts as hung, so load alone does not kill tenants.
-
-        A running tenant whose runner reports (other tenants' windows) but that sent no
-        window for 3 windows since its last window, its warm-up or a resume is silent: it
-        fails with that reason and is told to stop. After a batch change (re-preparing its
-        inputs) it gets ten times longer. Every running tenant is watched: none is exempt
-        because of a recent resume (issue 11, defect 1).
-        """
-        limit = self.hang_windows * self.window_s + 0.5
-        while True:
-            await asyncio.sleep(self.window_s)
-            now = time.monotonic()
-            for r in list(self.runners):
-                running = [self.tenants[tid] for tid in r.tenants if self.tenants[tid].status == TenantState.RUNNING]
-                # a tenant re-preparing after a batch change is owed a window only after 10 x limit
-                due = [t for t in running if not t.settling or now - (t.last_seen or now) > 10 * limit]
-                silent = now - r.last_report
-                if not due or silent <= limit:
-                    r.cpu_seen = None
-                    # a tenant is silent only while its runner's windows flow: 'loaded' and
-                    # 'warm' of other tenants come from their own threads, and do not show
-                    # that the reporter thread (which sends every window) got to run
-                    windows_flow = r.last_window is not None and now - r.last_window <= limit
-                    if silent <= limit and windows_flow:
-                        for t in due:
-                            quiet = now - (t.last_seen or now)
-                            if quiet > limit:
-                                self._flag_silent(t, quiet)
-                    continue
-                state, cpu = _proc_state(r.pid)
-                stopped = state in ("T", "t")
-                first_look = r.cpu_seen is None
-                progressing = cpu is not None and not first_look and cpu > r.cpu_seen
-                r.cpu_seen = cpu
-                if not stopped and cpu is not None and (first_look or progressing) and silent <= 10 * limit:
-                    continue  # look again one window later: is it using CPU at all?
-                why = f"hung: no report from runner {r.pid} for {self.hang_windows} windows; stopped"
-                r.kill(why)
+    def _running_tenants(self, runner: RunnerProcess) -> list:
+        return [self.tenants[tid] for tid in runner.tenants if self.tenants[tid].status == TenantState.RUNNING]
 
     def _flag_silent(self, t: Tenant, quiet: float):
         """A running tenant of a live runner that sends no windows: failed, and stopped."""
