@@ -85,8 +85,12 @@ def print_data(data: dict, correlations: bool = True):
                     note = (note + " " + v["oversubscription"]).strip()
                 if v.get("resumed_from"):
                     note = (note + f" from run {v['resumed_from']}").strip()
+                asked = k.get("batch", v.get("batch", ""))
+                ran = v.get("batch_run")
+                # the batch that ran is the figure's batch: a clamped level shows both
+                batch = f"{asked} (ran {ran})" if ran is not None and str(ran) != str(asked) else str(asked)
                 t.add_row(k.get("model", ""), k.get("placement", ""),
-                          str(k.get("concurrency", v.get("concurrency", ""))), str(k.get("batch", v.get("batch", ""))),
+                          str(k.get("concurrency", v.get("concurrency", ""))), batch,
                           str(k.get("isolation", v.get("isolation", ""))), "yes" if v.get("ok") else "FAILED",
                           _f(v.get("throughput")), _f(v.get("std")), _f(v.get("ramp_throughput")),
                           _f(v.get("p99_ms"), "{:.1f}"),

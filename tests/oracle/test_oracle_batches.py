@@ -25,6 +25,9 @@ def test_batch_sweep_of_a_fixed_batch_model_says_so_and_stops(oracle_home):
     levels = oracle_home.rows("SELECT value FROM results WHERE key LIKE '%\"level\"%'")
     assert len(levels) == 2
     assert [json.loads(v)["batch"] for (v,) in levels] == [1, 1]
+    # the report's table shows the batch asked for and the one that ran
+    report = run_edgemt("report", check=0).stdout
+    assert "2 (ran 1)" in report, report
 
 
 def test_a_batch_that_does_not_fit_is_a_failed_level(oracle_home):
