@@ -37,7 +37,8 @@ bare model name: `model`, `framework` (torch, tensorflow, tflite, mxnet), `resou
 processes or 4096 threads), `isolation` (process, thread), `threads` (intra-op threads,
 1 to 4 a core of this machine), `file` (a model file: TorchScript or state dict for torch,
 .tflite / _edgetpu.tflite, .keras), `size` (input side of a `file=` model, 32-2048),
-`autotune` (mxnet: cuDNN auto-tune on/off).
+`autotune` (mxnet: cuDNN auto-tune on/off), `procs` (thread isolation: spread the
+tenants over 1-64 runner processes; one process runs Python on one core at a time).
 
 **Numbers** (`runners/limits.py`, the same on the command line, in SPECs and in
 config.toml): whole numbers are plain ASCII digits (`1_0`, full-width digits, `2.0`, `1e2`,

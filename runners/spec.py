@@ -13,7 +13,8 @@ from runners.catalog import CATALOG, FRAMEWORKS, model_names
 from runners.errors import BadInput
 
 KEYS = ("model", "framework", "resource", "batch", "count", "isolation", "threads", "file", "size", "autotune",
-        "precision")
+        "precision", "procs")
+MAX_PROCS = 64  # runner processes one thread group may spread over (procs=)
 ISOLATIONS = ("process", "thread")
 # tflite's invoke() and onnxruntime's InferenceSession.run release the GIL, so their tenants
 # scale as threads in one process (docs/design.md); PyTorch, TensorFlow and MXNet tenants are
@@ -56,6 +57,9 @@ class TenantSpec:
     size: int = None  # input side in pixels; from the catalog unless file= needs it
     autotune: bool = None  # mxnet's MXNET_CUDNN_AUTOTUNE_DEFAULT
     precision: str = None  # onnxruntime: fp32, fp16, int8 (None: fp32, fp16 on a DLA)
+    # thread isolation: the group's tenants spread over this many runner processes (default
+    # 1). One process's Python code runs on one core at a time (the GIL); K processes use K.
+    procs: int = None
 
     @property
     def placement(self) -> str:
@@ -83,6 +87,8 @@ class TenantSpec:
             parts.append(f"file={self.file}")
         if self.precision:
             parts.append(f"precision={self.precision}")
+        if self.procs:
+            parts.append(f"procs={self.procs}")
         return ",".join(parts)
 
 
@@ -126,7 +132,7 @@ def check_batch(batch, where: str = "batch") -> int:
 def check_total(specs) -> None:
     """The caps hold for a run's groups together: 256 --tenant SPECs of count=256 would be
     65,536 processes. Thread groups count one process each."""
-    processes = sum(s.count if s.isolation == "process" else 1 for s in specs)
+    processes = sum(s.count if s.isolation == "process" else min(s.count, s.procs or 1) for s in specs)
     tenants = sum(s.count for s in specs)
     if processes > MAX_COUNT["process"]:
         raise BadInput(f"{len(specs)} SPECs start {processes} runner processes together, over the limit of "
@@ -237,4 +243,11 @@ def parse_spec(text: str) -> TenantSpec:
         if precision == "int8" and file is not None and resource == "cpu":
             raise BadInput(f"SPEC {spec!r}: precision=int8 picks the prepared int8 file of a catalog model; "
                            "a file= model runs as it is (quantise it yourself, and leave precision= out)")
-    return TenantSpec(model, framework, resource, batch, count, isolation, threads, file, size, autotune, precision)
+    procs = None
+    if "procs" in values:
+        if isolation != "thread":
+            raise BadInput(f"SPEC {spec!r}: procs= spreads thread tenants over runner processes; it needs "
+                           f"isolation=thread (isolation={isolation} runs one process a tenant)")
+        procs = _whole("procs", values["procs"], spec, 1, MAX_PROCS)
+    return TenantSpec(model, framework, resource, batch, count, isolation, threads, file, size, autotune, precision,
+                      procs)

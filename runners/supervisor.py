@@ -130,7 +130,8 @@ class Group:
     spec: TenantSpec
     tenants: list = field(default_factory=list)  # every tenant ever started, in order
     paused: bool = False
-    shared_runner: "RunnerProcess" = None  # thread isolation
+    # thread isolation: the group's runner processes (spec.procs of them at most, default 1)
+    shared_runners: list = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -309,7 +310,7 @@ class Supervisor:
         old = group.active
         await self._stop_tenants(old)
         group.spec = new_spec
-        group.shared_runner = None
+        group.shared_runners = []
         group.paused = False
         for t in old:
             await self._start_tenant(group, moved_from=t.id)
@@ -419,11 +420,15 @@ class Supervisor:
         self.tenants[tid] = tenant
         group.tenants.append(tenant)
         if spec.isolation == "thread":
-            runner = group.shared_runner
-            if runner is None or runner.exited.is_set():
+            # up to procs= runner processes; a new tenant goes to the one that hosted fewest
+            live = [r for r in group.shared_runners if not r.exited.is_set()]
+            if len(live) < (spec.procs or 1):
                 runner = await self._new_runner(spec.framework, f"{group.label}-{spec.framework}-threads-t{tid}",
                                                 spec.threads)
-                group.shared_runner = runner
+                live.append(runner)
+            else:
+                runner = min(live, key=lambda r: len(r.tenants))
+            group.shared_runners = live
         else:
             runner = await self._new_runner(spec.framework, f"{group.label}-t{tid}", spec.threads)
         tenant.runner = runner
@@ -458,8 +463,8 @@ class Supervisor:
         if not live:
             runner.send({"cmd": "stop"})
             for g in self.groups.values():
-                if g.shared_runner is runner:
-                    g.shared_runner = None
+                if runner in g.shared_runners:
+                    g.shared_runners.remove(runner)
 
     def _set_stopped(self, t: Tenant):
         t.status = TenantState.STOPPED

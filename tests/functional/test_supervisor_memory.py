@@ -101,3 +101,25 @@ async def test_memory_does_not_grow_with_windows(tmp_path):
     assert mem_2 - mem_1 < 4 * added, (mem_1, mem_2)
     rows = sqlite3.connect(tmp_path / "m.db").execute("SELECT COUNT(*) FROM windows").fetchone()[0]
     assert rows == TENANTS * (rounds + 1) * BURST
+
+
+async def test_procs_spreads_a_thread_group_over_runner_processes(tmp_path):
+    """procs=3: six thread tenants in three runner processes, two each; all stop cleanly."""
+    script = tmp_path / "burst-child"
+    script.write_text(STANDIN.format(python=sys.executable, burst=5))
+    script.chmod(0o755)
+    store = Store(tmp_path / "p.db")
+    run_id = store.create_run("test", {}, {}, t0_monotonic=time.monotonic())
+    sup = Supervisor(store, run_id, python_for=lambda fw: str(script), window_s=0.5, hang_windows=10_000,
+                     logs_dir=tmp_path / "logs")
+    try:
+        g = await sup.add_group(parse_spec("mobilenet_v2,framework=tflite,count=6,procs=3"))
+        await until(lambda: all(t.n_windows == 5 for t in g.tenants))
+        pids = [t.runner.pid for t in g.tenants]
+        assert len(set(pids)) == 3 and sorted(pids.count(p) for p in set(pids)) == [2, 2, 2]
+        assert await sup.step(g.id, +1) == 7  # the next one joins a runner, no fourth process
+        assert len({t.runner.pid for t in g.tenants}) == 3
+        await sup.shutdown()
+    finally:
+        store.close()
+    assert {t.status for t in g.tenants} == {"stopped"}

@@ -106,3 +106,16 @@ def test_threads_follow_the_cores(monkeypatch):
     with pytest.raises(BadInput, match=r"threads='9' is out of range; threads takes a whole number from 1 to 8 "
                                        r"\(4 a core, 2 cores here\)"):
         parse_spec("mobilenet_v2,threads=9")
+
+
+def test_procs_spreads_thread_tenants_over_runner_processes():
+    from runners.spec import check_total
+
+    s = parse_spec("mobilenet_v2,framework=tflite,count=2000,procs=2")
+    assert s.isolation == "thread" and s.procs == 2 and "procs=2" in str(s)
+    assert parse_spec("mobilenet_v2,framework=tflite,count=3").procs is None
+    check_total([s])
+    with pytest.raises(BadInput, match="procs= spreads thread tenants.*needs isolation=thread"):
+        parse_spec("mobilenet_v2,framework=torch,count=2,procs=2")
+    with pytest.raises(BadInput, match="procs='0' is out of range; procs takes a whole number from 1 to 64"):
+        parse_spec("mobilenet_v2,framework=tflite,procs=0")
