@@ -37,6 +37,7 @@ class RunnerProcess:
         self.hello = None
         self.last_report = time.monotonic()
         self.last_window = None  # time.monotonic() of its last window report (its reporter is alive)
+        self.last_t1 = None  # the latest window end it reported, on the run's clock
         self.exited = asyncio.Event()
         self.returncode = None
         self.killed_reason = None
@@ -163,14 +164,19 @@ async def watch(runners: set, running_of: Callable[["RunnerProcess"], list], win
             silent = now - r.last_report
             if not due or silent <= limit:
                 r.cpu_seen = None
-                # a tenant is silent only while its runner's windows flow: 'loaded' and
-                # 'warm' of other tenants come from their own threads, and do not show
-                # that the reporter thread (which sends every window) got to run
+                # A tenant is silent only when its runner's windows went on past it on the
+                # grid: the runner reported windows ending more than the limit after the
+                # tenant was last heard of (``heard_t``, run clock). 'loaded' and 'warm' of
+                # other tenants come from their own threads, and a controller or reporter
+                # behind on an overloaded machine delivers a pass's windows late but
+                # together (issue 13).
                 windows_flow = r.last_window is not None and now - r.last_window <= limit
                 if silent <= limit and windows_flow:
                     for t in due:
                         quiet = now - (t.last_seen or now)
-                        if quiet > limit:
+                        heard_t = getattr(t, "heard_t", None)
+                        behind = r.last_t1 - heard_t if heard_t is not None and r.last_t1 is not None else quiet
+                        if quiet > limit and behind > limit:
                             on_silent(t, quiet)
                 continue
             state, cpu = _proc_state(r.pid)

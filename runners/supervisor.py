@@ -58,6 +58,7 @@ class Tenant:
     # of those it was: the watchdog and shutdown judge its silence from there
     last_seen: float = None
     heard_why: str = "it started"
+    heard_t: float = None  # the same moment on the run's clock (a window's end for a window)
     # Judged when the run ends: a tenant healthy then is recorded stopped however long its
     # runner takes to stop (issue 13); one already silent past the hang limit is failed.
     healthy_at_stop: bool = True
@@ -496,7 +497,8 @@ class Supervisor:
             t.log.append(w)
             t.settling = False
             runner.last_window = time.monotonic()
-            self._heard(t, "its last window")
+            runner.last_t1 = w.t_end if runner.last_t1 is None else max(runner.last_t1, w.t_end)
+            self._heard(t, "its last window", w.t_end)
             self.store.add_window(t.id, w.t_start, w.t_end, w.images, w.batches, int(msg.get("batch", t.batch)),
                                   w.hist)
             self._notify("window", (t, w))
@@ -513,7 +515,7 @@ class Supervisor:
                                                                    "provider", "engine_build_s", "engine_cache") if k in msg})
         elif ev == "warm" and t is not None:
             t.warm_t = self.now()
-            self._heard(t, "its warm-up")
+            self._heard(t, "its warm-up", msg["t"] - self.t0 if isinstance(msg.get("t"), (int, float)) else None)
             if t.status == TenantState.STARTING:
                 t.status = TenantState.PAUSED if t.group.paused else TenantState.RUNNING
                 self.store.update_tenant(t.id, status=t.status)
@@ -583,10 +585,11 @@ class Supervisor:
                     why = exit_reason(runner.pid, rc, runner.log_lines(), runner.log_path)
                 self._set_failed(t, why)
 
-    @staticmethod
-    def _heard(t: Tenant, why: str):
+    def _heard(self, t: Tenant, why: str, at: float = None):
+        """Notes that ``t`` was heard from (``at``: when, on the run's clock, if the child said)."""
         t.last_seen = time.monotonic()
         t.heard_why = why
+        t.heard_t = self.now() if at is None else at
 
     async def _watch(self):
         """The watchdog of this run's runners and tenants (runners/runner_process.py)."""
