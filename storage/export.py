@@ -92,7 +92,7 @@ def export_csv(conn, out: Path, run_id: int = None, table: str = "timeline", fla
     names = [d[0] for d in cur.description]
     rows = cur
     if table == "timeline":
-        names, rows = _with_power(conn, run_id, names, cur.fetchall())
+        names, rows = _with_power(conn, run_id, names, cur)
     n = 0
     if str(out) == "-":  # `--out -`: standard output, as Unix tools read it
         import sys
@@ -128,7 +128,11 @@ def export_csv(conn, out: Path, run_id: int = None, table: str = "timeline", fla
 def _with_power(conn, run_id, names, rows):
     """Timeline rows with ``power_w`` (the board's mean power over the window's span) and
     ``joules_per_image`` (the board's energy over that span / the images every tenant
-    completed in that slot), when the run's samples have power; else the rows as they are."""
+    completed in that slot), when the run's samples have power; else the rows as they are.
+
+    ``rows`` is the open cursor and the answer streams from it: a run of days has millions
+    of windows, and export never holds them (the slots' image totals come from one SQL
+    aggregate first)."""
     from storage.energy import run_power_points, window_power
 
     points = run_power_points(conn, run_id)
@@ -136,13 +140,17 @@ def _with_power(conn, run_id, names, rows):
         return names, rows
     i0, i1, ii = names.index("t_start"), names.index("t_end"), names.index("images")
     slot_images = {}
-    for r in rows:
-        key = (round(r[i0], 3), round(r[i1], 3))
-        slot_images[key] = slot_images.get(key, 0) + r[ii]
-    out = []
-    for r in rows:
-        watts, joules = window_power(points, r[i0], r[i1])
-        images = slot_images[(round(r[i0], 3), round(r[i1], 3))]
-        jpi = round(joules / images, 6) if joules is not None and images > 0 else None
-        out.append([*r, None if watts is None else round(watts, 3), jpi])
-    return [*names, "power_w", "joules_per_image"], out
+    for t0, t1, images in conn.execute(
+            "SELECT w.t_start, w.t_end, SUM(w.images) FROM windows w JOIN tenants t ON t.id = w.tenant "
+            "WHERE t.run = ? GROUP BY w.t_start, w.t_end", (run_id,)):
+        key = (round(t0, 3), round(t1, 3))
+        slot_images[key] = slot_images.get(key, 0) + images
+
+    def with_power():
+        for r in rows:
+            watts, joules = window_power(points, r[i0], r[i1])
+            images = slot_images[(round(r[i0], 3), round(r[i1], 3))]
+            jpi = round(joules / images, 6) if joules is not None and images > 0 else None
+            yield [*r, None if watts is None else round(watts, 3), jpi]
+
+    return [*names, "power_w", "joules_per_image"], with_power()

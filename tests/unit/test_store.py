@@ -159,3 +159,33 @@ def test_new_files_and_foreign_ones(tmp_path):
     with pytest.raises(BadInput, match="another program's SQLite database"):
         Store(tmp_path / "x.db")
     assert (tmp_path / "x.db").read_bytes() == before
+
+
+def test_export_streams_the_timeline(tmp_path):
+    """`edgemt export` writes the rows as it reads them: the timeline is the open cursor
+    (without power) or a generator over it (with power), never a list of the whole run."""
+    import types
+
+    from storage.export import BY_RUN, _with_power
+
+    db = tmp_path / "x.db"
+    st = Store(db)
+    run = st.create_run("run", {})
+    tid = st.add_tenant(run, group_id=1, model="m", framework="tflite", resource="cpu", batch=1,
+                        isolation="thread", status="stopped", spec={})
+    for k in range(50):
+        st.add_window(tid, float(k), float(k + 1), 7, 7, 1, {"60": 7})
+    st.close()
+    conn = sqlite3.connect(db)
+    cur = conn.execute(BY_RUN["timeline"], (run,))
+    names = [d[0] for d in cur.description]
+    assert _with_power(conn, run, names, cur)[1] is cur
+    conn.execute("ALTER TABLE samples ADD COLUMN power_w REAL")
+    for k in range(52):
+        conn.execute("INSERT INTO samples (run, t, power_w) VALUES (?, ?, 5.0)", (run, k * 1.0))
+    cur = conn.execute(BY_RUN["timeline"], (run,))
+    names2, rows = _with_power(conn, run, names, cur)
+    assert isinstance(rows, types.GeneratorType) and names2[-2:] == ["power_w", "joules_per_image"]
+    assert len(list(rows)) == 50
+    assert export_csv(conn, tmp_path / "t.csv", run) == 50
+    conn.close()
