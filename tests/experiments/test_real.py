@@ -123,7 +123,7 @@ def test_ctrl_c_keeps_levels_and_resume_continues(tmp_path):
     (["sweep", "concurrency", "--tenant", "mobilenet_v2", "--strategy", "fast"], "--strategy 'fast'"),
     (["sweep", "batch", "--tenant", "mobilenet_v2", "--batches", "1,x"], "batch"),
     (["sweep", "batch", "--tenant", "mobilenet_v2", "--batches", "1,1"], "repeats"),
-    (["sweep", "concurrency", "--tenant", "mobilenet_v2", "--max", "0"], "--max 0"),
+    (["sweep", "concurrency", "--tenant", "mobilenet_v2", "--max", "0"], "--max: '0' is out of range"),
     (["dmp", "--tenant", "mobilenet_v2"], "two or more"),
     (["tune", "--tenant", "mobilenet_v2", "--objective", "speed"], "--objective"),
     (["tune", "--tenant", "mobilenet_v2", "--isolations", "process,vm"], "isolation"),

