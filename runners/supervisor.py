@@ -9,7 +9,6 @@ its own tenants: the others and the supervisor go on.
 import asyncio
 import json
 import logging
-import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,13 +144,6 @@ class Group:
     @property
     def count(self) -> int:
         return len(self.active)
-
-
-def _signal_name(rc: int) -> str:
-    try:
-        return signal.Signals(-rc).name
-    except ValueError:
-        return f"signal {-rc}"
 
 
 def _power_of_ten(n: int) -> bool:
