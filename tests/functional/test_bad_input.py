@@ -79,14 +79,14 @@ def _children(pid):
 
 
 def _wait_check_child(pid, timeout=120):
-    """Until the process runs a model check child (`... --check ...`)."""
+    """Waits until the process runs a model check child (`... --check ...`); returns its pid."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         for child in _children(pid):
             try:
                 with open(f"/proc/{child}/cmdline", "rb") as fh:
                     if b"--check" in fh.read():
-                        return
+                        return int(child)
             except OSError:
                 pass
         time.sleep(0.05)
@@ -110,8 +110,10 @@ def _run(case, argv, env, db):
             _, err = p.communicate(timeout=300)
             return p.returncode, b"", err
         if case.action == "sigint_in_check":
-            _wait_check_child(p.pid)
-            time.sleep(0.3)
+            # The check is held still so that Ctrl-C lands inside it on any machine: a small
+            # model's check can end before a fixed sleep does (CI saw "before the run started").
+            check = _wait_check_child(p.pid)
+            os.kill(check, signal.SIGSTOP)
             p.send_signal(signal.SIGINT)
             out, err = p.communicate(timeout=300)
             return p.returncode, out, err
