@@ -1,0 +1,450 @@
+"""MLPerf Inference's scenario rules and the statistics of a result, as the official LoadGen computes them.
+
+One job: given a scenario's rules and what a run measured (per-query latencies, how many
+queries were issued, how long the run lasted), say what MLPerf would report: the
+scenario's percentile, its early-stopping estimate, the query counts, and whether the
+result is VALID, with every reason it is not. Also the Server scenario's Poisson
+schedule. Nothing here runs anything or touches a clock: the runs are measured
+elsewhere, and the tests (tests/mlperf/) check every figure against the official LoadGen
+(``mlcommons-loadgen``) driving a system under test with the same latencies.
+
+The official LoadGen has no wheel for aarch64 boards, hence this module. It follows
+LoadGen 6.0 (loadgen/results.cc, early_stopping.cc, loadgen.cc) in what it computes,
+including the places where the exact figure depends on how LoadGen computes it:
+
+- a percentile is the latency at index ``int(n * p)`` of the sorted latencies;
+- early stopping asks for the smallest number ``h`` of queries within the bound such
+  that, with ``t`` queries over it, ``h + t`` queries show with 99 % confidence that the
+  percentile holds: P(at most ``t`` of ``h + t`` queries over | each is over with
+  probability ``1 - p``) < 1 - 0.99, the binomial tail written as a regularized
+  incomplete beta function. LoadGen searches for ``h`` in a bracket extrapolated from
+  the ``h`` of the smaller ``t`` it computed before; the search here uses the same
+  bracket, so the counts agree exactly, not only where the bracket holds the answer;
+- the Server schedule draws exponential inter-arrival times from a 32-bit Mersenne
+  twister seeded as LoadGen seeds its own, so a seed gives LoadGen's schedule to the
+  nanosecond.
+
+Definitions of every figure and verdict: docs/experiments.md, "MLPerf scenarios".
+"""
+from __future__ import annotations
+
+import bisect
+import math
+import random
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+SINGLE_STREAM = "single-stream"
+MULTI_STREAM = "multi-stream"
+SERVER = "server"
+OFFLINE = "offline"
+SCENARIOS = (SINGLE_STREAM, MULTI_STREAM, SERVER, OFFLINE)
+
+# The rules' minimums (MLPerf Inference, mlperf.conf): every scenario runs 600 s at least.
+RULE_MIN_DURATION_S = 600.0
+# The least number of queries (Offline: samples in its one query). SingleStream and
+# Server keep LoadGen's default of 100: early stopping asks for more where it needs more.
+RULE_MIN_QUERIES = {SINGLE_STREAM: 100, MULTI_STREAM: 662, SERVER: 100, OFFLINE: 24576}
+# The percentile each scenario reports (Offline reports throughput, no percentile).
+RULE_PERCENTILE = {SINGLE_STREAM: 0.90, MULTI_STREAM: 0.99, SERVER: 0.99, OFFLINE: None}
+MULTI_STREAM_SAMPLES_PER_QUERY = 8
+# The percentile LoadGen also estimates in SingleStream (a MultiStream result inferred
+# from a SingleStream run).
+SINGLE_STREAM_ALSO_PERCENTILE = 0.99
+# --quick: minimums scaled down so a run takes seconds; its result is not comparable.
+QUICK_MIN_DURATION_S = 10.0
+QUICK_MIN_QUERIES = {SINGLE_STREAM: 100, MULTI_STREAM: 100, SERVER: 100, OFFLINE: 500}
+
+# Early stopping's confidence and tolerance: fixed by LoadGen, not settable.
+EARLY_STOPPING_CONFIDENCE = 0.99
+EARLY_STOPPING_TOLERANCE = 0.0
+# Offline's one query holds 10 % more samples than the expected rate fills in the minimum
+# duration (LoadGen's slack), and never fewer than the minimum sample count.
+OFFLINE_SLACK = 1.1
+# mlperf.conf's schedule seed; LoadGen's Mersenne twister keeps its low 32 bits.
+RULE_SCHEDULE_SEED = 16159082839903944936
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What a scenario asks of a run. Times in seconds, latencies in nanoseconds."""
+
+    scenario: str
+    min_duration_s: float
+    min_query_count: int
+    # Samples each query carries (MultiStream 8; Offline: the one query's size).
+    samples_per_query: int = 1
+    # The latency percentile the scenario reports; None for Offline.
+    percentile: Optional[float] = None
+    # Server's latency bound on that percentile.
+    latency_bound_ns: Optional[int] = None
+    # False when the minimums are not the rules' (--quick): the result is not comparable
+    # to a submitted one, whatever its verdict.
+    comparable: bool = True
+
+    @property
+    def min_sample_count(self) -> int:
+        return self.min_query_count * self.samples_per_query
+
+
+def rules_for(scenario: str, latency_bound_ms: Optional[float] = None, quick: bool = False,
+              offline_expected_qps: float = 1.0) -> Rules:
+    """The rules of ``scenario``; ``quick`` scales the minimums down (not comparable).
+
+    Server needs ``latency_bound_ms``. Offline's one query holds ``OFFLINE_SLACK`` x the
+    minimum duration x ``offline_expected_qps`` samples, at least the minimum sample count.
+    """
+    if scenario not in SCENARIOS:
+        raise ValueError("scenario %r: expected one of %s" % (scenario, ", ".join(SCENARIOS)))
+    min_duration_s = QUICK_MIN_DURATION_S if quick else RULE_MIN_DURATION_S
+    min_queries = (QUICK_MIN_QUERIES if quick else RULE_MIN_QUERIES)[scenario]
+    bound_ns = None
+    if scenario == SERVER:
+        if latency_bound_ms is None or not latency_bound_ms > 0:
+            raise ValueError("server: a latency bound in ms (> 0) is required, got %r" % (latency_bound_ms,))
+        bound_ns = int(round(latency_bound_ms * 1e6))
+    if scenario == OFFLINE:
+        return Rules(OFFLINE, min_duration_s, 1,
+                     samples_per_query=offline_query_size(min_queries, min_duration_s, offline_expected_qps),
+                     comparable=not quick)
+    spq = MULTI_STREAM_SAMPLES_PER_QUERY if scenario == MULTI_STREAM else 1
+    return Rules(scenario, min_duration_s, min_queries, samples_per_query=spq,
+                 percentile=RULE_PERCENTILE[scenario], latency_bound_ns=bound_ns,
+                 comparable=not quick)
+
+
+def offline_query_size(min_sample_count: int, min_duration_s: float, expected_qps: float) -> int:
+    """Samples in Offline's one query: enough for the minimum duration at the expected rate, with slack."""
+    return max(int(min_sample_count), int(OFFLINE_SLACK * min_duration_s * expected_qps))
+
+
+def percentile_latency(sorted_ns: Sequence[int], p: float) -> int:
+    """The ``p`` percentile as LoadGen reports it: the sorted latency at index int(n * p)."""
+    return sorted_ns[int(len(sorted_ns) * p)]
+
+
+# --- early stopping -------------------------------------------------------------------
+
+def _log_beta(a: int, b: int) -> float:
+    return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+
+
+def _hypergeometric_2f1_a1(b: int, c: int, x: float) -> float:
+    """2F1(1, b; c; x) by its power series, summed until a term is below 2**-33.
+
+    With ``b`` a negative integer the series is a polynomial (its terms vanish from
+    i = -b on), so it ends even where |x| > 1.
+    """
+    tolerance = 1.0 / (1 << 33)
+    term = 1.0
+    total = 1.0
+    i = 0
+    while abs(term) > tolerance:
+        # The operation order is LoadGen's, so the sums agree to the last bit.
+        term *= (b + i) * x / (c + i)
+        total += term
+        i += 1
+    return total
+
+
+def _regularized_beta(x: float, a: int, b: int) -> float:
+    """I_x(a, b) for integer a, b >= 1, through 2F1(1, 1-b; 1+a; x/(x-1)) (DLMF 8.17.8, 15.8.1)."""
+    return (math.exp(a * math.log(x) + (b - 1) * math.log(1 - x) - _log_beta(a, b)) / a
+            * _hypergeometric_2f1_a1(1 - b, 1 + a, x / (x - 1)))
+
+
+def _tail_probability(within: int, over: int, p: float, d: float) -> float:
+    """P(at most ``over`` of ``within + over`` queries exceed the bound), each exceeding it
+    with probability 1 - (p - d): the binomial CDF, I_(p-d)(within, over + 1)."""
+    return _regularized_beta(p - d, within, 1 + over)
+
+
+class MinPassingQueries:
+    """The least number of queries within the bound that, beside ``t`` over it, pass early stopping.
+
+    ``self(t)`` is the smallest h with P(at most t over in h + t) < 1 - confidence. Results
+    are kept per (p, d, c); each search is bracketed by the two nearest smaller t already
+    computed (the lower edge: h grows at least p/(1-p) per t; the upper edge: the last
+    step's growth, times the distance), as LoadGen brackets it, so that a sequence of
+    calls gives LoadGen's sequence of answers.
+    """
+
+    def __init__(self) -> None:
+        self._answers: Dict[Tuple[float, float, float], Dict[int, int]] = {}
+        self._keys: Dict[Tuple[float, float, float], List[int]] = {}
+
+    def __call__(self, t: int, p: float, d: float = EARLY_STOPPING_TOLERANCE,
+                 c: float = EARLY_STOPPING_CONFIDENCE) -> int:
+        answers = self._answers.setdefault((p, d, c), {})
+        keys = self._keys.setdefault((p, d, c), [])
+        if t in answers:
+            return answers[t]
+        # The bracket from the (up to two) largest t computed below this one; before any,
+        # the h that passes with t = 0 (all queries within the bound).
+        x0, y0 = -1, 0
+        x1, y1 = 0, int(math.ceil(math.log(1 - c) / math.log(p - d)))
+        below = bisect.bisect_left(keys, t)
+        if below > 0:
+            below -= 1
+            x1, y1 = keys[below], answers[keys[below]]
+            if below > 0:
+                below -= 1
+                x0, y0 = keys[below], answers[keys[below]]
+        min_slope = (p - d) / (1 - p + d)
+        max_slope = float((y1 - y0) * (x1 - x0))
+        low = int((t - x1) * min_slope + y1)
+        high = int((t - x1) * max_slope + y1 + 1)
+        h = self._first_passing(low, high, t, p, d, c)
+        answers[t] = h
+        bisect.insort(keys, t)
+        return h
+
+    @staticmethod
+    def _first_passing(low: int, high: int, t: int, p: float, d: float, c: float) -> int:
+        """The first h in [low, high) that passes, by bisection; ``high`` if none does."""
+        count = high - low
+        while count > 0:
+            step = count // 2
+            h = low + step
+            if _tail_probability(h, t, p, d) < 1 - c:
+                count = step
+            else:
+                low = h + 1
+                count -= step + 1
+        return low
+
+
+@dataclass(frozen=True)
+class EarlyStoppingEstimate:
+    """Early stopping of a percentile from one run's latencies (SingleStream, MultiStream)."""
+
+    percentile: float
+    queries: int
+    # The least number of queries that can give an estimate (with one over the percentile).
+    min_queries: int
+    # The estimate (ns): the latency that the percentile is below with 99 % confidence;
+    # None when there are fewer than min_queries.
+    estimate_ns: Optional[int]
+    # How many of the highest latencies the estimate skips.
+    discarded: int
+
+    @property
+    def met(self) -> bool:
+        return self.estimate_ns is not None
+
+
+def early_stopping_estimate(latencies_ns: Sequence[int], percentile: float,
+                            finder: Optional[MinPassingQueries] = None) -> EarlyStoppingEstimate:
+    """The early-stopping estimate of ``percentile`` from these latencies (SingleStream, MultiStream).
+
+    The largest t such that h(t) + t <= n queries would show the percentile holds with
+    t queries over; the estimate is the t-th highest latency.
+    """
+    finder = finder or MinPassingQueries()
+    n = len(latencies_ns)
+    h_first = finder(1, percentile)
+    if n < h_first + 1:
+        return EarlyStoppingEstimate(percentile, n, h_first + 1, None, 0)
+    t = 1
+    # Grow t while h(t) + t queries fit in the run; the last t that fits is the answer.
+    # (LoadGen walks t up one by one: the bracketed search depends on that order.)
+    for i in range(2, n + 1):
+        if n < finder(i, percentile) + i:
+            t = i - 1
+            break
+    ordered = sorted(latencies_ns)
+    return EarlyStoppingEstimate(percentile, n, h_first + 1, ordered[n - t], t - 1)
+
+
+@dataclass(frozen=True)
+class ServerEarlyStopping:
+    """Early stopping against Server's latency bound."""
+
+    queries: int
+    overlatency: int  # queries whose latency is over the bound (strictly)
+    needed: int  # queries a run with that many over must have: h(overlatency) + overlatency
+
+    @property
+    def met(self) -> bool:
+        return self.queries >= self.needed
+
+    @property
+    def more_needed(self) -> int:
+        return max(0, self.needed - self.queries)
+
+
+def server_early_stopping(latencies_ns: Sequence[int], bound_ns: int, percentile: float) -> ServerEarlyStopping:
+    over = sum(1 for latency in latencies_ns if latency > bound_ns)
+    h = MinPassingQueries()(over, percentile)
+    return ServerEarlyStopping(len(latencies_ns), over, h + over)
+
+
+# --- a run's result -------------------------------------------------------------------
+
+@dataclass
+class Measured:
+    """What a run measured, as the statistics need it. Latencies in ns, times in s since the run's start.
+
+    ``duration_s`` is the time the minimum-duration rule judges: SingleStream and
+    MultiStream, when the last query was issued; Server, when the last query was
+    scheduled. Offline leaves it out: its duration is when the last sample completed,
+    which is its longest latency (every sample is issued at the start).
+    """
+
+    sample_latencies_ns: List[int]
+    queries_issued: int
+    duration_s: Optional[float] = None
+    # MultiStream: per query, from its scheduled time to its last sample's completion.
+    query_latencies_ns: Optional[List[int]] = None
+    # Server: when the last query completed (for the completed-queries rate).
+    all_done_s: Optional[float] = None
+
+
+@dataclass
+class Result:
+    """MLPerf's verdict on one run and the figures it reports."""
+
+    scenario: str
+    valid: bool
+    reasons: List[str]
+    min_duration_met: bool
+    min_queries_met: bool
+    early_stopping_met: bool
+    query_count: int
+    sample_count: int
+    comparable: bool
+    # Server only: the percentile is within the latency bound.
+    latency_bound_met: Optional[bool] = None
+    percentile: Optional[float] = None
+    # The percentile of the latencies (ns): per query in MultiStream, per sample otherwise.
+    percentile_latency_ns: Optional[int] = None
+    early_stopping: Optional[EarlyStoppingEstimate] = None
+    # SingleStream also estimates the 99th percentile (None when too few queries for it).
+    early_stopping_99: Optional[EarlyStoppingEstimate] = None
+    server: Optional[ServerEarlyStopping] = None
+    # Offline: samples per second; Server: completed queries per second.
+    throughput: Optional[float] = None
+    scheduled_qps: Optional[float] = None
+
+
+def evaluate(rules: Rules, measured: Measured) -> Result:
+    """The verdict and figures of ``measured`` under ``rules``."""
+    scenario = rules.scenario
+    latencies = measured.sample_latencies_ns
+    if not latencies:
+        raise ValueError("no latencies: a run with no completed query has no result")
+    samples = len(latencies)
+    queries = measured.queries_issued
+    reasons = []
+    ordered = sorted(latencies)
+
+    duration_s = ordered[-1] / 1e9 if scenario == OFFLINE else measured.duration_s
+    if duration_s is None:
+        raise ValueError("%s needs the run's duration (when its last query was %s)" % (
+            scenario, "scheduled" if scenario == SERVER else "issued"))
+    duration_met = duration_s >= rules.min_duration_s
+    if not duration_met:
+        what = {SINGLE_STREAM: "last query issued", MULTI_STREAM: "last query issued",
+                SERVER: "last query scheduled", OFFLINE: "last sample done"}[scenario]
+        reasons.append("min duration not met: %s at %.3f s < %g s" % (what, duration_s, rules.min_duration_s))
+    # Offline's minimum is its one query's samples; the others count queries and samples.
+    queries_met = queries >= rules.min_query_count and samples >= rules.min_sample_count
+    if not queries_met:
+        if queries < rules.min_query_count:
+            reasons.append("min queries not met: %d < %d" % (queries, rules.min_query_count))
+        else:
+            reasons.append("min samples not met: %d < %d" % (samples, rules.min_sample_count))
+
+    result = Result(scenario, False, reasons, duration_met, queries_met, True, queries, samples,
+                    rules.comparable, percentile=rules.percentile)
+    if scenario == SINGLE_STREAM:
+        result.percentile_latency_ns = percentile_latency(ordered, rules.percentile)
+        finder = MinPassingQueries()
+        result.early_stopping = early_stopping_estimate(ordered, rules.percentile, finder)
+        result.early_stopping_met = result.early_stopping.met
+        also = early_stopping_estimate(ordered, SINGLE_STREAM_ALSO_PERCENTILE, finder)
+        result.early_stopping_99 = also if also.met else None
+    elif scenario == MULTI_STREAM:
+        per_query = measured.query_latencies_ns
+        if per_query is None or len(per_query) != queries:
+            raise ValueError("multi-stream needs one latency per query (from its scheduled time to its last sample)")
+        result.percentile_latency_ns = percentile_latency(sorted(per_query), rules.percentile)
+        result.early_stopping = early_stopping_estimate(per_query, rules.percentile)
+        result.early_stopping_met = result.early_stopping.met
+    elif scenario == SERVER:
+        result.percentile_latency_ns = percentile_latency(ordered, rules.percentile)
+        result.latency_bound_met = result.percentile_latency_ns <= rules.latency_bound_ns
+        if not result.latency_bound_met:
+            reasons.append("latency bound not met: p%g %.3f ms > %.3f ms" % (
+                rules.percentile * 100, result.percentile_latency_ns / 1e6, rules.latency_bound_ns / 1e6))
+        result.server = server_early_stopping(latencies, rules.latency_bound_ns, rules.percentile)
+        result.early_stopping_met = result.server.met
+        if measured.all_done_s:
+            result.throughput = (samples - 1) / measured.all_done_s
+        if duration_s > 0:
+            result.scheduled_qps = (samples - 1) / duration_s
+    else:
+        result.throughput = samples / duration_s
+
+    if scenario in (SINGLE_STREAM, MULTI_STREAM) and not result.early_stopping_met:
+        reasons.append("early stopping not met: %d queries, at least %d needed for a p%g estimate" % (
+            queries, result.early_stopping.min_queries, rules.percentile * 100))
+    if scenario == SERVER and not result.early_stopping_met:
+        reasons.append("early stopping not met: %d of %d queries over %.3f ms; %d more within it needed" % (
+            result.server.overlatency, queries, rules.latency_bound_ns / 1e6, result.server.more_needed))
+    result.valid = not reasons
+    return result
+
+
+# --- Server's schedule ----------------------------------------------------------------
+
+class _MersenneTwister32:
+    """std::mt19937 seeded with one integer (its low 32 bits), on Python's own MT19937 core.
+
+    Python's ``random`` is the same generator but seeds it differently; the state below is
+    the standard one-word seeding (Matsumoto and Nishimura's init_genrand), handed over
+    with ``setstate``.
+    """
+
+    def __init__(self, seed: int) -> None:
+        state = [seed & 0xFFFFFFFF]
+        for i in range(1, 624):
+            previous = state[-1]
+            state.append((1812433253 * (previous ^ (previous >> 30)) + i) & 0xFFFFFFFF)
+        self._generator = random.Random()
+        self._generator.setstate((3, tuple(state) + (624,), None))
+
+    def next_u32(self) -> int:
+        return self._generator.getrandbits(32)
+
+    def next_unit(self) -> float:
+        """A double in [0, 1) from two 32-bit draws, low word first (libstdc++'s generate_canonical)."""
+        total = float(self.next_u32())
+        total += float(self.next_u32()) * 4294967296.0
+        unit = total / 18446744073709551616.0
+        # Rounding can reach 1.0; the largest double below 1 stands for it.
+        return unit if unit < 1.0 else 1.0 - 2.0 ** -53
+
+
+def poisson_schedule_ns(qps: float, min_duration_s: float, min_queries: int,
+                        seed: int = RULE_SCHEDULE_SEED) -> Tuple[List[int], int]:
+    """Server's query arrival times (ns after the start) and the time after the last one.
+
+    Poisson arrivals at ``qps``: exponential gaps, each truncated to whole nanoseconds,
+    generated until the last arrival is at or after the minimum duration and there are at
+    least ``min_queries``. With LoadGen's seed this is LoadGen's schedule, query for query
+    (a run stopped early by a maximum issues a prefix of it).
+    """
+    if not qps > 0:
+        raise ValueError("qps %r: expected a rate > 0" % (qps,))
+    generator = _MersenneTwister32(seed)
+    min_duration_ns = int(round(min_duration_s * 1e9))
+    arrivals = []
+    now = 0
+    previous = 0
+    while previous < min_duration_ns or len(arrivals) < min_queries:
+        arrivals.append(now)
+        previous = now
+        # A gap in seconds, truncated to whole nanoseconds (as std::chrono's cast does).
+        now += int(-math.log(1.0 - generator.next_unit()) / qps * 1e9)
+    return arrivals, now

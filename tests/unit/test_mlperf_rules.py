@@ -1,0 +1,122 @@
+"""runners/mlperf.py on known numbers: the rules per scenario, early stopping, the verdict's reasons.
+
+The agreement with the official LoadGen on real runs is tests/mlperf/test_loadgen_agreement.py.
+"""
+import math
+import statistics
+
+import pytest
+
+from runners import mlperf
+
+
+def test_the_rules_per_scenario():
+    single = mlperf.rules_for(mlperf.SINGLE_STREAM)
+    assert (single.min_duration_s, single.min_query_count, single.percentile) == (600.0, 100, 0.90)
+    multi = mlperf.rules_for(mlperf.MULTI_STREAM)
+    assert (multi.min_query_count, multi.samples_per_query, multi.min_sample_count, multi.percentile) == (662, 8, 5296, 0.99)
+    server = mlperf.rules_for(mlperf.SERVER, latency_bound_ms=15)
+    assert (server.percentile, server.latency_bound_ns, server.comparable) == (0.99, 15000000, True)
+    offline = mlperf.rules_for(mlperf.OFFLINE, offline_expected_qps=100)
+    # One query: 1.1 x 600 s x 100/s = 66,000 samples (above the 24,576 floor).
+    assert (offline.min_query_count, offline.samples_per_query, offline.percentile) == (1, 66000, None)
+    assert mlperf.rules_for(mlperf.OFFLINE).samples_per_query == 24576
+    quick = mlperf.rules_for(mlperf.SINGLE_STREAM, quick=True)
+    assert quick.min_duration_s < 600 and not quick.comparable
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: mlperf.rules_for("singlestream"), "expected one of single-stream, multi-stream, server, offline"),
+    (lambda: mlperf.rules_for(mlperf.SERVER), "a latency bound in ms (> 0) is required"),
+    (lambda: mlperf.rules_for(mlperf.SERVER, latency_bound_ms=0), "a latency bound in ms (> 0) is required"),
+    (lambda: mlperf.poisson_schedule_ns(0, 1, 1), "expected a rate > 0"),
+])
+def test_bad_rules_are_refused_with_what_would_do(call, message):
+    with pytest.raises(ValueError, match=".*" + message.replace("(", r"\(").replace(")", r"\)")):
+        call()
+
+
+def test_early_stopping_minimum_queries_are_loadgens():
+    finder = mlperf.MinPassingQueries()
+    # LoadGen: "Need to process at least 64 queries" (90th) and "at least 662" (99th),
+    # with one query over; with none over, (0.99)^h < 0.01 from h = 459.
+    assert finder(1, 0.90) + 1 == 64
+    assert finder(1, 0.99) + 1 == 662
+    assert mlperf.MinPassingQueries()(0, 0.99) == 459 == math.ceil(math.log(0.01) / math.log(0.99))
+
+
+def test_the_bracketed_search_finds_the_least_passing_count():
+    # Computed t after t as LoadGen does, each answer is the least h that passes: h passes
+    # and h - 1 does not (the tail probability falls as h grows).
+    finder = mlperf.MinPassingQueries()
+    for t in range(1, 120):
+        h = finder(t, 0.90)
+        assert mlperf._tail_probability(h, t, 0.90, 0.0) < 0.01 <= mlperf._tail_probability(h - 1, t, 0.90, 0.0)
+
+
+def test_early_stopping_estimate_on_known_latencies():
+    latencies = list(range(1, 1001))  # 1..1000 ns: the plain 90th percentile is 901
+    estimate = mlperf.early_stopping_estimate(latencies, 0.90)
+    finder = mlperf.MinPassingQueries()
+    t = estimate.discarded + 1
+    # The largest t whose h(t) + t fits in 1,000 queries; the estimate is the t-th highest.
+    assert finder(t, 0.90) + t <= 1000 < finder(t + 1, 0.90) + t + 1
+    assert estimate.estimate_ns == 1001 - t
+    assert estimate.estimate_ns > mlperf.percentile_latency(latencies, 0.90) == 901
+    too_few = mlperf.early_stopping_estimate(latencies[:63], 0.90)
+    assert (too_few.met, too_few.min_queries) == (False, 64)
+
+
+def test_server_counts_only_latencies_over_the_bound():
+    latencies = [10] * 600 + [20] * 3 + [21] * 2  # bound 20: the 20s are within it
+    stopping = mlperf.server_early_stopping(latencies, 20, 0.99)
+    assert stopping.overlatency == 2
+    assert stopping.needed == mlperf.MinPassingQueries()(2, 0.99) + 2
+    assert stopping.met is (605 >= stopping.needed)
+
+
+def test_an_invalid_result_names_every_reason():
+    rules = mlperf.Rules(mlperf.SERVER, 600.0, 100, percentile=0.99, latency_bound_ns=10000000)
+    # 50 queries, 10 of them at 30 ms against a 10 ms bound, scheduled over 2 s.
+    measured = mlperf.Measured([1000000] * 40 + [30000000] * 10, queries_issued=50, duration_s=2.0)
+    result = mlperf.evaluate(rules, measured)
+    assert not result.valid
+    assert [reason.split(":")[0] for reason in result.reasons] == [
+        "min duration not met", "min queries not met", "latency bound not met", "early stopping not met"]
+    assert result.reasons[0] == "min duration not met: last query scheduled at 2.000 s < 600 s"
+    assert result.reasons[2] == "latency bound not met: p99 30.000 ms > 10.000 ms"
+    assert result.server.overlatency == 10
+
+
+def test_offline_judges_its_duration_by_its_last_sample():
+    rules = mlperf.Rules(mlperf.OFFLINE, 1.0, 1, samples_per_query=4)
+    done = mlperf.evaluate(rules, mlperf.Measured([250000000, 500000000, 750000000, 1000000000], queries_issued=1))
+    assert done.valid and done.throughput == 4.0
+    short = mlperf.evaluate(rules, mlperf.Measured([100, 200, 300], queries_issued=1))
+    assert short.reasons == ["min duration not met: last sample done at 0.000 s < 1 s",
+                             "min samples not met: 3 < 4"]
+
+
+def test_a_run_without_what_its_scenario_needs_is_refused():
+    rules = mlperf.rules_for(mlperf.SINGLE_STREAM)
+    with pytest.raises(ValueError, match="single-stream needs the run's duration"):
+        mlperf.evaluate(rules, mlperf.Measured([1, 2, 3], queries_issued=3))
+    with pytest.raises(ValueError, match="no latencies"):
+        mlperf.evaluate(rules, mlperf.Measured([], queries_issued=0, duration_s=1.0))
+    with pytest.raises(ValueError, match="multi-stream needs one latency per query"):
+        mlperf.evaluate(mlperf.rules_for(mlperf.MULTI_STREAM), mlperf.Measured([1] * 16, queries_issued=2, duration_s=1.0))
+
+
+def test_the_poisson_schedule():
+    arrivals, end = mlperf.poisson_schedule_ns(200.0, 5.0, 10, seed=1)
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+    # The last arrival is the first at or after the minimum duration; gaps average 1/rate.
+    assert arrivals[-2] < 5e9 <= arrivals[-1] < end
+    assert statistics.mean(gaps) == pytest.approx(5e6, rel=0.1)
+    # Exponential: the standard deviation equals the mean.
+    assert statistics.pstdev(gaps) == pytest.approx(statistics.mean(gaps), rel=0.1)
+    # Seeded: the same seed, the same schedule; LoadGen keeps a seed's low 32 bits.
+    assert mlperf.poisson_schedule_ns(200.0, 5.0, 10, seed=1) == (arrivals, end)
+    assert mlperf.poisson_schedule_ns(200.0, 5.0, 10, seed=1 + 2 ** 32) == (arrivals, end)
+    # The minimum count wins over the duration.
+    assert len(mlperf.poisson_schedule_ns(200.0, 0.001, 50)[0]) == 50
