@@ -60,8 +60,9 @@ def test_single_stream_valid_estimates_agree(tmp_path):
     # for a 90th percentile, and far under the minimum duration.
     ({"min_query_count": 500, "max_query_count": 40, "min_duration_ms": 60000},
      {"result_min_duration_met", "result_min_queries_met", "early_stopping_met"}),
-    # Stopped after 0.4 s of a 60 s minimum, with queries to spare: the duration alone.
-    ({"min_query_count": 100, "max_duration_ms": 400, "min_duration_ms": 60000},
+    # Stopped after 1.5 s of a 60 s minimum, with queries to spare (1 ms queries; it would
+    # take 23 ms each to fall under the 64 early stopping needs): the duration alone.
+    ({"min_query_count": 50, "max_duration_ms": 1500, "min_duration_ms": 60000},
      {"result_min_duration_met"}),
 ])
 def test_single_stream_invalid_reasons_agree(tmp_path, limits, broken):
