@@ -14,9 +14,11 @@ from runners.spec import TenantSpec
 RUN_KEYS = ("images", "include_transfer", "window_s", "epoch", "warmup_batches")
 
 
-def child_spec(spec: TenantSpec, *, batch: int, models_dir: str, **run) -> dict:
+def child_spec(spec: TenantSpec, *, batch: int, models_dir: str, stream: int = 0, **run) -> dict:
     """The start command's spec for one tenant of ``spec`` at ``batch``; ``run`` gives every
-    one of RUN_KEYS (a tenant of a run) or none of them (a check)."""
+    one of RUN_KEYS (a tenant of a run) or none of them (a check). ``stream``: the tenant's
+    index in its group, added to the seed, so the group's poisson tenants are independent
+    streams and a run with the same SPEC has the same ones."""
     if run and set(run) != set(RUN_KEYS):
         raise TypeError(f"child_spec: give every run key {RUN_KEYS} or none; got {sorted(run)}")
     out = {
@@ -25,6 +27,10 @@ def child_spec(spec: TenantSpec, *, batch: int, models_dir: str, **run) -> dict:
         "file": spec.file, "size": spec.input_size, "models_dir": str(models_dir), "autotune": spec.autotune,
         "precision": spec.precision,
     }
+    # open loop (runners/child/arrivals.py); rate None: closed loop
+    out.update(rate=spec.rate, arrival=spec.arrival, trace=spec.trace, queue=spec.queue,
+               seed=(spec.seed or 0) + stream if spec.open_loop else None,
+               slo_s=None if spec.slo_ms is None else spec.slo_ms / 1000.0)
     out.update(run)
     assert set(out) <= set(wire.SPEC_KEYS), sorted(set(out) - set(wire.SPEC_KEYS))
     return out

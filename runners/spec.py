@@ -4,16 +4,24 @@ A SPEC is ``key=value`` pairs joined by commas; the first item may be a bare mod
 ``mobilenet_v2,framework=torch,resource=cpu,batch=4,count=2,isolation=process,threads=1``.
 Every mistake is a BadInput naming the bad value and what would be accepted.
 """
+import math
 import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from runners import limits
+from runners.child import arrivals
 from runners.catalog import CATALOG, FRAMEWORKS, model_names
 from runners.errors import BadInput
 
 KEYS = ("model", "framework", "resource", "batch", "count", "isolation", "threads", "file", "size", "autotune",
-        "precision", "procs")
+        "precision", "procs", "rate", "arrival", "seed", "queue", "slo")
+# open loop (runners/child/arrivals.py): queries a second, and the queries that may wait
+RATE = (0.001, 100000.0)
+QUEUE = (1, 100000)
+SEED = (0, 2 ** 31 - 1)
+SLO_MS = (0.001, 3600000.0)
+ARRIVAL_FORMS = "constant, poisson, trace:FILE"
 MAX_PROCS = 64  # runner processes one thread group may spread over (procs=)
 ISOLATIONS = ("process", "thread")
 # tflite's invoke() and onnxruntime's InferenceSession.run release the GIL, so their tenants
@@ -60,6 +68,18 @@ class TenantSpec:
     # thread isolation: the group's tenants spread over this many runner processes (default
     # 1). One process's Python code runs on one core at a time (the GIL); K processes use K.
     procs: int = None
+    # open loop (docs/experiments.md, "Open loop"): None rate and arrival: closed loop
+    rate: float = None  # queries a second (one query = one batch); a trace's own mean rate
+    arrival: str = None  # constant | poisson | trace (open loop), None (closed loop)
+    trace: str = None  # arrival=trace: the file of inter-arrival times (absolute path)
+    seed: int = None  # poisson: the generator's seed (None: 0); tenant i of the group uses seed + i
+    queue: int = None  # queries that may wait (None: arrivals.DEFAULT_QUEUE); more are dropped
+    slo_ms: float = None  # latency bound of a query, from its scheduled arrival
+    slo_pct: float = None  # the percentile that must be within slo_ms (99 unless slo=pN:MS)
+
+    @property
+    def open_loop(self) -> bool:
+        return self.arrival is not None
 
     @property
     def placement(self) -> str:
@@ -89,6 +109,16 @@ class TenantSpec:
             parts.append(f"precision={self.precision}")
         if self.procs:
             parts.append(f"procs={self.procs}")
+        if self.arrival == "trace":
+            parts.append(f"arrival=trace:{self.trace}")
+        elif self.arrival:
+            parts += [f"rate={self.rate:g}", f"arrival={self.arrival}"]
+        if self.seed is not None:
+            parts.append(f"seed={self.seed}")
+        if self.queue is not None:
+            parts.append(f"queue={self.queue}")
+        if self.slo_ms is not None:
+            parts.append(f"slo={self.slo_ms:g}" if self.slo_pct == 99 else f"slo=p{self.slo_pct:g}:{self.slo_ms:g}")
         return ",".join(parts)
 
 
@@ -100,6 +130,73 @@ def _whole(key: str, raw: str, spec: str, lo: int, hi: int, why: str = "") -> in
         kind = "is not a whole number" if not limits._INT_RE.match(raw) else "is out of range"
         raise BadInput(f"SPEC {spec!r}: {key}={raw!r} {kind}; {key} takes a whole number from {lo} to {hi}{why}") \
             from None
+
+
+def _positive(key: str, raw: str, spec: str, lo: float, hi: float, what: str) -> float:
+    """A SPEC's number (plain decimal, e.g. 15 or 2.5) within [lo, hi]."""
+    try:
+        value = float(raw) if re.match(r"^[0-9]+(\.[0-9]*)?$|^\.[0-9]+$", raw) else math.nan
+    except ValueError:
+        value = math.nan
+    if not lo <= value <= hi:
+        kind = "is not a number" if math.isnan(value) else "is out of range"
+        raise BadInput(f"SPEC {spec!r}: {key}={raw!r} {kind}; {key} takes {what} from {lo:.10g} to {hi:.10g}")
+    return value
+
+
+def _open_loop(values: dict, spec: str) -> dict:
+    """The open-loop fields of a SPEC (rate, arrival, trace, seed, queue, slo_ms, slo_pct), checked."""
+    out = {}
+    arrival = values.get("arrival")
+    if "rate" in values:
+        out["rate"] = _positive("rate", values["rate"], spec, *RATE, "queries a second, a number")
+    if arrival is not None:
+        if arrival.startswith("trace:"):
+            if "rate" in values:
+                raise BadInput(f"SPEC {spec!r}: rate= and arrival=trace: the trace sets the times; leave rate= out")
+            file = arrival[len("trace:"):]
+            path = Path(file).expanduser()
+            if not file or not path.is_file():
+                raise BadInput(f"SPEC {spec!r}: arrival=trace:{file} is not a file; a trace is a file of "
+                               "inter-arrival times in seconds, one a line")
+            try:
+                gaps = arrivals.read_trace(str(path))
+            except (OSError, UnicodeDecodeError, ValueError) as exc:
+                raise BadInput(f"SPEC {spec!r}: arrival=trace:{file}: {exc}; a trace is a file of "
+                               "inter-arrival times in seconds, one a line") from None
+            out.update(arrival="trace", trace=str(path.absolute()), rate=len(gaps) / sum(gaps))
+        elif arrival in ("constant", "poisson"):
+            out["arrival"] = arrival
+        else:
+            raise BadInput(f"SPEC {spec!r}: arrival={arrival!r}; accepted: {ARRIVAL_FORMS}")
+    elif "rate" in values:
+        out["arrival"] = "constant"
+    if "arrival" in out and "rate" not in out:
+        raise BadInput(f"SPEC {spec!r}: arrival={arrival} needs rate= (queries a second), e.g. rate=15")
+    for key in ("seed", "queue", "slo"):
+        if key in values and "arrival" not in out:
+            raise BadInput(f"SPEC {spec!r}: {key}= is for open-loop tenants; give rate= (queries a second) too")
+    if "seed" in values:
+        if out["arrival"] != "poisson":
+            raise BadInput(f"SPEC {spec!r}: seed= seeds arrival=poisson; arrival={out['arrival']} has no randomness")
+        out["seed"] = _whole("seed", values["seed"], spec, *SEED)
+    if "queue" in values:
+        out["queue"] = _whole("queue", values["queue"], spec, *QUEUE)
+    if "slo" in values:
+        raw = values["slo"]
+        pct, ms = 99.0, raw
+        m = re.match(r"^p([0-9]+(?:\.[0-9]+)?):(.*)$", raw)
+        if m:
+            pct, ms = float(m.group(1)), m.group(2)
+            if not 0 < pct < 100:
+                raise BadInput(f"SPEC {spec!r}: slo={raw!r}: percentile p{m.group(1)} is out of range; "
+                               "slo takes MS (the p99 bound) or pN:MS with N above 0 and below 100, e.g. p90:100")
+        elif not re.match(r"^[0-9.]+$", raw):
+            raise BadInput(f"SPEC {spec!r}: slo={raw!r}; slo takes MS (the p99 bound in milliseconds) or pN:MS, "
+                           "e.g. slo=100 or slo=p90:100")
+        out["slo_ms"] = _positive("slo", ms, spec, *SLO_MS, "milliseconds, a number")
+        out["slo_pct"] = pct
+    return out
 
 
 def _edgetpu_compiled(path: str) -> bool:
@@ -250,4 +347,4 @@ def parse_spec(text: str) -> TenantSpec:
                            f"isolation=thread (isolation={isolation} runs one process a tenant)")
         procs = _whole("procs", values["procs"], spec, 1, MAX_PROCS)
     return TenantSpec(model, framework, resource, batch, count, isolation, threads, file, size, autotune, precision,
-                      procs)
+                      procs, **_open_loop(values, spec))

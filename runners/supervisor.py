@@ -381,9 +381,10 @@ class Supervisor:
             raise BadInput(f"no group g{group_id}; groups: {known}")
         return self.groups[group_id]
 
-    def child_spec(self, spec: TenantSpec, batch: int) -> dict:
-        """The spec of the ``start`` command this supervisor sends for a tenant of ``spec``."""
-        return child_spec(spec, batch=batch, models_dir=self.models_dir, images=self.images,
+    def child_spec(self, spec: TenantSpec, batch: int, stream: int = 0) -> dict:
+        """The spec of the ``start`` command this supervisor sends for a tenant of ``spec``
+        (``stream``: its index in the group, for its arrivals' seed)."""
+        return child_spec(spec, batch=batch, models_dir=self.models_dir, stream=stream, images=self.images,
                           include_transfer=self.include_transfer, window_s=self.window_s, epoch=self.t0,
                           warmup_batches=self.warmup_batches)
 
@@ -427,7 +428,8 @@ class Supervisor:
         tenant.runner = runner
         runner.tenants.add(tid)
         self.store.update_tenant(tid, runner_pid=runner.pid)
-        runner.send({"cmd": "start", "tenant": tid, "spec": self.child_spec(spec, spec.batch)})
+        runner.send({"cmd": "start", "tenant": tid,
+                     "spec": self.child_spec(spec, spec.batch, stream=len(group.tenants) - 1)})
         if group.paused:
             runner.send({"cmd": "pause", "tenant": tid})
         self._notify("tenant", tenant)

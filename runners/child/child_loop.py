@@ -28,6 +28,7 @@ import os
 import threading
 import time
 
+import arrivals
 import latency
 from child_io import TenantFailure, failure_reason
 
@@ -106,6 +107,13 @@ class Tenant(object):
             self.warmup = DEFAULT_WARMUP
         self.batch = int(spec.get("batch") or 1)
         self.include_transfer = bool(spec.get("include_transfer"))
+        # open loop (arrivals.py): queries on a schedule at ``rate`` a second; None: closed loop
+        self.rate = spec.get("rate")
+        self.arrival = spec.get("arrival") or "constant"
+        self.queue_bound = int(spec.get("queue") or arrivals.DEFAULT_QUEUE)
+        self.slo_s = spec.get("slo_s")  # a query within this latency counts as ``within``
+        self.trace = None  # the trace's inter-arrival times, read at load
+        self.queue = None  # arrivals.Queue while the schedule runs (under child.lock); None: restart it
         # guarded by child.lock
         self.armed_k = None  # first window index counted; None: not counting
         self.next_k = None  # next window index the reporter emits
@@ -125,6 +133,7 @@ class Tenant(object):
         with self.child.lock:
             self.paused = True
             self._disarm(flush=True)
+            self.queue = None  # a resume starts the schedule again: no burst of missed queries
         self.child.reporter_wake.set()
 
     def resume(self):
@@ -141,6 +150,7 @@ class Tenant(object):
         with self.child.lock:
             self.want_batch = int(n)
             self._disarm(flush=True)
+            self.queue = None
         self.wake.set()
         self.child.reporter_wake.set()
 
@@ -181,47 +191,108 @@ class Tenant(object):
         if armed:
             self.child.reporter_wake.set()
 
-    def _count(self, t0, t1):
-        """Counts one batch that ended at t1 (under the lock): in its window, or, if that
-        window was sent already, in the next unsent one, as late."""
+    def _slot(self, t):
+        """(the pending window that counts something at time t, late), or (None, False)
+        when nothing is counted (under the lock): a window already sent passes it to the
+        next unsent one, as late."""
         if self.armed_k is None:
-            return  # paused or reconfiguring since the batch started: not counted
-        k = self.grid.index(t1)
+            return None, False  # paused or reconfiguring: not counted
+        k = self.grid.index(t)
         if k < self.armed_k:
-            return  # ended before counting started (extra warm-up)
+            return None, False  # before counting started (extra warm-up)
         late = k < self.next_k
         if late:
             k = self.next_k
         slot = self.pending.get(k)
         if slot is None:
-            slot = self.pending[k] = [0, 0, {}, 0]
+            slot = self.pending[k] = [0, 0, {}, 0, None]
+        return slot, late
+
+    def _queries(self, slot):
+        """The open-loop counts of a pending window (made on first use)."""
+        q = slot[4]
+        if q is None:
+            q = slot[4] = dict(scheduled=0, started=0, completed=0, dropped=0, within=0, lag_sum=0.0,
+                               lag_max=0.0, lag_hist={}, qhist={})
+        return q
+
+    def _count(self, t0, t1, scheduled=None):
+        """Counts one batch that ended at t1 (under the lock): in its window, or, if that
+        window was sent already, in the next unsent one, as late. An open-loop query
+        (``scheduled``: its scheduled time) also counts as completed, with its latency from
+        the scheduled time: the time it waited in the queue is part of it."""
+        slot, late = self._slot(t1)
+        if slot is None:
+            return
         slot[0] += self.batch
         slot[1] += 1
         key = str(latency.bucket_of(t1 - t0))
         slot[2][key] = slot[2].get(key, 0) + 1
         if late:
             slot[3] += 1
+        if scheduled is not None:
+            q = self._queries(slot)
+            q["completed"] += 1
+            took = t1 - scheduled
+            key = str(latency.bucket_of(took))
+            q["qhist"][key] = q["qhist"].get(key, 0) + 1
+            if self.slo_s is not None and took <= self.slo_s:
+                q["within"] += 1
+
+    def _arrived(self, t, dropped):
+        """A query scheduled at t was admitted to the queue or dropped (under the lock)."""
+        slot, _ = self._slot(t)
+        if slot is not None:
+            q = self._queries(slot)
+            q["scheduled"] += 1
+            if dropped:
+                q["dropped"] += 1
+
+    def _started(self, now, scheduled):
+        """A query scheduled at ``scheduled`` starts at ``now`` (under the lock)."""
+        slot, _ = self._slot(now)
+        if slot is not None:
+            q = self._queries(slot)
+            q["started"] += 1
+            lag = max(0.0, now - scheduled)
+            q["lag_sum"] += lag
+            q["lag_max"] = max(q["lag_max"], lag)
+            key = str(latency.bucket_of(lag))
+            q["lag_hist"][key] = q["lag_hist"].get(key, 0) + 1
+
+    def _new_queue(self, now):
+        seed = self.spec.get("seed")
+        schedule = arrivals.Schedule(now, self.rate, self.arrival, seed=seed, trace=self.trace)
+        return arrivals.Queue(schedule, self.queue_bound, on_arrival=self._arrived)
 
     def due_windows(self, now):
         """Windows whose end has passed, as event dicts; called by the reporter under the lock."""
         out = []
         if self.armed_k is None:
             return out
+        if self.queue is not None:
+            self.queue.advance(now)  # every query scheduled in a window is counted before it is sent
         while self.grid.edge(self.next_k + 1) <= now:
             k = self.next_k
-            images, batches, hist, late = self.pending.pop(k, (0, 0, {}, 0))
-            out.append(
-                dict(
-                    tenant=self.id,
-                    t0=round(self.grid.edge(k), 6),
-                    t1=round(self.grid.edge(k + 1), 6),
-                    images=images,
-                    batches=batches,
-                    batch=self.batch,
-                    hist=hist,
-                    late=late,
-                )
+            images, batches, hist, late, queries = self.pending.pop(k, (0, 0, {}, 0, None))
+            window = dict(
+                tenant=self.id,
+                t0=round(self.grid.edge(k), 6),
+                t1=round(self.grid.edge(k + 1), 6),
+                images=images,
+                batches=batches,
+                batch=self.batch,
+                hist=hist,
+                late=late,
             )
+            if self.rate is not None:
+                window.update(queries or self._queries([None] * 5))
+                window["queue"] = len(self.queue) if self.queue is not None else 0
+                window["lag_sum"] = round(window["lag_sum"], 6)
+                window["lag_max"] = round(window["lag_max"], 6)
+                if self.slo_s is None:
+                    del window["within"]
+            out.append(window)
             self.next_k = k + 1
         return out
 
@@ -273,7 +344,10 @@ class Tenant(object):
         # Windows (of 0 images) are reported meanwhile, so the runner does not look hung;
         # a measured phase starts only after every tenant is warm.
         self.child.wait_loads(lambda: self.stopping)
-        self._loop(dev)
+        if self.rate is None:
+            self._loop(dev)
+        else:
+            self._loop_open(dev)
 
     def _load(self):
         """Loads the model and prepares the batches: (the ``loaded`` fields, the batches), or
@@ -287,6 +361,8 @@ class Tenant(object):
         # decoded once per process for a folder and a size, shared by every tenant (read-only)
         images, skipped = self.child.images_for(self.spec.get("images"), self.backend.input_size)
         self.images = images
+        if self.rate is not None and self.arrival == "trace":
+            self.trace = arrivals.read_trace(self.spec.get("trace"))
         dev = self._configure(self.batch)
         loaded = dict(
             tenant=self.id,
@@ -374,6 +450,55 @@ class Tenant(object):
                 self.child.after_batch(self, t0, t1)
             with self.child.lock:
                 self._count(t0, t1)
+
+
+    def _loop_open(self, devs):
+        """The open loop: each query starts when it has arrived and the one before it ended.
+
+        The schedule starts when the loop does (and again after a pause or a batch change),
+        its first query at once; a query that arrives while one runs waits in the queue."""
+        i = 0
+        lock = self.child.lock
+        while True:
+            with lock:
+                stopping, paused, want = self.stopping, self.paused, self.want_batch
+            if stopping:
+                return
+            if want is not None:
+                with lock:
+                    self.want_batch = None
+                devs = self._configure(want)
+                with lock:
+                    self.queue = None
+                self._arm()
+                continue
+            if paused:
+                self.wake.wait(0.5)
+                self.wake.clear()
+                continue  # resume() arms
+            self._arm()
+            now = time.monotonic()
+            with lock:
+                if self.queue is None:
+                    self.queue = self._new_queue(now)
+                self.queue.advance(now)
+                scheduled = self.queue.take()
+                if scheduled is not None:
+                    self._started(now, scheduled)
+                due = self.queue.next_time()
+            if scheduled is None:
+                # idle until the next arrival (a command sets wake: look at it at once)
+                delay = due - time.monotonic()
+                if delay > 0:
+                    self.wake.wait(min(delay, 0.5))
+                    self.wake.clear()
+                continue
+            t0, t1 = self._step(devs[i % len(devs)])
+            i += 1
+            if self.child.after_batch is not None:
+                self.child.after_batch(self, t0, t1)
+            with lock:
+                self._count(t0, t1, scheduled)
 
 
 class Child(object):

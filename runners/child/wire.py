@@ -18,7 +18,12 @@ Reports come on stdout, one JSON object a line, each with ``"ev"``:
 - ``window``: tenant, t0, t1 (monotonic seconds, on the grid epoch + k*window_s),
   images, batches, batch (the batch that ran, after any clamp), hist (sparse latency
   histogram, see latency.py), late (batches counted here that ended just before t0, after
-  their own window was sent: every batch is counted exactly once).
+  their own window was sent: every batch is counted exactly once). An open-loop tenant's
+  windows also carry its queries: scheduled, dropped (counted in the window of their
+  scheduled time), started (of the start), completed (of the end), within (completed within
+  slo_s; only with slo_s), queue (queries waiting when the window was reported), lag_sum,
+  lag_max (seconds from scheduled to actual start), lag_hist and qhist (sparse histograms
+  of the start lag and of the latency from the scheduled time to the end).
 - ``batch_clamped``: tenant, asked, used, reason.
 - ``failed``: tenant (None for the whole child), reason.
 - ``stopped``: tenant.
@@ -52,6 +57,13 @@ SPEC_KEYS = (
     "models_dir",  # folder of prepared models (tflite), or None
     "size",  # input side in pixels (catalog models: their own; file= models: the SPEC's size=)
     "precision",  # onnxruntime: fp32 | fp16 | int8, or None for the resource's default
+    # open loop (arrivals.py); without "rate" the tenant runs closed-loop
+    "rate",  # queries a second (one query = one batch), or None
+    "arrival",  # constant | poisson | trace
+    "trace",  # path of the trace file (arrival trace): inter-arrival seconds, one a line
+    "seed",  # int: the poisson generator's seed
+    "queue",  # int: queries that may wait; more are dropped
+    "slo_s",  # float or None: a query completed within this latency counts as ``within``
 )
 
 

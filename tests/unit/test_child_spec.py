@@ -19,6 +19,16 @@ def test_a_tenant_spec_has_every_protocol_key():
     assert out["size"] == spec.input_size and out["models_dir"] == "/m" and out["epoch"] == 123.0
 
 
+def test_an_open_loop_spec_carries_its_arrivals_and_each_tenant_its_own_seed():
+    spec = parse_spec("mobilenet_v2,rate=12.5,arrival=poisson,seed=7,queue=9,slo=p90:80")
+    out = [child_spec(spec, batch=1, models_dir="/m", stream=i, **RUN) for i in range(2)]
+    assert out[0]["rate"] == 12.5 and out[0]["arrival"] == "poisson" and out[0]["queue"] == 9
+    assert out[0]["slo_s"] == pytest.approx(0.08)
+    assert [o["seed"] for o in out] == [7, 8]
+    closed = child_spec(parse_spec("mobilenet_v2"), batch=1, models_dir="/m", **RUN)
+    assert closed["rate"] is None and closed["arrival"] is None  # closed loop stays the default
+
+
 def test_a_check_spec_leaves_out_the_run_keys_only():
     spec = TenantSpec(model="mine", file="/x/mine.pt", size=96)
     out = child_spec(spec, batch=1, models_dir="/m")

@@ -119,3 +119,19 @@ def test_procs_spreads_thread_tenants_over_runner_processes():
         parse_spec("mobilenet_v2,framework=torch,count=2,procs=2")
     with pytest.raises(BadInput, match="procs='0' is out of range; procs takes a whole number from 1 to 64"):
         parse_spec("mobilenet_v2,framework=tflite,procs=0")
+
+
+def test_open_loop_keys(tmp_path):
+    s = parse_spec("mobilenet_v2,rate=15")
+    assert (s.rate, s.arrival, s.open_loop, s.slo_ms) == (15.0, "constant", True, None)
+    s = parse_spec("mobilenet_v2,rate=2.5,arrival=poisson,seed=4,queue=10,slo=p90:120")
+    assert (s.arrival, s.seed, s.queue, s.slo_pct, s.slo_ms) == ("poisson", 4, 10, 90.0, 120.0)
+    assert parse_spec(str(s)) == s  # the SPEC a run stores reads back the same
+    assert parse_spec("mobilenet_v2,rate=1,slo=50").slo_pct == 99.0
+    trace = tmp_path / "gaps.txt"
+    trace.write_text("0.1\n0.3\n")
+    s = parse_spec(f"mobilenet_v2,arrival=trace:{trace}")
+    assert (s.arrival, s.trace, s.rate) == ("trace", str(trace), 5.0)
+    assert parse_spec(str(s)) == s
+    closed = parse_spec("mobilenet_v2")
+    assert not closed.open_loop and closed.rate is None
