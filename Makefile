@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 EDGEMT := $(BIN)/edgemt
 STAMP := $(VENV)/.installed
 
+FLEET_STAMP := $(VENV)/.installed-fleet
+
 FLOOR := .venv-floor
 FLOOR_STAMP := $(FLOOR)/.installed
 
@@ -20,6 +22,12 @@ $(STAMP): pyproject.toml $(wildcard */__init__.py)
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Ray, for edgemt fleet and its tests (tests/fleet): make test installs it, make check
+# leaves it out (its tests are marked 'fleet').
+$(FLEET_STAMP): $(STAMP)
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[test,fleet]'
+	touch $(FLEET_STAMP)
 
 # Compiled once here, so no start of edgemt compiles its sources: where
 # PYTHONDONTWRITEBYTECODE is set, Python would otherwise compile them at every start
@@ -55,18 +63,18 @@ demo: $(STAMP)
 	$(EDGEMT) env create torch
 	$(EDGEMT) run --tenant mobilenet_v2,count=2 --tenant resnet18 --duration 10
 
-test: $(STAMP) bytecode system-deps models
+test: $(STAMP) $(FLEET_STAMP) bytecode system-deps models
 	$(BIN)/python -m pytest -q -ra
 	$(MAKE) --no-print-directory floor
 
 # The edit-test loop (developers): the unit tests, the supervisor, CLI and UI tests that run
 # on the oracle child (tests/oracle: the real wire protocol, batches of a known time) and the
 # Pilot tests that replay recorded runs. Needs only the controller's venv: the tests marked
-# 'frameworks' are left to `make test`, and the framework environments are hidden from the
-# rest (tests/conftest.py). Its time is in docs/benchmarks.md.
+# 'frameworks' and 'fleet' (a local Ray cluster, tests/fleet) are left to `make test`,
+# and the framework environments are hidden from the rest (tests/conftest.py). Its time is in docs/benchmarks.md.
 # Four workers on two cores: most of the oracle tests' time is waiting for windows.
 check: $(STAMP)
-	$(BIN)/python -m pytest -q -ra --no-frameworks -n 4
+	$(BIN)/python -m pytest -q -ra --no-frameworks -m "not fleet" -n 4
 
 # The oldest releases a board's Python gets: on Python 3.8 (JetPack 5, Ubuntu 20.04) pip
 # installs Textual 6.2.1 and the others pinned in tests/python38-floor.txt. No 3.8 interpreter

@@ -22,7 +22,15 @@ def _cols(conn, table):
 
 def _copy_rows(src, dst, table, where, args, remap: dict, drop=("id",)):
     """Copies rows; ``remap``: column -> function(old) -> new. Returns {old id: new id}."""
-    cols = [c for c in _cols(src, table)]
+    cols = _cols(src, table)
+    rows = [dict(zip(cols, row)) for row in src.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY id", args)]
+    return insert_rows(dst, table, cols, rows, remap, drop)
+
+
+def insert_rows(dst, table, cols, rows, remap: dict, drop=("id",)) -> dict:
+    """Inserts ``rows`` (dicts of ``cols``, another DB's ids) into ``dst``'s ``table`` with
+    new ids; ``remap``: column -> function(old) -> new. Sample columns ``dst`` lacks are
+    added. Returns {old id: new id}. Shared by merge and the fleet (storage/fleet_db.py)."""
     dcols = set(_cols(dst, table))
     for c in cols:
         if c not in dcols:  # samples: a metric the output has not seen yet
@@ -30,11 +38,10 @@ def _copy_rows(src, dst, table, where, args, remap: dict, drop=("id",)):
     ids = {}
     keep = [c for c in cols if c not in drop]
     sql = f'INSERT INTO {table} ({", ".join(chr(34) + c + chr(34) for c in keep)}) VALUES ({", ".join("?" for _ in keep)})'
-    for row in src.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY id", args).fetchall():
-        rec = dict(zip(cols, row))
+    for rec in rows:
         vals = []
         for c in keep:
-            v = rec[c]
+            v = rec.get(c)
             if c in remap and v is not None:
                 v = remap[c](v)
             vals.append(v)

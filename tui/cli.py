@@ -127,6 +127,10 @@ def build_parser() -> Parser:
     from tui.diff_cli import add_parser as add_diff_parser  # diff RUN RUN
 
     add_diff_parser(sub, _common)
+
+    from tui.fleet_cli import add_parser as add_fleet_parser  # fleet boards, fleet run PLAN (Ray)
+
+    add_fleet_parser(sub, _common)
     return p
 
 
@@ -290,6 +294,10 @@ def _dispatch(args, parser):
         from tui.diff_cli import diff_command
 
         return diff_command
+    if cmd == "fleet":
+        from tui.fleet_cli import fleet_command
+
+        return fleet_command
     if cmd in ("sweep", "dmp", "tune", "correlate", "report", "merge"):
         from tui.experiments_cli import dispatch
 

@@ -46,6 +46,7 @@ def devices_command(args) -> int:
         "resources": [{"resource": r, "frameworks": fws} for r, fws in resources.items()],
         "frameworks": [{"framework": fw, "python": c.python if c else None,
                         "available": bool(h and h.get("ev") == "hello"),
+                        "version": (h or {}).get("framework_version"),
                         "reason": None if h and h.get("ev") == "hello" else (h or {}).get("reason", "no environment")}
                        for fw, c, h in rows],
         "collectors": [{"name": n, "available": ok, "detail": d} for n, ok, d in sensors],

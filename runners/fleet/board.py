@@ -1,0 +1,118 @@
+"""The per-board actor: runs one ``edgemt run`` on its board and hands the head its rows.
+
+Ray places one ``BoardRunner`` on each board of a plan (runners/fleet/head.py); it starts
+the board's own ``edgemt run`` (the edgemt installed beside the Python that ``ray start``
+ran with, the board's config.toml and framework environments) into a DB in the board's data
+folder, ``fleet/<fleet id>-<board>.db``: the first copy, kept whatever happens to the link.
+``poll`` returns what that DB holds beyond the head's cursors (storage/fleet_db.py), and the
+run's exit status and summary once it has ended; ``stop`` is the run's Ctrl-C.
+
+Nothing here imports Ray: the head wraps the class with ``ray.remote``.
+"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from runners import paths
+from runners.errors import BadInput
+from storage.fleet_db import read_new_rows
+
+# Set by Ray in its worker processes, not by the board's owner: a run must not inherit them
+# (OMP_NUM_THREADS=1 would pin every framework's pool; an empty CUDA_VISIBLE_DEVICES hides
+# a Jetson's GPU).
+RAY_SET = ("OMP_NUM_THREADS", "CUDA_VISIBLE_DEVICES")
+STOP_GRACE_S = 60.0
+
+
+def edgemt_command() -> list:
+    """The board's ``edgemt``: the script beside this interpreter (a venv's bin), else the module."""
+    exe = Path(sys.executable).parent / "edgemt"
+    if exe.is_file() and os.access(exe, os.X_OK):
+        return [str(exe)]
+    return [sys.executable, "-m", "tui.cli"]
+
+
+def _parent_env() -> dict:
+    """The environment of the raylet that started this worker (``ray start``'s), if readable."""
+    try:
+        raw = Path(f"/proc/{os.getppid()}/environ").read_bytes()
+    except OSError:
+        return {}
+    out = {}
+    for item in raw.split(b"\0"):
+        k, sep, v = item.partition(b"=")
+        if sep:
+            out[k.decode(errors="replace")] = v.decode(errors="replace")
+    return out
+
+
+def run_env() -> dict:
+    env = dict(os.environ)
+    parent = _parent_env()
+    for key in RAY_SET:
+        if parent and key not in parent:
+            env.pop(key, None)
+        elif parent:
+            env[key] = parent[key]
+    return env
+
+
+class BoardRunner:
+    """One board's part of a plan (a Ray actor; see the module's docstring)."""
+
+    def __init__(self, board: str, fleet_id: str):
+        self.board = board
+        self.db = paths.data_dir() / "fleet" / f"{fleet_id}-{board}.db"
+        self.proc = None
+        self.started = None
+
+    def where(self) -> dict:
+        return {"board": self.board, "db": str(self.db), "hostname": socket.gethostname(), "pid": os.getpid()}
+
+    def start(self, run_args: list) -> dict:
+        """Starts ``edgemt run --db BOARD_DB --json RUN_ARGS``; returns ``where()``."""
+        self.db.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.db.with_suffix(".out"), "wb") as out, open(self.db.with_suffix(".err"), "wb") as err:
+            self.proc = subprocess.Popen(edgemt_command() + ["run", "--db", str(self.db), "--json"] + list(run_args),
+                                         stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=run_env(),
+                                         start_new_session=True)  # the head's Ctrl-C comes through stop()
+        self.started = time.time()
+        return self.where()
+
+    def poll(self, cursors: dict) -> dict:
+        """{"rows": new rows, "exit": the run's status or None, "db": the board's file, and once it
+        has ended "summary" (its --json output) and "stderr" (the last lines)}."""
+        code = self.proc.poll() if self.proc else None  # before the read: rows written before the exit come now
+        try:
+            rows = read_new_rows(str(self.db), cursors)
+        except BadInput:  # the run has not made its tables yet
+            rows = {}
+        out = {"rows": rows, "exit": code, "db": str(self.db), "board_time": time.time()}
+        if code is not None:
+            out["summary"] = self._read(".out")
+            out["stderr"] = "\n".join(self._read(".err").splitlines()[-5:])
+        return out
+
+    def _read(self, suffix: str) -> str:
+        try:
+            return self.db.with_suffix(suffix).read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, grace_s: float = STOP_GRACE_S) -> int:
+        """The run's Ctrl-C (it stops its tenants and marks itself interrupted); SIGKILL after
+        ``grace_s``. Returns its exit status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(grace_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        return self.proc.returncode

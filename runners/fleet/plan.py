@@ -1,0 +1,141 @@
+"""A fleet plan (TOML): which boards, and what ``edgemt run`` each one does.
+
+```toml
+duration = 3            # seconds measured on every board (a board may say its own)
+window = 1.0            # optional: the window of every board's run
+[boards.jetson1]
+tenants = ["mobilenet_v2,framework=tflite,threads=1"]
+[boards.pi4]
+tenants = ["mobilenet_v2,framework=tflite", "resnet18"]
+duration = 5
+```
+
+Everything is checked here, before any board starts: unknown keys, numbers out of their
+range (runners/limits.py), SPECs (runners/spec.py), a window longer than the duration. The
+board names are checked against the joined boards by the head (runners/fleet/head.py).
+Each problem is one ``BadInput`` that names the plan file and the board.
+"""
+from pathlib import Path
+from typing import Dict, List, NamedTuple, Optional
+
+try:
+    import tomllib  # novermin (the except below is the fallback for 3.8-3.10)
+except ImportError:  # Python < 3.11
+    import tomli as tomllib
+
+from runners import limits
+from runners.errors import BadInput
+from runners.spec import check_total, parse_spec
+
+PLAN_KEYS = ("duration", "window", "boards")
+BOARD_KEYS = ("tenants", "duration", "window")
+# a board's name is a Ray custom resource ("board:NAME") and a file name on the head
+NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+
+class BoardRun(NamedTuple):
+    """What one board runs: the arguments of its ``edgemt run``."""
+    board: str
+    tenants: List[str]
+    duration: float
+    window: Optional[float]
+
+    def run_args(self) -> List[str]:
+        args = []
+        for t in self.tenants:
+            args += ["--tenant", t]
+        args += ["--duration", repr(self.duration)]
+        if self.window is not None:
+            args += ["--window", repr(self.window)]
+        return args
+
+
+class Plan(NamedTuple):
+    path: str
+    boards: Dict[str, BoardRun]
+
+
+def check_board_name(name: str, where: str) -> str:
+    if not name or not set(name) <= NAME_CHARS or len(name) > 64:
+        raise BadInput(f"{where}: board name {name!r} must be 1-64 letters, digits, '_', '.' or '-'")
+    return name
+
+
+def _number(value, rng, where: str, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadInput(f"{where}: {key} must be a number of {rng[2]}, not {type(value).__name__} {value!r}")
+    try:
+        return limits.real(value, *rng)
+    except ValueError as exc:
+        raise BadInput(f"{where}: {key} {exc}") from None
+
+
+def _board(path: str, name: str, raw, duration, window) -> BoardRun:
+    where = f"plan {path}, board {name!r}"
+    check_board_name(name, f"plan {path}")
+    if not isinstance(raw, dict):
+        raise BadInput(f"{where}: must be a table ([boards.{name}]) with tenants = [SPEC, ...]")
+    for key in raw:
+        if key not in BOARD_KEYS:
+            raise BadInput(f"{where}: unknown key {key!r}; a board takes {', '.join(BOARD_KEYS)}")
+    tenants = raw.get("tenants")
+    if not isinstance(tenants, list) or not tenants or not all(isinstance(t, str) for t in tenants):
+        raise BadInput(f"{where}: tenants must be a list of one or more SPEC strings, "
+                       "e.g. tenants = [\"mobilenet_v2,framework=tflite\"]")
+    specs = []
+    for text in tenants:
+        try:
+            specs.append(parse_spec(text))
+        except BadInput as exc:
+            raise BadInput(f"{where}: tenant {text!r}: {exc}") from None
+    try:
+        check_total(specs)
+    except BadInput as exc:
+        raise BadInput(f"{where}: {exc}") from None
+    if "duration" in raw:
+        duration = _number(raw["duration"], limits.DURATION_S, where, "duration")
+    if "window" in raw:
+        window = _number(raw["window"], limits.WINDOW_S, where, "window")
+    if duration is None:
+        raise BadInput(f"{where}: no duration; give duration = SECONDS for the plan or the board")
+    if window is not None and window > duration:
+        raise BadInput(f"{where}: window {window:g} s is longer than duration {duration:g} s; a measurement "
+                       f"is whole windows: give a window of at most {duration:g} s")
+    return BoardRun(name, list(tenants), duration, window)
+
+
+def parse_plan(text: str, path: str = "PLAN") -> Plan:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"plan {path} is not valid TOML: {exc}") from None
+    for key in raw:
+        if key not in PLAN_KEYS:
+            raise BadInput(f"plan {path}: unknown key {key!r}; a plan takes {', '.join(PLAN_KEYS)}")
+    duration = _number(raw["duration"], limits.DURATION_S, f"plan {path}", "duration") if "duration" in raw else None
+    window = _number(raw["window"], limits.WINDOW_S, f"plan {path}", "window") if "window" in raw else None
+    boards = raw.get("boards")
+    if not isinstance(boards, dict) or not boards:
+        raise BadInput(f"plan {path} names no board; add a [boards.NAME] table with tenants = [SPEC, ...]")
+    return Plan(path, {name: _board(path, name, b, duration, window) for name, b in boards.items()})
+
+
+def load_plan(path) -> Plan:
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except FileNotFoundError:
+        raise BadInput(f"plan {path} does not exist; give a plan file (TOML, docs/cli.md)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"plan {path} cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
+    return parse_plan(text, str(path))
+
+
+def check_boards(plan: Plan, joined) -> None:
+    """Every board of the plan has joined the cluster (``joined``: names)."""
+    joined = set(joined)
+    for name in plan.boards:
+        if name not in joined:
+            have = ", ".join(sorted(joined)) or "none"
+            raise BadInput(f"plan {plan.path}: board {name!r} has not joined the fleet (joined: {have}); "
+                           f"start it with: ray start --address HEAD --resources '{{\"edgemt\": 1, \"board:{name}\": 1}}'")

@@ -1,0 +1,156 @@
+"""The fleet DB: the rows of many boards' runs, sent while they run, in one edgemt DB.
+
+A board runs ``edgemt run`` into its own DB (the first copy: a lost link loses nothing
+there). ``read_new_rows`` reads, on the board, what its DB holds beyond the head's cursors
+(every ``runs`` and ``tenants`` row, whose status and end change; the ``windows``,
+``samples``, ``events`` and ``results`` rows past the last id the head has), in one read
+transaction so a window never arrives before its tenant. ``FleetDB.apply``, on the head,
+writes them with new ids the way ``edgemt merge`` does (storage/merge.py ``insert_rows``
+and ``remap_result``: the same remapping of runs, tenants, ``moved_from`` and the tenant
+ids inside results) and keeps, per board, which board id became which fleet id, so a row
+sent twice is written once. Each fleet run's ``params`` gains ``fleet`` = {board, run
+(its id on the board), db (the board's file), plan}: the board of every row is its run's
+``json_extract(params, '$.fleet.board')``. The run's ``controller_pid`` is the head's, so
+a head that dies leaves its runs marked ``interrupted`` at the next start of edgemt.
+"""
+import json
+import os
+import sqlite3
+from datetime import datetime, timezone
+from typing import Dict, Tuple
+
+from storage import schema
+from storage.errors import BadInput
+from storage.merge import insert_rows, remap_result
+
+STREAMED = ("windows", "samples", "events", "results")  # append-only: sent past a cursor
+TENANT_STATE = ("batch", "threads", "started", "ended", "status", "error", "runner_pid", "runtime",
+                "images_skipped")
+
+
+def _cols(conn, table):
+    return [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def read_new_rows(path, cursors: Dict[str, int], limit: int = 5000) -> Dict[str, Tuple[list, list]]:
+    """{table: (columns, rows)} of the board DB ``path`` beyond ``cursors`` ({table: last id
+    the head has}); at most ``limit`` rows of each streamed table (the rest comes next time).
+    An empty dict while the board's run has not created its DB yet."""
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return {}
+    conn = schema.connect(path, readonly=True, flag="board DB")
+    conn.row_factory = None
+    try:
+        conn.execute("BEGIN")  # one snapshot: a window never comes without its tenant
+        out = {}
+        if "runs" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}:
+            return {}
+        for table in ("runs", "tenants"):
+            out[table] = (_cols(conn, table), [list(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY id")])
+        for table in STREAMED:
+            rows = conn.execute(f"SELECT * FROM {table} WHERE id > ? ORDER BY id LIMIT ?",
+                                (int(cursors.get(table, 0)), limit)).fetchall()
+            out[table] = (_cols(conn, table), [list(r) for r in rows])
+        conn.execute("COMMIT")
+        return out
+    finally:
+        conn.close()
+
+
+class FleetDB:
+    """The head's writer of the fleet DB (one per ``edgemt fleet run``)."""
+
+    def __init__(self, path, flag: str = "--db", plan: str = None):
+        self.path = path
+        self.plan = plan
+        self.conn = schema.connect(path, flag=flag)
+        self.conn.row_factory = None
+        self.runs: Dict[str, Dict[int, int]] = {}  # board -> {board run id: fleet run id}
+        self.tenants: Dict[str, Dict[int, int]] = {}
+        self.cursors: Dict[str, Dict[str, int]] = {}  # board -> {table: last board id written}
+
+    def cursor(self, board: str) -> Dict[str, int]:
+        return dict(self.cursors.get(board, {}))
+
+    def apply(self, board: str, batch: Dict[str, Tuple[list, list]], board_db: str = None) -> Dict[str, int]:
+        """Writes one batch of ``read_new_rows`` from ``board``; returns the rows written per table."""
+        runs = self.runs.setdefault(board, {})
+        tenants = self.tenants.setdefault(board, {})
+        cur = self.cursors.setdefault(board, {})
+        counts = {t: 0 for t in schema.TABLES}
+        if not batch:
+            return counts
+        try:
+            cols, rows = batch.get("runs", ([], []))
+            for rec in (dict(zip(cols, r)) for r in rows):
+                params = json.loads(rec.get("params") or "{}")
+                params["fleet"] = {"board": board, "run": rec["id"], "db": board_db, "plan": self.plan}
+                rec["params"] = json.dumps(params)
+                rec["controller_pid"] = os.getpid()
+                if rec["id"] in runs:
+                    self.conn.execute("UPDATE runs SET ended = ?, status = ?, params = ? WHERE id = ?",
+                                      (rec["ended"], rec["status"], rec["params"], runs[rec["id"]]))
+                else:
+                    runs.update(insert_rows(self.conn, "runs", cols, [rec], {}))
+                    counts["runs"] += 1
+            cols, rows = batch.get("tenants", ([], []))
+            new = [dict(zip(cols, r)) for r in rows if r[cols.index("id")] not in tenants]
+            for rec in (dict(zip(cols, r)) for r in rows if r[cols.index("id")] in tenants):
+                sets = [c for c in TENANT_STATE if c in rec]
+                self.conn.execute(f"UPDATE tenants SET {', '.join(c + ' = ?' for c in sets)} WHERE id = ?",
+                                  [rec[c] for c in sets] + [tenants[rec["id"]]])
+            new = [r for r in new if r["run"] in runs]
+            added = insert_rows(self.conn, "tenants", cols, new, {"run": runs.get, "moved_from": lambda _v: None})
+            tenants.update(added)
+            for rec in new:  # moved_from points at tenants of the same run: set once all are known
+                if rec.get("moved_from") is not None:
+                    self.conn.execute("UPDATE tenants SET moved_from = ? WHERE id = ?",
+                                      (tenants.get(rec["moved_from"]), added[rec["id"]]))
+            counts["tenants"] = len(added)
+            remaps = {
+                "windows": {"tenant": tenants.get},
+                "samples": {"run": runs.get},
+                "events": {"run": runs.get, "tenant": lambda v: tenants.get(v, v)},
+                "results": {"run": runs.get, "value": lambda v: remap_result(v, tenants)},
+            }
+            for table in STREAMED:
+                cols, rows = batch.get(table, ([], []))
+                recs = [dict(zip(cols, r)) for r in rows]
+                key = "tenant" if table == "windows" else "run"
+                known = tenants if table == "windows" else runs
+                recs = [r for r in recs if r[key] in known]  # the snapshot holds its parents: always true
+                counts[table] = len(insert_rows(self.conn, table, cols, recs, remaps[table]))
+                if rows:
+                    cur[table] = max(cur.get(table, 0), max(r[cols.index("id")] for r in rows))
+            self.conn.commit()
+        except sqlite3.DatabaseError as exc:
+            self.conn.rollback()
+            raise BadInput(f"--db {self.path} cannot be written: {exc}") from None
+        return counts
+
+    def board_runs(self, board: str):
+        """The fleet run ids of ``board``'s runs."""
+        return sorted(self.runs.get(board, {}).values())
+
+    def mark_lost(self, board: str, reason: str) -> list:
+        """A board that left mid-plan: its runs still 'running' become 'interrupted' (their
+        windows stay), with a ``board_lost`` event. Returns the run ids marked."""
+        marked = []
+        for run_id in self.board_runs(board):
+            (status,) = self.conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if status != "running":
+                continue
+            (t,) = self.conn.execute("SELECT COALESCE(MAX(t_end), 0) FROM windows WHERE tenant IN "
+                                     "(SELECT id FROM tenants WHERE run = ?)", (run_id,)).fetchone()
+            self.conn.execute("UPDATE runs SET status = 'interrupted', ended = COALESCE(ended, ?) WHERE id = ?",
+                              (datetime.now(timezone.utc).isoformat(timespec="seconds"), run_id))
+            self.conn.execute("UPDATE tenants SET status = 'stopped' WHERE run = ? AND status IN "
+                              "('starting', 'running', 'paused')", (run_id,))
+            self.conn.execute("INSERT INTO events (run, t, kind, tenant, detail) VALUES (?, ?, 'board_lost', NULL, ?)",
+                              (run_id, t, json.dumps({"board": board, "reason": reason})))
+            marked.append(run_id)
+        self.conn.commit()
+        return marked
+
+    def close(self):
+        schema.close_writer(self.conn)

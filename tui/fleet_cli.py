@@ -1,0 +1,138 @@
+"""``edgemt fleet``: the boards joined to a Ray cluster, and one plan run on many of them.
+
+``fleet boards`` lists the joined boards with their fingerprint (a short task on each:
+the host fingerprint of tui/session.py and the board's own ``edgemt devices --json``);
+``fleet run PLAN`` checks the plan (runners/fleet/plan.py) and its boards before anything
+starts, then runs it (runners/fleet/head.py) into one fleet DB. Ray is imported only when
+one of these commands runs.
+"""
+import json
+import sys
+
+from tui.exit_codes import ExitCode
+
+
+def add_parser(sub, common):
+    f = sub.add_parser("fleet", help="many boards on one Ray cluster: list them, run one plan on them")
+    from tui.arguments import Parser
+
+    fsub = f.add_subparsers(dest="fleet_command", parser_class=Parser)
+    b = fsub.add_parser("boards", help="the joined boards and their fingerprint (a short task on each)")
+    b.add_argument("--address", help="the Ray head, HOST:PORT (default: $RAY_ADDRESS, else the local cluster)")
+    b.add_argument("--json", action="store_true")
+    r = fsub.add_parser("run", help="run a plan (TOML, docs/cli.md) on its boards into one DB")
+    r.add_argument("plan", metavar="PLAN", help="the plan file: [boards.NAME] tables of tenants, duration, window")
+    r.add_argument("--address", help="the Ray head, HOST:PORT (default: $RAY_ADDRESS, else the local cluster)")
+    common(r)
+    return f
+
+
+def board_fingerprint() -> dict:
+    """Runs on a board (a Ray task): its host fingerprint and ``edgemt devices --json``."""
+    import subprocess
+
+    from runners.fleet.board import edgemt_command, run_env
+    from tui.session import host_fingerprint
+
+    out = {"host": host_fingerprint()}
+    try:
+        r = subprocess.run(edgemt_command() + ["devices", "--json"], capture_output=True, text=True,
+                           env=run_env(), timeout=600)
+        out["devices"] = json.loads(r.stdout) if r.returncode == 0 else {"error": r.stderr.strip()[-300:]}
+    except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+        out["devices"] = {"error": str(exc)}
+    return out
+
+
+def _board_row(name: str, fp: dict) -> dict:
+    host = fp.get("host") or {}
+    dev = fp.get("devices") or {}
+    return {
+        "board": name,
+        "model": host.get("board_model") or host.get("cpu_model"),
+        "hostname": host.get("hostname"),
+        "kernel": host.get("kernel"),
+        "python": host.get("python"),
+        "frameworks": {f["framework"]: f.get("version") for f in dev.get("frameworks", []) if f.get("available")},
+        "resources": [r["resource"] for r in dev.get("resources", [])],
+        "sensors": [c["name"] for c in dev.get("collectors", []) if c.get("available")],
+        "error": fp.get("error") or dev.get("error"),
+        "fingerprint": fp,
+    }
+
+
+def boards_command(args) -> int:
+    from runners.fleet.head import connect, on_each_board
+
+    ray = connect(args.address)
+    rows = [_board_row(n, fp) for n, fp in on_each_board(ray, board_fingerprint).items()]
+    if args.json:
+        print(json.dumps({"boards": rows}))
+        return ExitCode.OK
+    if not rows:
+        print("no board has joined; on each board: ray start --address HEAD "
+              "--resources '{\"edgemt\": 1, \"board:NAME\": 1}'")
+    for r in rows:
+        if r["error"]:
+            print(f"{r['board']}: {r['error']}")
+            continue
+        fws = ", ".join(f"{k} {v or '?'}" for k, v in r["frameworks"].items()) or "no framework"
+        print(f"{r['board']}: {r['model']} ({r['hostname']}, {r['kernel']}, Python {r['python']}); {fws}; "
+              f"resources {', '.join(r['resources'])}; sensors {', '.join(r['sensors']) or '-'}")
+    return ExitCode.OK
+
+
+def run_command(args) -> int:
+    from runners import config
+    from runners.fleet.plan import load_plan
+    from storage import schema
+    from tui.session import db_flag, resolve_db
+
+    plan = load_plan(args.plan)  # every SPEC and number, before Ray or the DB
+    cfg = config.load()
+    db = resolve_db(args.db, cfg)
+    flag = db_flag(args.db, cfg)
+    schema.check_path(db, flag)
+    schema.identify(db, flag)
+    from runners.fleet.head import connect, run_plan
+
+    ray = connect(args.address)
+
+    def on_rows(board, counts, res):
+        if not args.json and counts.get("runs"):
+            print(f"{board}: run started on the board ({res['db']})", flush=True)
+
+    outcomes, interrupted = run_plan(ray, plan, db, flag=flag, on_rows=on_rows)
+    boards = []
+    for o in outcomes:
+        try:
+            summary = json.loads(o.summary) if o.summary.strip() else None
+        except ValueError:
+            summary = None
+        boards.append({"board": o.board, "state": o.state, "exit": o.exit, "runs": o.runs,
+                       "total_throughput": (summary or {}).get("total_throughput"),
+                       "images": (summary or {}).get("images"), "detail": o.detail or None})
+    if args.json:
+        print(json.dumps({"db": str(db), "boards": boards, "interrupted": interrupted}))
+    else:
+        for b in boards:
+            tp = f"{b['total_throughput']} img/s" if b["total_throughput"] is not None else "no summary"
+            print(f"{b['board']}: {b['state']}, exit {b['exit']}, fleet runs {b['runs']}, {tp}"
+                  + (f" ({b['detail']})" if b["state"] != "done" and b["detail"] else ""))
+        print(f"fleet DB: {db}")
+    if interrupted:
+        print("edgemt: fleet interrupted by Ctrl-C (SIGINT); every board's run was stopped", file=sys.stderr)
+        return ExitCode.STOPPED
+    if any(b["state"] != "done" or b["exit"] != 0 for b in boards):
+        return ExitCode.TENANT_FAILED
+    return ExitCode.OK
+
+
+def fleet_command(args) -> int:
+    from runners.errors import BadInput
+
+    if args.fleet_command == "boards":
+        return boards_command(args)
+    if args.fleet_command == "run":
+        return run_command(args)
+    raise BadInput("edgemt fleet: say boards or run PLAN")
