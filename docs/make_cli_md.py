@@ -73,6 +73,37 @@ This page is generated from the parser by `docs/make_cli_md.py`.
 """
 
 
+FLEET_PLAN = """## A fleet plan (`edgemt fleet run PLAN`)
+
+A plan is a TOML file: which boards, and what `edgemt run` each one does. Every board must
+have joined the Ray cluster (`edgemt fleet boards` lists them; README, "Boards"):
+
+```toml
+duration = 3        # seconds each board measures (0.1 to 604800); a board may say its own
+window = 1.0        # optional: every board's window (0.1 to 60 s, at most the duration)
+
+[boards.jetson1]    # a board's name: the NAME of its Ray resource board:NAME
+tenants = ["mobilenet_v2,framework=tflite,threads=1"]   # SPECs, as --tenant takes them
+
+[boards.pi4]
+tenants = ["mobilenet_v2,framework=tflite", "resnet18,framework=tflite"]
+duration = 5
+```
+
+Keys: `duration`, `window`, `boards` at the top; `tenants`, `duration`, `window` in a board.
+Before anything starts, the plan is checked: an unknown key, a number out of range, a bad
+SPEC, or a board that has not joined is one line naming the board, exit status 2, and no
+board starts and nothing is written. Each board runs `edgemt run` into its own DB
+(`$XDG_DATA_HOME/edgemt/fleet/<fleet id>-<board>.db` there: the first copy), and the head
+writes the rows as they come (every 0.5 s) into `--db`: each board's run is one run of the
+fleet DB, whose `params` holds `fleet` = {board, run (its id on the board), db, plan}
+(`json_extract(params, '$.fleet.board')` is the board of every row). A board that leaves
+mid-plan keeps the windows the head has, and its run is marked `interrupted` with a
+`board_lost` event; Ctrl-C on the head stops every board's run (exit status 130). Exit
+status 3 when a board's run failed or a board was lost.
+"""
+
+
 def main():
     out = [INTRO]
     for path, parser in walk_parsers(build_parser(), ["edgemt"]):
@@ -80,6 +111,7 @@ def main():
         with redirect_stdout(buf):
             parser.print_help()
         out.append(f"## `{' '.join(path)}`\n\n```\n{buf.getvalue().rstrip()}\n```\n")
+    out.append(FLEET_PLAN)
     Path(__file__).with_name("cli.md").write_text("\n".join(out))
 
 

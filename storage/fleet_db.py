@@ -115,7 +115,8 @@ class FleetDB:
             }
             for table in STREAMED:
                 cols, rows = batch.get(table, ([], []))
-                recs = [dict(zip(cols, r)) for r in rows]
+                seen = cur.get(table, 0)  # a batch sent twice (a retried poll) is written once
+                recs = [dict(zip(cols, r)) for r in rows if r[cols.index("id")] > seen]
                 key = "tenant" if table == "windows" else "run"
                 known = tenants if table == "windows" else runs
                 recs = [r for r in recs if r[key] in known]  # the snapshot holds its parents: always true

@@ -18,12 +18,8 @@ Each problem is one ``BadInput`` that names the plan file and the board.
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional
 
-try:
-    import tomllib  # novermin (the except below is the fallback for 3.8-3.10)
-except ImportError:  # Python < 3.11
-    import tomli as tomllib
-
 from runners import limits
+from runners.config import tomllib  # the stdlib's, or tomli on Python < 3.11
 from runners.errors import BadInput
 from runners.spec import check_total, parse_spec
 

@@ -1,0 +1,59 @@
+"""runners/fleet/plan.py: a plan file's boards and their runs, and one line naming the board
+for each problem (checked before any board starts; no Ray needed)."""
+import pytest
+
+from runners.errors import BadInput
+from runners.fleet.plan import check_boards, load_plan, parse_plan
+
+GOOD = """
+duration = 3
+window = 0.5
+[boards.b1]
+tenants = ["mobilenet_v2,framework=tflite,threads=1"]
+[boards.pi-4]
+tenants = ["mobilenet_v2,framework=tflite", "resnet18"]
+duration = 5
+"""
+
+
+def test_a_plan_gives_each_board_its_edgemt_run_arguments():
+    plan = parse_plan(GOOD, "p.toml")
+    assert list(plan.boards) == ["b1", "pi-4"]
+    assert plan.boards["b1"].run_args() == ["--tenant", "mobilenet_v2,framework=tflite,threads=1",
+                                            "--duration", "3.0", "--window", "0.5"]
+    assert plan.boards["pi-4"].duration == 5.0 and len(plan.boards["pi-4"].tenants) == 2
+    check_boards(plan, ["b1", "pi-4", "other"])
+
+
+@pytest.mark.parametrize("text, words", [
+    ("duration = 3\n[boards.b1]\ntenants = ['nosuchmodel']\n", ["board 'b1'", "nosuchmodel"]),
+    ("duration = 3\n[boards.b1]\ntenants = ['mobilenet_v2,threads=zero']\n", ["board 'b1'", "threads"]),
+    ("duration = 3\n[boards.b1]\ntenants = []\n", ["board 'b1'", "tenants"]),
+    ("[boards.b1]\ntenants = ['mobilenet_v2']\n", ["board 'b1'", "duration"]),
+    ("duration = 2\nwindow = 5\n[boards.b1]\ntenants = ['mobilenet_v2']\n", ["board 'b1'", "window"]),
+    ("duration = 3\n[boards.b1]\ntenants = ['mobilenet_v2']\ncount = 2\n", ["board 'b1'", "'count'"]),
+    ("duration = -1\n[boards.b1]\ntenants = ['mobilenet_v2']\n", ["duration", "-1"]),
+    ("duration = 'x'\n[boards.b1]\ntenants = ['mobilenet_v2']\n", ["duration"]),
+    ("duration = 3\n", ["names no board"]),
+    ("duration = 3\nboard = 1\n", ["'board'"]),
+    ("duration = 3\n[boards.'a b']\ntenants = ['mobilenet_v2']\n", ["'a b'"]),
+    ("duration = = 3\n", ["not valid TOML"]),
+])
+def test_a_bad_plan_is_one_line_naming_what_is_wrong(text, words):
+    with pytest.raises(BadInput) as exc:
+        parse_plan(text, "p.toml")
+    msg = str(exc.value)
+    assert "\n" not in msg and "p.toml" in msg
+    for w in words:
+        assert w in msg
+
+
+def test_a_board_that_has_not_joined_is_named(tmp_path):
+    plan = parse_plan(GOOD, "p.toml")
+    with pytest.raises(BadInput, match="'pi-4' has not joined the fleet \\(joined: b1, b2\\)"):
+        check_boards(plan, ["b1", "b2"])
+
+
+def test_a_missing_plan_file_is_bad_input(tmp_path):
+    with pytest.raises(BadInput, match="does not exist"):
+        load_plan(tmp_path / "nope.toml")
