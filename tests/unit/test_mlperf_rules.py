@@ -37,30 +37,76 @@ def test_bad_rules_are_refused_with_what_would_do(call, message):
 
 
 def test_early_stopping_minimum_queries_are_loadgens():
-    finder = mlperf.MinPassingQueries()
     # LoadGen: "Need to process at least 64 queries" (90th) and "at least 662" (99th),
     # with one query over; with none over, (0.99)^h < 0.01 from h = 459.
-    assert finder(1, 0.90) + 1 == 64
-    assert finder(1, 0.99) + 1 == 662
-    assert mlperf.MinPassingQueries()(0, 0.99) == 459 == math.ceil(math.log(0.01) / math.log(0.99))
+    assert mlperf.min_passing_queries(1, 0.90) + 1 == 64
+    assert mlperf.min_passing_queries(1, 0.99) + 1 == 662
+    assert mlperf.min_passing_queries(0, 0.99) == 459 == math.ceil(math.log(0.01) / math.log(0.99))
 
 
-def test_the_bracketed_search_finds_the_least_passing_count():
-    # Computed t after t as LoadGen does, each answer is the least h that passes: h passes
-    # and h - 1 does not (the tail probability falls as h grows).
-    finder = mlperf.MinPassingQueries()
-    for t in range(1, 120):
-        h = finder(t, 0.90)
-        assert mlperf._tail_probability(h, t, 0.90, 0.0) < 0.01 <= mlperf._tail_probability(h - 1, t, 0.90, 0.0)
+class LoadGenBracketedSearch:
+    """A model of how LoadGen 6.0 searches h(t) (loadgen/early_stopping.cc): t after t, each
+    bisection bracketed by an extrapolation from the two nearest smaller t computed, its
+    upper edge the answer when nothing in the bracket passes. edgemt searches without the
+    bracket; the two must agree wherever the bracket holds the least h."""
+
+    def __init__(self, p, c=0.99):
+        self.p, self.c = p, c
+        self.answers = {}
+
+    def __call__(self, t):
+        p, c = self.p, self.c
+        smaller = sorted(k for k in self.answers if k < t)[-2:]
+        x0, y0 = -1, 0
+        x1, y1 = 0, math.ceil(math.log(1 - c) / math.log(p))
+        if smaller:
+            x1, y1 = smaller[-1], self.answers[smaller[-1]]
+        if len(smaller) == 2:
+            x0, y0 = smaller[0], self.answers[smaller[0]]
+        low = int((t - x1) * (p / (1 - p)) + y1)
+        high = int((t - x1) * float((y1 - y0) * (x1 - x0)) + y1 + 1)
+        count = high - low
+        while count > 0:
+            step = count // 2
+            if mlperf._tail_probability(low + step, t, p, 0.0) < 1 - c:
+                count = step
+            else:
+                low, count = low + step + 1, count - step - 1
+        self.answers[t] = low
+        return low
+
+
+@pytest.mark.parametrize("p, t_max", [(0.90, 500), (0.99, 150)])
+def test_least_passing_count_is_what_loadgens_bracketed_search_finds(p, t_max):
+    loadgen = LoadGenBracketedSearch(p)
+    for t in range(1, t_max + 1):
+        h = mlperf.min_passing_queries(t, p)
+        assert h == loadgen(t), t
+        # The least: h passes, h - 1 does not.
+        assert mlperf._tail_probability(h, t, p, 0.0) < 0.01 <= mlperf._tail_probability(h - 1, t, p, 0.0)
+
+
+@pytest.mark.parametrize("n", [64, 65, 100, 641, 700, 1000, 6000])
+def test_early_stopping_estimate_is_loadgens_walk(n):
+    # LoadGen walks t up from 2 and stops at the first t whose h(t) + t no longer fits in n.
+    loadgen = LoadGenBracketedSearch(0.90)
+    loadgen(1)
+    t = 1
+    for i in range(2, n + 1):
+        if n < loadgen(i) + i:
+            t = i - 1
+            break
+    latencies = [(k * 7919) % 100003 for k in range(n)]  # distinct, out of order
+    estimate = mlperf.early_stopping_estimate(latencies, 0.90)
+    assert (estimate.discarded, estimate.estimate_ns) == (t - 1, sorted(latencies)[n - t])
 
 
 def test_early_stopping_estimate_on_known_latencies():
     latencies = list(range(1, 1001))  # 1..1000 ns: the plain 90th percentile is 901
     estimate = mlperf.early_stopping_estimate(latencies, 0.90)
-    finder = mlperf.MinPassingQueries()
     t = estimate.discarded + 1
     # The largest t whose h(t) + t fits in 1,000 queries; the estimate is the t-th highest.
-    assert finder(t, 0.90) + t <= 1000 < finder(t + 1, 0.90) + t + 1
+    assert mlperf.min_passing_queries(t, 0.90) + t <= 1000 < mlperf.min_passing_queries(t + 1, 0.90) + t + 1
     assert estimate.estimate_ns == 1001 - t
     assert estimate.estimate_ns > mlperf.percentile_latency(latencies, 0.90) == 901
     too_few = mlperf.early_stopping_estimate(latencies[:63], 0.90)
@@ -71,7 +117,7 @@ def test_server_counts_only_latencies_over_the_bound():
     latencies = [10] * 600 + [20] * 3 + [21] * 2  # bound 20: the 20s are within it
     stopping = mlperf.server_early_stopping(latencies, 20, 0.99)
     assert stopping.overlatency == 2
-    assert stopping.needed == mlperf.MinPassingQueries()(2, 0.99) + 2
+    assert stopping.needed == mlperf.min_passing_queries(2, 0.99) + 2
     assert stopping.met is (605 >= stopping.needed)
 
 
