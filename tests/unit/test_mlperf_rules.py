@@ -86,6 +86,14 @@ def test_least_passing_count_is_what_loadgens_bracketed_search_finds(p, t_max):
         assert mlperf._tail_probability(h, t, p, 0.0) < 0.01 <= mlperf._tail_probability(h - 1, t, p, 0.0)
 
 
+@pytest.mark.parametrize("p", [0.90, 0.99])
+def test_least_passing_count_is_loadgens_for_server_too(p):
+    # Server asks once, for its overlatency count, with nothing computed before: LoadGen's
+    # bracket then comes from t = 0 alone.
+    for over in (0, 1, 2, 5, 17, 100, 1000, 5000):
+        assert mlperf.min_passing_queries(over, p) == LoadGenBracketedSearch(p)(over), over
+
+
 @pytest.mark.parametrize("n", [64, 65, 100, 641, 700, 1000, 6000])
 def test_early_stopping_estimate_is_loadgens_walk(n):
     # LoadGen walks t up from 2 and stops at the first t whose h(t) + t no longer fits in n.
