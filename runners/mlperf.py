@@ -28,10 +28,13 @@ Definitions of every figure and verdict: docs/experiments.md, "MLPerf scenarios"
 """
 from __future__ import annotations
 
+import bisect
 import math
 import random
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from runners.child import latency
 
 SINGLE_STREAM = "single-stream"
 MULTI_STREAM = "multi-stream"
@@ -217,7 +220,8 @@ def early_stopping_estimate(latencies_ns: Sequence[int], percentile: float) -> E
 
     The largest t such that h(t) + t <= n queries would show the percentile holds with
     t queries over; the estimate is the t-th highest latency. h(t) + t grows with t, so
-    t is found by bisection (LoadGen walks t up one by one: the same t).
+    t is found by bisection (LoadGen walks t up one by one: the same t). A
+    ``BinnedLatencies`` is taken as it is (already in order).
     """
     n = len(latencies_ns)
     h_first = min_passing_queries(1, percentile)
@@ -230,7 +234,7 @@ def early_stopping_estimate(latencies_ns: Sequence[int], percentile: float) -> E
             fits = middle
         else:
             too_many = middle
-    ordered = sorted(latencies_ns)
+    ordered = latencies_ns if isinstance(latencies_ns, BinnedLatencies) else sorted(latencies_ns)
     return EarlyStoppingEstimate(percentile, n, h_first + 1, ordered[n - fits], fits - 1)
 
 
@@ -251,9 +255,39 @@ class ServerEarlyStopping:
         return max(0, self.needed - self.queries)
 
 
-def server_early_stopping(latencies_ns: Sequence[int], bound_ns: int, percentile: float) -> ServerEarlyStopping:
-    over = sum(1 for latency in latencies_ns if latency > bound_ns)
-    return ServerEarlyStopping(len(latencies_ns), over, min_passing_queries(over, percentile) + over)
+
+class BinnedLatencies:
+    """Latencies known only by bucket, as edgemt's windows carry them: a sparse histogram
+    (``runners/child/latency.py``: bucket index -> count) plus queries that never completed
+    (dropped at a full queue), which count as the highest latencies of all.
+
+    In order, like a sorted list: item i is the upper edge (ns) of the bucket holding the
+    i-th lowest latency (a dropped query's is infinite). So every order statistic, the
+    percentile and the early-stopping estimate, is exact to the bucket (12 % at 20 buckets
+    a decade); counts, hence every verdict, are exact.
+    """
+
+    def __init__(self, hist: Dict[str, int], dropped: int = 0) -> None:
+        self._edges = []  # (cumulative count up to and including the bucket, its upper edge ns)
+        total = 0
+        for index in sorted(hist, key=int):
+            if hist[index] > 0:
+                total += int(hist[index])
+                edge = latency.upper_edge(int(index))
+                self._edges.append((total, math.inf if math.isinf(edge) else int(math.ceil(edge * 1e9))))
+        if dropped:
+            total += int(dropped)
+            self._edges.append((total, math.inf))
+        self._counts = [count for count, _ in self._edges]
+        self._len = total
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, i: int):
+        if not 0 <= i < self._len:
+            raise IndexError(i)
+        return self._edges[bisect.bisect_right(self._counts, i)][1]
 
 
 # --- a run's result -------------------------------------------------------------------
@@ -306,16 +340,54 @@ class Result:
 
 def evaluate(rules: Rules, measured: Measured) -> Result:
     """The verdict and figures of ``measured`` under ``rules``."""
-    scenario = rules.scenario
     latencies = measured.sample_latencies_ns
     if not latencies:
         raise ValueError("no latencies: a run with no completed query has no result")
-    samples = len(latencies)
-    queries = measured.queries_issued
-    reasons = []
     ordered = sorted(latencies)
+    per_query = measured.query_latencies_ns
+    if rules.scenario == MULTI_STREAM:
+        if per_query is None or len(per_query) != measured.queries_issued:
+            raise ValueError("multi-stream needs one latency per query (from its scheduled time to its last sample)")
+        per_query = sorted(per_query)
+    over = None
+    if rules.scenario == SERVER:
+        over = sum(1 for value in ordered if value > rules.latency_bound_ns)
+    duration_s = ordered[-1] / 1e9 if rules.scenario == OFFLINE else measured.duration_s
+    return _judge(rules, ordered, measured.queries_issued, duration_s, over, per_query, measured.all_done_s)
 
-    duration_s = ordered[-1] / 1e9 if scenario == OFFLINE else measured.duration_s
+
+def evaluate_binned(rules: Rules, hist: Dict[str, int], queries_issued: int, duration_s: float,
+                    dropped: int = 0, within: Optional[int] = None, query_hist: Optional[Dict[str, int]] = None,
+                    all_done_s: Optional[float] = None) -> Result:
+    """The verdict and figures from what edgemt's windows carry: a latency histogram per
+    sample (``hist``; MultiStream also ``query_hist`` per query), queries ``dropped``
+    (never completed: over any bound), and for Server the number completed ``within`` the
+    latency bound. Every count and verdict is exact, every latency exact to the bucket
+    (``BinnedLatencies``). ``duration_s`` as in ``Measured``; Offline gives it too (when its
+    last sample completed), since the histogram knows it only to the bucket.
+    """
+    ordered = BinnedLatencies(hist, dropped)
+    if not len(ordered):
+        raise ValueError("no latencies: a run with no completed query has no result")
+    per_query = None
+    if rules.scenario == MULTI_STREAM:
+        per_query = BinnedLatencies(query_hist or {}, 0)
+        if len(per_query) != queries_issued:
+            raise ValueError("multi-stream needs a per-query histogram counting every query")
+    over = None
+    if rules.scenario == SERVER:
+        if within is None:
+            raise ValueError("server needs the number of queries completed within the latency bound")
+        over = len(ordered) - within
+    return _judge(rules, ordered, queries_issued, duration_s, over, per_query, all_done_s)
+
+
+def _judge(rules: Rules, ordered, queries: int, duration_s: Optional[float], over: Optional[int],
+           per_query, all_done_s: Optional[float]) -> Result:
+    """The verdict on latencies in order (a sorted list, or ``BinnedLatencies``)."""
+    scenario = rules.scenario
+    samples = len(ordered)
+    reasons = []
     if duration_s is None:
         raise ValueError("%s needs the run's duration (when its last query was %s)" % (
             scenario, "scheduled" if scenario == SERVER else "issued"))
@@ -341,22 +413,21 @@ def evaluate(rules: Rules, measured: Measured) -> Result:
         also = early_stopping_estimate(ordered, SINGLE_STREAM_ALSO_PERCENTILE)
         result.early_stopping_99 = also if also.met else None
     elif scenario == MULTI_STREAM:
-        per_query = measured.query_latencies_ns
-        if per_query is None or len(per_query) != queries:
-            raise ValueError("multi-stream needs one latency per query (from its scheduled time to its last sample)")
-        result.percentile_latency_ns = percentile_latency(sorted(per_query), rules.percentile)
+        result.percentile_latency_ns = percentile_latency(per_query, rules.percentile)
         result.early_stopping = early_stopping_estimate(per_query, rules.percentile)
         result.early_stopping_met = result.early_stopping.met
     elif scenario == SERVER:
         result.percentile_latency_ns = percentile_latency(ordered, rules.percentile)
-        result.latency_bound_met = result.percentile_latency_ns <= rules.latency_bound_ns
+        # The percentile is the latency at index int(n p): within the bound exactly when more
+        # than int(n p) latencies are (a count, so exact from a histogram too).
+        result.latency_bound_met = samples - over > int(samples * rules.percentile)
         if not result.latency_bound_met:
-            reasons.append("latency bound not met: p%g %.3f ms > %.3f ms" % (
-                rules.percentile * 100, result.percentile_latency_ns / 1e6, rules.latency_bound_ns / 1e6))
-        result.server = server_early_stopping(latencies, rules.latency_bound_ns, rules.percentile)
+            reasons.append("latency bound not met: p%g %s > %.3f ms" % (
+                rules.percentile * 100, _ms_text(result.percentile_latency_ns), rules.latency_bound_ns / 1e6))
+        result.server = ServerEarlyStopping(samples, over, min_passing_queries(over, rules.percentile) + over)
         result.early_stopping_met = result.server.met
-        if measured.all_done_s:
-            result.throughput = (samples - 1) / measured.all_done_s
+        if all_done_s:
+            result.throughput = (samples - 1) / all_done_s
         if duration_s > 0:
             result.scheduled_qps = (samples - 1) / duration_s
     else:
@@ -370,6 +441,10 @@ def evaluate(rules: Rules, measured: Measured) -> Result:
             result.server.overlatency, queries, rules.latency_bound_ns / 1e6, result.server.more_needed))
     result.valid = not reasons
     return result
+
+
+def _ms_text(ns) -> str:
+    return "never (a dropped query)" if math.isinf(ns) else "%.3f ms" % (ns / 1e6)
 
 
 # --- Server's schedule ----------------------------------------------------------------

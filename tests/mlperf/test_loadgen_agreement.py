@@ -5,7 +5,9 @@ the test sets (tests/mlperf/loadgen_harness.py), with the rules' minimums scaled
 a run takes a second or two. edgemt then evaluates the latencies LoadGen measured (its
 trace's ``complete_ns`` per sample) and must report what LoadGen's detail log reports:
 the early-stopping estimates, the percentile, the query counts and overlatency count
-exactly, each rule's verdict and the result's validity the same.
+exactly, each rule's verdict and the result's validity the same. Evaluated from the
+latency histogram edgemt's windows carry instead (``evaluate_binned``), the counts and
+verdicts are the same and the estimates LoadGen's to the bucket.
 
 A loaded machine changes the latencies, never the comparison: both sides judge the same
 numbers. The settings leave the expected verdict far from its edge (a 1 s bound on 1 ms
@@ -13,12 +15,14 @@ queries, durations several times the minimum), so it holds on a busy 2-core mach
 Only the SingleStream durations are the SUT's own clock (LoadGen logs no issue times);
 they are a long way from the minimum either way.
 """
+import math
 import re
 
 import pytest
 
 from mlperf.loadgen_harness import run_loadgen
 from runners import mlperf
+from runners.child import latency
 
 pytestmark = pytest.mark.slow
 
@@ -27,11 +31,25 @@ def _discarded(early_stopping_result):
     return int(re.search(r"Would discard (\d+) highest", early_stopping_result).group(1))
 
 
-def _single_stream(run, min_duration_s, min_queries):
+def _hist(latencies_ns):
+    """The latencies as edgemt's windows carry them (runners/child/latency.py's buckets)."""
+    hist = {}
+    for value in latencies_ns:
+        key = str(latency.bucket_of(value / 1e9))
+        hist[key] = hist.get(key, 0) + 1
+    return hist
+
+
+def _bucket_edge_ns(value_ns):
+    return math.ceil(latency.upper_edge(latency.bucket_of(value_ns / 1e9)) * 1e9)
+
+
+def _single_stream(run, min_duration_s, min_queries, binned=False):
     rules = mlperf.Rules(mlperf.SINGLE_STREAM, min_duration_s, min_queries, percentile=0.9, comparable=False)
-    measured = mlperf.Measured(run.sample_latencies_ns, queries_issued=len(run.samples),
-                               duration_s=run.issued_at[-1] - run.issued_at[0])
-    return mlperf.evaluate(rules, measured)
+    duration_s = run.issued_at[-1] - run.issued_at[0]
+    if binned:
+        return mlperf.evaluate_binned(rules, _hist(run.sample_latencies_ns), len(run.samples), duration_s)
+    return mlperf.evaluate(rules, mlperf.Measured(run.sample_latencies_ns, len(run.samples), duration_s))
 
 
 def test_single_stream_valid_estimates_agree(tmp_path):
@@ -53,6 +71,11 @@ def test_single_stream_valid_estimates_agree(tmp_path):
     assert detail["result_min_duration_met"] is result.min_duration_met is True
     assert detail["result_min_queries_met"] is result.min_queries_met is True
     assert detail["early_stopping_met"] is result.early_stopping_met is True
+    # From the histogram edgemt's windows carry: the same verdict, the estimates to the bucket.
+    binned = _single_stream(run, 0.3, 700, binned=True)
+    assert binned.valid and binned.early_stopping.discarded == result.early_stopping.discarded
+    assert binned.early_stopping.estimate_ns == _bucket_edge_ns(detail["early_stopping_latency_ss"])
+    assert binned.early_stopping_99.estimate_ns == _bucket_edge_ns(detail["early_stopping_latency_ms"])
 
 
 @pytest.mark.parametrize("limits, broken", [
@@ -78,6 +101,7 @@ def test_single_stream_invalid_reasons_agree(tmp_path, limits, broken):
     assert {key for key in flags if detail[key] is False} == broken
     assert {key for key, met in flags.items() if not met} == broken
     assert len(result.reasons) == len(broken)
+    assert _single_stream(run, limits["min_duration_ms"] / 1000, limits["min_query_count"], binned=True).reasons == result.reasons
     assert detail["result_query_count"] == result.query_count
     if "early_stopping_met" in broken:
         assert "Need to process at least %d queries" % result.early_stopping.min_queries in detail["early_stopping_result"]
@@ -100,7 +124,17 @@ def _server(tmp_path, qps, bound_ms, latency_s, min_duration_ms, min_queries, se
                          latency_bound_ns=int(bound_ms * 1e6), comparable=False)
     measured = mlperf.Measured(run.sample_latencies_ns, queries_issued=len(schedule),
                                duration_s=schedule[-1] / 1e9)
-    return run, mlperf.evaluate(rules, measured)
+    result = mlperf.evaluate(rules, measured)
+    # From the histogram and the count within the bound, as edgemt's windows carry them:
+    # every count and verdict the same.
+    within = sum(1 for value in run.sample_latencies_ns if value <= rules.latency_bound_ns)
+    binned = mlperf.evaluate_binned(rules, _hist(run.sample_latencies_ns), len(schedule), schedule[-1] / 1e9,
+                                    within=within)
+    assert (binned.valid, binned.server) == (result.valid, result.server)
+    # The reasons too, but for the percentile they quote (exact to the bucket).
+    assert [r.split(":")[0] for r in binned.reasons] == [r.split(":")[0] for r in result.reasons]
+    assert binned.percentile_latency_ns == _bucket_edge_ns(run.detail["result_99.00_percentile_latency_ns"])
+    return run, result
 
 
 def test_server_valid_schedule_and_verdict_agree(tmp_path):

@@ -3,11 +3,13 @@
 The agreement with the official LoadGen on real runs is tests/mlperf/test_loadgen_agreement.py.
 """
 import math
+import random
 import statistics
 
 import pytest
 
 from runners import mlperf
+from runners.child import latency
 
 
 def test_the_rules_per_scenario():
@@ -122,11 +124,12 @@ def test_early_stopping_estimate_on_known_latencies():
 
 
 def test_server_counts_only_latencies_over_the_bound():
+    rules = mlperf.Rules(mlperf.SERVER, 1.0, 100, percentile=0.99, latency_bound_ns=20)
     latencies = [10] * 600 + [20] * 3 + [21] * 2  # bound 20: the 20s are within it
-    stopping = mlperf.server_early_stopping(latencies, 20, 0.99)
-    assert stopping.overlatency == 2
-    assert stopping.needed == mlperf.min_passing_queries(2, 0.99) + 2
-    assert stopping.met is (605 >= stopping.needed)
+    result = mlperf.evaluate(rules, mlperf.Measured(latencies, queries_issued=605, duration_s=2.0))
+    assert result.server.overlatency == 2
+    assert result.server.needed == mlperf.min_passing_queries(2, 0.99) + 2
+    assert result.early_stopping_met is result.server.met is (605 >= result.server.needed)
 
 
 def test_an_invalid_result_names_every_reason():
@@ -174,3 +177,75 @@ def test_the_poisson_schedule():
     assert mlperf.poisson_schedule_ns(200.0, 5.0, 10, seed=1 + 2 ** 32) == (arrivals, end)
     # The minimum count wins over the duration.
     assert len(mlperf.poisson_schedule_ns(200.0, 0.001, 50)[0]) == 50
+
+
+def _hist(latencies_ns):
+    hist = {}
+    for value in latencies_ns:
+        key = str(latency.bucket_of(value / 1e9))
+        hist[key] = hist.get(key, 0) + 1
+    return hist
+
+
+def _bucket_edge_ns(value_ns):
+    return math.ceil(latency.upper_edge(latency.bucket_of(value_ns / 1e9)) * 1e9)
+
+
+@pytest.mark.parametrize("n", [50, 700, 5000])
+def test_binned_single_stream_is_the_exact_result_to_the_bucket(n):
+    rng = random.Random(n)
+    latencies = [int(rng.lognormvariate(math.log(4e6), 0.4)) for _ in range(n)]
+    rules = mlperf.Rules(mlperf.SINGLE_STREAM, 1.0, 100, percentile=0.9)
+    exact = mlperf.evaluate(rules, mlperf.Measured(latencies, queries_issued=n, duration_s=3.0))
+    binned = mlperf.evaluate_binned(rules, _hist(latencies), queries_issued=n, duration_s=3.0)
+    assert (binned.valid, binned.reasons) == (exact.valid, exact.reasons)
+    assert binned.early_stopping.discarded == exact.early_stopping.discarded
+    assert binned.percentile_latency_ns == _bucket_edge_ns(exact.percentile_latency_ns)
+    if exact.early_stopping.met:
+        assert binned.early_stopping.estimate_ns == _bucket_edge_ns(exact.early_stopping.estimate_ns)
+    else:
+        assert binned.early_stopping.estimate_ns is None
+
+
+@pytest.mark.parametrize("bound_ms, dropped", [(30, 0), (8, 0), (30, 3), (30, 40)])
+def test_binned_server_verdict_is_exact(bound_ms, dropped):
+    rng = random.Random(bound_ms + dropped)
+    latencies = [int(rng.expovariate(1 / 4e6)) for _ in range(3000)]
+    bound_ns = bound_ms * 1000000
+    rules = mlperf.Rules(mlperf.SERVER, 1.0, 100, percentile=0.99, latency_bound_ns=bound_ns)
+    # A dropped query never completes: exactly as a latency over any bound.
+    exact = mlperf.evaluate(rules, mlperf.Measured(latencies + [10 ** 12] * dropped, queries_issued=3000 + dropped,
+                                                   duration_s=2.0))
+    within = sum(1 for value in latencies if value <= bound_ns)
+    binned = mlperf.evaluate_binned(rules, _hist(latencies), queries_issued=3000 + dropped, duration_s=2.0,
+                                    dropped=dropped, within=within)
+    assert (binned.valid, binned.latency_bound_met, binned.early_stopping_met) == (
+        exact.valid, exact.latency_bound_met, exact.early_stopping_met)
+    assert (binned.server.overlatency, binned.server.needed) == (exact.server.overlatency, exact.server.needed)
+    assert [r.split(":")[0] for r in binned.reasons] == [r.split(":")[0] for r in exact.reasons]
+
+
+def test_binned_multi_stream_and_what_binned_needs():
+    rules = mlperf.Rules(mlperf.MULTI_STREAM, 1.0, 662, samples_per_query=8, percentile=0.99)
+    per_query = [2000000 + (k * 7919) % 3000000 for k in range(700)]
+    exact = mlperf.evaluate(rules, mlperf.Measured([1] * 5600, queries_issued=700, duration_s=2.0,
+                                                   query_latencies_ns=per_query))
+    binned = mlperf.evaluate_binned(rules, {"1": 5600}, queries_issued=700, duration_s=2.0,
+                                    query_hist=_hist(per_query))
+    assert binned.valid is exact.valid is True
+    assert binned.early_stopping.estimate_ns == _bucket_edge_ns(exact.early_stopping.estimate_ns)
+    with pytest.raises(ValueError, match="server needs the number of queries completed within the latency bound"):
+        mlperf.evaluate_binned(mlperf.rules_for(mlperf.SERVER, latency_bound_ms=5), {"40": 3}, 3, 1.0)
+    with pytest.raises(ValueError, match="multi-stream needs a per-query histogram counting every query"):
+        mlperf.evaluate_binned(rules, {"40": 16}, 2, 1.0, query_hist={"40": 1})
+    with pytest.raises(ValueError, match="no latencies"):
+        mlperf.evaluate_binned(rules, {}, 0, 1.0)
+
+
+def test_binned_latencies_read_in_order():
+    one_ms, ten_ms = latency.bucket_of(0.001), latency.bucket_of(0.01)
+    ordered = mlperf.BinnedLatencies({str(ten_ms): 2, str(one_ms): 3}, dropped=1)
+    assert len(ordered) == 6
+    assert [ordered[i] for i in range(6)] == [_bucket_edge_ns(1000000)] * 3 + [_bucket_edge_ns(10000000)] * 2 + [math.inf]
+    with pytest.raises(IndexError):
+        ordered[6]
