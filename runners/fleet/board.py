@@ -61,6 +61,14 @@ def run_env() -> dict:
     return env
 
 
+def _plain_signals():
+    """In the board's run, before exec: a Ray worker's thread blocks signals, and a blocked
+    mask is inherited, so the run's Ctrl-C (SIGINT from stop()) would never arrive."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 class BoardRunner:
     """One board's part of a plan (a Ray actor; see the module's docstring)."""
 
@@ -79,7 +87,8 @@ class BoardRunner:
         with open(self.db.with_suffix(".out"), "wb") as out, open(self.db.with_suffix(".err"), "wb") as err:
             self.proc = subprocess.Popen(edgemt_command() + ["run", "--db", str(self.db), "--json"] + list(run_args),
                                          stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=run_env(),
-                                         start_new_session=True)  # the head's Ctrl-C comes through stop()
+                                         start_new_session=True,  # the head's Ctrl-C comes through stop()
+                                         preexec_fn=_plain_signals)
         self.started = time.time()
         return self.where()
 

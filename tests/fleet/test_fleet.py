@@ -2,9 +2,14 @@
 their fingerprint, a plan of short tflite runs on all three into one DB with the right
 board on every row, and plans refused before anything starts."""
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import time
 from pathlib import Path
 
+import edgemt_testlib
 from conftest import BOARDS, fleet_edgemt
 
 SPEC = "mobilenet_v2,framework=tflite,threads=1"
@@ -100,3 +105,112 @@ def test_bad_spec_is_refused_naming_the_board(cluster, tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "board 'b2'" in lines[0] and "threads" in lines[0], r.stderr
     assert not db.exists()
+
+
+def _board_of_each_window(db):
+    return dict(_rows(db, "SELECT json_extract(r.params, '$.fleet.board'), COUNT(w.id) FROM runs r "
+                          "JOIN tenants t ON t.run = r.id JOIN windows w ON w.tenant = t.id GROUP BY r.id"))
+
+
+def _wait_windows(db, boards, proc, timeout=240):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise AssertionError(f"the head ended early: {proc.returncode}\n{proc.stdout.read()}{proc.stderr.read()}")
+        if db.exists():
+            try:
+                have = _board_of_each_window(db)
+            except sqlite3.OperationalError:  # being written: next time
+                have = {}
+            if all(have.get(b, 0) >= 1 for b in boards):
+                return have
+        time.sleep(0.5)
+    raise AssertionError(f"no window of every board {boards} in {timeout} s")
+
+
+def _board_runs_left(cluster, db_name_part):
+    """The board-side `edgemt run` processes of one plan (found by their DB path: started here)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                cmd = (d / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if db_name_part in cmd and "\0run\0" in cmd:
+                out.append(int(d.name))
+    return out
+
+
+def _head(cluster, plan, db):
+    env = {**os.environ, "RAY_ADDRESS": cluster.address, "RAY_USAGE_STATS_ENABLED": "0"}
+    return subprocess.Popen([edgemt_testlib.EDGEMT, "fleet", "run", str(plan), "--db", str(db), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _wait_gone(pids, timeout=90):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and any(edgemt_testlib.pid_alive(p) for p in pids):
+        time.sleep(0.5)
+    left = [p for p in pids if edgemt_testlib.pid_alive(p)]
+    for p in left:  # only what this test started; said by the assertion below
+        os.kill(p, signal.SIGKILL)
+    return left
+
+
+def test_ctrl_c_on_the_head_stops_every_board(cluster, tmp_path):
+    plan = _plan(tmp_path, BOARDS, duration=600)  # ends only by the Ctrl-C
+    db = tmp_path / "fleet.db"
+    head = _head(cluster, plan, db)
+    try:
+        _wait_windows(db, BOARDS, head)
+        head.send_signal(signal.SIGINT)
+        out, err = head.communicate(timeout=240)
+    finally:
+        if head.poll() is None:
+            head.kill()
+    assert head.returncode == 130, out + err
+    assert "Ctrl-C" in err
+    boards = {b["board"]: b for b in json.loads(out)["boards"]}
+    assert all(boards[b]["state"] == "stopped" and boards[b]["exit"] == 130 for b in BOARDS), boards
+    # every board's own run stopped (its Ctrl-C): interrupted there and in the fleet DB, windows kept
+    runs = _rows(db, "SELECT json_extract(params, '$.fleet.board'), status, json_extract(params, '$.fleet.db') "
+                     "FROM runs")
+    assert sorted(r[0] for r in runs) == list(BOARDS)
+    for board, status, board_db in runs:
+        assert status == "interrupted"
+        assert _rows(board_db, "SELECT status FROM runs") == [("interrupted",)]
+        assert not _rows(board_db, "SELECT 1 FROM tenants WHERE status IN ('starting', 'running', 'paused')")
+    assert all(n >= 1 for n in _board_of_each_window(db).values())
+    assert _wait_gone(_board_runs_left(cluster, Path(runs[0][2]).name.rsplit("-", 1)[0]), timeout=5) == []
+
+
+def test_a_board_killed_mid_plan_keeps_its_windows_and_is_marked_lost(cluster, tmp_path):
+    plan = _plan(tmp_path, BOARDS, duration=8)
+    db = tmp_path / "fleet.db"
+    head = _head(cluster, plan, db)
+    fleet_id = None
+    try:
+        _wait_windows(db, BOARDS, head)
+        fleet_id = Path(_rows(db, "SELECT json_extract(params, '$.fleet.db') FROM runs")[0][0]).name.rsplit("-", 1)[0]
+        cluster.nodes["b3"].kill()  # the board's Ray node is gone at once (its edgemt run goes on there)
+        out, err = head.communicate(timeout=300)
+    finally:
+        if head.poll() is None:
+            head.kill()
+        # the board's own run ends by its duration: the first copy is complete on the board
+        left = _wait_gone(_board_runs_left(cluster, fleet_id)) if fleet_id else []
+        cluster.add_board("b3")  # the fleet is whole again for the tests after this one
+        cluster.nodes["b3"].wait_started()
+    assert not left, f"board runs still running after their duration: {left}"
+    assert head.returncode == 3, out + err
+    boards = {b["board"]: b for b in json.loads(out)["boards"]}
+    assert boards["b3"]["state"] == "lost" and boards["b3"]["detail"]
+    assert all(boards[b]["state"] == "done" and boards[b]["exit"] == 0 for b in ("b1", "b2"))
+    status = dict(_rows(db, "SELECT json_extract(params, '$.fleet.board'), status FROM runs"))
+    assert status == {"b1": "done", "b2": "done", "b3": "interrupted"}
+    windows = _board_of_each_window(db)
+    assert windows["b3"] >= 1  # what came before the board left is kept
+    (b3_run,) = [r for (r,) in _rows(db, "SELECT id FROM runs WHERE json_extract(params, '$.fleet.board') = 'b3'")]
+    lost = _rows(db, "SELECT detail FROM events WHERE run = ? AND kind = 'board_lost'", (b3_run,))
+    assert len(lost) == 1 and json.loads(lost[0][0])["board"] == "b3"
