@@ -18,6 +18,7 @@ import asyncio
 from dataclasses import dataclass
 
 from storage import aggregate
+from runners import open_loop
 from runners.tenant_state import TenantState
 
 
@@ -121,6 +122,8 @@ def tenant_summary(t, since: float, until: float = None) -> dict:
         "images": sum(x.images for x in ws), "batches": sum(x.batches for x in ws),
         "throughput": round(_rate(ws, since, until), 3), "latency_ms": pct,
         "weights": t.weights, "moved_from": t.moved_from,
+        # an open-loop tenant's queries (runners/open_loop.py); None for closed loop
+        "open_loop": open_loop.summary(t.spec, ws, None if until is None else until - since),
     }
 
 

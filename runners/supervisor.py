@@ -24,6 +24,7 @@ from runners.run_log import RunLog
 from runners.runner_process import RunnerProcess, watch
 from runners.tenant_state import ACTIVE, TenantState
 from runners.spec import DEFAULT_ISOLATION, TenantSpec, check_batch, kept_precision
+from runners.open_loop import window_queries
 from runners.window_log import KEEP, WindowLog, compact_hist
 from runners.catalog import CATALOG
 
@@ -487,14 +488,14 @@ class Supervisor:
         if ev == "window" and t is not None:
             # Rounded to the millisecond: window edges are grid multiples of window_s.
             w = Window(round(msg["t0"] - self.t0, 3), round(msg["t1"] - self.t0, 3), int(msg["images"]),
-                       int(msg["batches"]), compact_hist(msg.get("hist")))
+                       int(msg["batches"]), compact_hist(msg.get("hist")), window_queries(msg))
             t.log.append(w)
             t.settling = False
             runner.last_window = time.monotonic()
             runner.last_t1 = w.t_end if runner.last_t1 is None else max(runner.last_t1, w.t_end)
             self._heard(t, "its last window", w.t_end)
             self.store.add_window(t.id, w.t_start, w.t_end, w.images, w.batches, int(msg.get("batch", t.batch)),
-                                  w.hist)
+                                  w.hist, w.queries)
             self._notify("window", (t, w))
         elif ev == "hello":
             runner.hello = msg

@@ -33,6 +33,7 @@ class Window:
     images: int
     batches: int = 0
     hist: dict = None  # sparse latency histogram of the window
+    queries: dict = None  # an open-loop tenant's queries (storage/queries.py), None for closed loop
 
 
 def tenant_throughput(windows) -> float:

@@ -3,7 +3,8 @@
 Cells that a spreadsheet would read as a formula (starting with =, +, -, @, tab or CR)
 are prefixed with a quote mark, as OWASP's CSV-injection advice says; numbers are written
 as numbers, so negative values stay numeric. Where the run's samples have power, the
-timeline gains ``power_w`` and ``joules_per_image`` (see ``_with_power`` and storage/energy.py).
+timeline gains ``power_w`` and ``joules_per_image`` (see ``_with_power`` and storage/energy.py);
+where it has open-loop tenants, their queries (``_with_queries``, storage/queries.py).
 """
 import csv
 import os
@@ -88,11 +89,14 @@ def export_csv(conn, out: Path, run_id: int = None, table: str = "timeline", fla
     is removed rather than left half written."""
     run_id = check_export(conn, out, run_id, table, flag)
     out = Path(out)
-    cur = conn.execute(BY_RUN[table], (run_id,))
+    open_loop = table == "timeline" and _has_open_loop(conn, run_id)
+    cur = conn.execute(TIMELINE_OPEN_LOOP_SQL if open_loop else BY_RUN[table], (run_id,))
     names = [d[0] for d in cur.description]
     rows = cur
+    if open_loop:
+        names, rows = _with_queries(names, rows)
     if table == "timeline":
-        names, rows = _with_power(conn, run_id, names, cur)
+        names, rows = _with_power(conn, run_id, names, rows)
     n = 0
     if str(out) == "-":  # `--out -`: standard output, as Unix tools read it
         import sys
@@ -123,6 +127,47 @@ def export_csv(conn, out: Path, run_id: int = None, table: str = "timeline", fla
     if out.is_file() and created:
         out.chmod(0o644)  # never world-writable (and never a device's or a file's we did not make)
     return n
+
+
+# the timeline of a run with open-loop tenants: their windows' queries too (NULL for a
+# closed-loop tenant's window)
+TIMELINE_OPEN_LOOP_SQL = TIMELINE_SQL.replace(
+    "w.hist\n", "w.hist, w.scheduled, w.started, w.completed, w.dropped, w.within_slo, w.queue, w.lag_sum, w.lag_max, "
+    "w.qhist\n")
+QUERY_COLUMNS = ("scheduled", "started", "completed", "dropped", "within_slo", "queue", "lag_mean_ms", "lag_max_ms",
+                 "goodput_qps", "slo_attainment", "qhist")
+
+
+def _has_open_loop(conn, run_id) -> bool:
+    from storage import schema
+
+    return schema.has_query_columns(conn) and conn.execute(
+        "SELECT 1 FROM windows w JOIN tenants t ON t.id = w.tenant WHERE t.run = ? AND w.scheduled IS NOT NULL "
+        "LIMIT 1", (run_id,)).fetchone() is not None
+
+
+def _with_queries(names, rows):
+    """Timeline rows of TIMELINE_OPEN_LOOP_SQL with each open-loop window's queries: the
+    counts, the start lag's mean and max, goodput and SLO attainment (storage/queries.py),
+    and ``qhist``, the histogram of latencies from the scheduled arrival. Streams."""
+    from storage import queries
+
+    n = len(names) - 9  # the 9 query columns come last
+    i0, i1 = names.index("t_start"), names.index("t_end")
+
+    def with_queries():
+        for r in rows:
+            sched, started, completed, dropped, within, queue, lag_sum, lag_max, qhist = r[n:]
+            if sched is None:
+                yield [*r[:n], *([None] * len(QUERY_COLUMNS))]
+                continue
+            att = queries.attainment(within, completed, dropped)
+            good = queries.goodput(within, r[i1] - r[i0])
+            yield [*r[:n], sched, started, completed, dropped, within, queue,
+                   round(lag_sum * 1000.0 / started, 3) if started else None, round(lag_max * 1000.0, 3),
+                   None if good is None else round(good, 3), None if att is None else round(att, 4), qhist]
+
+    return [*names[:n], *QUERY_COLUMNS], with_queries()
 
 
 def _with_power(conn, run_id, names, rows):

@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS windows (
     batches INTEGER NOT NULL,
     batch INTEGER NOT NULL,
     hist TEXT NOT NULL             -- sparse latency histogram JSON (runners/child/latency.py)
+    -- + WINDOW_QUERY_COLUMNS (open-loop tenants; NULL for closed loop), added by ensure_columns
 );
 CREATE INDEX IF NOT EXISTS windows_tenant ON windows(tenant, t_start);
 CREATE TABLE IF NOT EXISTS samples (
@@ -84,6 +85,34 @@ CREATE TABLE IF NOT EXISTS results (
     value TEXT NOT NULL            -- JSON
 );
 """
+
+# An open-loop tenant's queries in a window (docs/schema.md, storage/queries.py). Added to a
+# DB made before them when edgemt next writes it (as samples' metric columns are): nullable,
+# so a closed-loop window and an older edgemt reading the file are unaffected.
+WINDOW_QUERY_COLUMNS = (
+    ("scheduled", "INTEGER"), ("started", "INTEGER"), ("completed", "INTEGER"), ("dropped", "INTEGER"),
+    ("within_slo", "INTEGER"), ("queue", "INTEGER"), ("lag_sum", "REAL"), ("lag_max", "REAL"),
+    ("lag_hist", "TEXT"), ("qhist", "TEXT"),
+)
+
+
+def ensure_columns(conn: sqlite3.Connection) -> None:
+    """Adds the columns of WINDOW_QUERY_COLUMNS a DB lacks (a writer's connection)."""
+    have = {r[1] for r in conn.execute("PRAGMA table_info(windows)")}
+    for name, kind in WINDOW_QUERY_COLUMNS:
+        if name not in have:
+            try:
+                conn.execute(f"ALTER TABLE windows ADD COLUMN {name} {kind}")
+            except sqlite3.OperationalError as exc:
+                if "duplicate column" not in str(exc):  # another writer added it first
+                    raise
+
+
+def has_query_columns(conn) -> bool:
+    """Whether the DB's windows have the open-loop columns (a DB older than them has not)."""
+    have = {r[1] for r in conn.execute("PRAGMA table_info(windows)")}
+    return all(name in have for name, _ in WINDOW_QUERY_COLUMNS)
+
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 TABLES = ("runs", "tenants", "windows", "samples", "events", "results")
@@ -208,6 +237,7 @@ def connect(path, readonly: bool = False, flag: str = "--db") -> sqlite3.Connect
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(DDL)
+        ensure_columns(conn)
         conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         conn.commit()

@@ -256,12 +256,23 @@ class Store:
     # -- measurements --------------------------------------------------------------------
     WINDOW_SQL = "INSERT INTO windows (tenant, t_start, t_end, images, batches, batch, hist) VALUES (?,?,?,?,?,?,?)"
 
-    def add_window(self, tenant_id, t_start, t_end, images, batches, batch, hist) -> None:
+    QUERY_WINDOW_SQL = ("INSERT INTO windows (tenant, t_start, t_end, images, batches, batch, hist, scheduled, "
+                        "started, completed, dropped, within_slo, queue, lag_sum, lag_max, lag_hist, qhist) "
+                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+
+    def add_window(self, tenant_id, t_start, t_end, images, batches, batch, hist, queries=None) -> None:
         # 2,000 tenants send 2,000 windows a second: the histogram ({"bucket": count}, short)
         # is written out by hand, at a tenth of json.dumps' cost; same text as json.dumps
         # with compact separators.
         text = "{" + ",".join('"%s":%d' % kv for kv in hist.items()) + "}" if hist else "{}"
-        self._queue(self.WINDOW_SQL, (tenant_id, t_start, t_end, images, batches, batch, text))
+        if queries is None:
+            self._queue(self.WINDOW_SQL, (tenant_id, t_start, t_end, images, batches, batch, text))
+            return
+        q = queries
+        self._queue(self.QUERY_WINDOW_SQL, (
+            tenant_id, t_start, t_end, images, batches, batch, text, q["scheduled"], q["started"], q["completed"],
+            q["dropped"], q.get("within"), q["queue"], q["lag_sum"], q["lag_max"],
+            json.dumps(q["lag_hist"], separators=(",", ":")), json.dumps(q["qhist"], separators=(",", ":"))))
 
     def add_sample(self, run_id: int, t: float, values: dict) -> None:
         """One row of metrics; a metric seen for the first time becomes a new REAL column."""
@@ -315,7 +326,8 @@ class Store:
         what the supervisor no longer keeps in memory."""
         from storage.aggregate import EPS, Window
 
-        sql = "SELECT t_start, t_end, images, batches, hist FROM windows WHERE tenant = ?"
+        sql = ("SELECT t_start, t_end, images, batches, hist, scheduled, started, completed, dropped, within_slo, "
+               "queue, lag_sum, lag_max, lag_hist, qhist FROM windows WHERE tenant = ?")
         args = [tenant_id]
         if since is not None:
             sql += " AND t_start >= ?"
@@ -323,7 +335,9 @@ class Store:
         if until is not None:
             sql += " AND t_end <= ?"
             args.append(until + EPS)
-        return [Window(r[0], r[1], r[2], r[3], json.loads(r[4]) if r[4] else {})
+        from storage.queries import from_row
+
+        return [Window(r[0], r[1], r[2], r[3], json.loads(r[4]) if r[4] else {}, from_row(r[5:]))
                 for r in self._read(sql + " ORDER BY t_start", args)]
 
     def window_totals_before(self, tenant_id: int, t: float):

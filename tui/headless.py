@@ -8,6 +8,7 @@ from pathlib import Path
 from runners import config
 from runners.errors import BadInput
 from runners.measure import in_phase, measure, tenant_summary
+from tui.open_loop_table import print_open_loop
 from runners.spec import parse_spec
 from storage import schema
 from tui.exit_codes import ExitCode
@@ -243,6 +244,7 @@ def _print_summary(out, weights):
         row += ["-" if lat["p50"] is None else f"{lat['p50']:.1f}", "-" if lat["p99"] is None else f"{lat['p99']:.1f}"]
         table.add_row(*row)
     console.print(table)
+    print_open_loop(console, out)
     for s in out["tenants"]:
         if s["error"]:
             console.print(f"tenant {s['id']} failed: {s['error']}", markup=False)

@@ -189,3 +189,42 @@ def test_export_streams_the_timeline(tmp_path):
     assert len(list(rows)) == 50
     assert export_csv(conn, tmp_path / "t.csv", run) == 50
     conn.close()
+
+
+def test_open_loop_window_columns_are_added_to_an_older_db(tmp_path):
+    """A DB made before the open-loop columns stays readable as it is (read-only, export)
+    and gains the nullable columns the next time edgemt writes it; closed-loop windows
+    read back without queries, open-loop ones with them."""
+    db = tmp_path / "old.db"
+    c = sqlite3.connect(db)
+    c.executescript(schema.DDL)  # the windows table without the query columns
+    c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+    c.execute("PRAGMA user_version = 1")
+    c.execute("INSERT INTO runs (id, kind, started, status) VALUES (1, 'run', 'x', 'done')")
+    c.execute("INSERT INTO tenants (id, run, group_id, model, framework, resource, batch, isolation, status) "
+              "VALUES (1, 1, 1, 'm', 'torch', 'cpu', 1, 'process', 'stopped')")
+    c.execute("INSERT INTO windows (tenant, t_start, t_end, images, batches, batch, hist) "
+              "VALUES (1, 0.0, 1.0, 5, 5, 1, '{}')")
+    c.commit()
+    c.close()
+    ro = schema.connect(db, readonly=True)
+    assert not schema.has_query_columns(ro)
+    assert export_csv(ro, tmp_path / "old.csv", 1) == 1
+    ro.close()
+    st = Store(db)
+    q = dict(scheduled=4, started=3, completed=3, dropped=1, within=2, queue=0, lag_sum=0.003, lag_max=0.002,
+             lag_hist={"50": 3}, qhist={"90": 3})
+    st.add_window(1, 1.0, 2.0, 3, 3, 1, {"90": 3}, q)
+    st.flush()
+    old, new = st.windows_between(1)
+    assert old.queries is None and new.queries == q
+    st.close()
+    conn = schema.connect(db, readonly=True)
+    assert schema.has_query_columns(conn)
+    export_csv(conn, tmp_path / "new.csv", 1)
+    conn.close()
+    with open(tmp_path / "new.csv") as fh:
+        header, closed, opened = [line.rstrip("\n").split(",") for line in fh][:3]
+    row = dict(zip(header, opened))
+    assert (row["scheduled"], row["dropped"], row["goodput_qps"], row["slo_attainment"]) == ("4", "1", "2.0", "0.5")
+    assert dict(zip(header, closed))["scheduled"] == ""
