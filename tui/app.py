@@ -630,13 +630,14 @@ class EdgemtApp(App):
 
     # -- losing the terminal --------------------------------------------------------------------
     def _install_signals(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-            loop.add_signal_handler(signal.SIGHUP, self._on_hangup)
-            loop.add_signal_handler(signal.SIGTERM, self._on_term)
-            loop.add_signal_handler(signal.SIGINT, self._on_term)
-        except (NotImplementedError, RuntimeError, ValueError):
-            pass
+        # while the UI is up, a stop signal goes through the app (it says "stopping every
+        # tenant…" and closes the run); once it has gone, tui/app_main.py hands the run to
+        # the Session's own lifecycle (tui/session.py)
+        from tui.session import install_signals
+
+        install_signals(asyncio.get_running_loop(), [(signal.SIGHUP, self._on_hangup, ()),
+                                                      (signal.SIGTERM, self._on_term, ()),
+                                                      (signal.SIGINT, self._on_term, ())])
 
     def _on_hangup(self) -> None:
         # The terminal is gone. Textual's writer thread dies on the dead tty and a later

@@ -5,7 +5,6 @@ terminal (SIGHUP) ends only the UI: the Supervisor, its children and the DB writ
 on in the same loop, headless, until SIGTERM or SIGINT stops them cleanly.
 """
 import asyncio
-import signal
 import sys
 
 from runners import config
@@ -77,32 +76,34 @@ async def _live(args, cfg, db) -> int:
     keep = bool(getattr(args, "keep_running", False))
     # The Session is built in a thread once the first frame is on screen (make_app's
     # session_factory): opening the DB, the host fingerprint, the collectors and the
-    # sampler no longer delay the UI's start.
+    # sampler no longer delay the UI's start. While the UI runs, it stops and closes the
+    # run itself (q, SIGTERM, a lost terminal: tui/app.py).
     app = make_app(cfg, session_factory=lambda: Session(db, "ui", {"keep_running": keep}, cfg), keep_running=keep)
     try:
         await app.run_async()
         if app.startup_error is not None:
             raise app.startup_error
-        if app.detached:
-            await _headless(app.session)
     finally:
         session = app.session
         if session is not None and session.status == "running":
-            await session.close("interrupted" if app.detached or not app.closing else "done")
+            await _after_ui(app, session)
     return ExitCode.OK
 
 
-async def _headless(session) -> None:
-    """The run goes on without a terminal until SIGTERM or SIGINT; then it stops cleanly."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, lambda: None)
-    session.store.add_event(session.run_id, session.supervisor.now(), "detached", None,
-                            {"reason": "terminal lost; --keep-running"})
-    await stop.wait()
-    await session.close("done")
+async def _after_ui(app, session) -> None:
+    """The run the UI left open, through the Session's lifecycle (tui/session.py): detached
+    from a lost terminal (``--keep-running``) it goes on headless until SIGTERM or SIGINT,
+    then ends ``done``; otherwise it ends at once, ``interrupted`` unless the UI was closing
+    it (``done``)."""
+    from signal import SIGHUP, SIGINT, SIGTERM
+
+    async with session.handling(stop=(SIGTERM, SIGINT), ignore=(SIGHUP,), db_error_stops=False):
+        if app.detached:
+            # the "detached" event was recorded by the app when the terminal went away
+            await session.stop.wait()
+            session.outcome = "done"
+        else:
+            session.outcome = "done" if app.closing else "interrupted"
 
 
 def follow_command(db, cfg, run_id: int) -> int:

@@ -303,50 +303,37 @@ async def _run(args, cfg, db, cache, checker, kind, body, total, params, failed)
     from tui.session import Session
 
     images = check_images(args.images) if args.images is not None else None
+    # the session owns signals, status and close (tui/session.py); as before, a DB write
+    # error does not stop an experiment
     session = Session(db, kind, params, cfg, images=images, window_s=args.window, checker=checker)
-    from tui.headless import STOP_SIGNALS
+    async with session.handling(db_error_stops=False):
+        progress, task = None, None
+        if not args.json:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    stop = asyncio.Event()
-    stopped_by = []  # the signal that stopped it, said on stderr
-    loop = asyncio.get_running_loop()
+            progress = Progress(TextColumn(f"[bold]{kind}[/] run {session.run_id}"), BarColumn(),
+                                MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
+                                console=Console(stderr=True), transient=True)
+            progress.start()
+            task = progress.add_task("starting", total=total)
 
-    def on_signal(sig):
-        stopped_by.append(sig)
-        stop.set()
+        def say(text, advance):
+            if progress is not None:
+                progress.update(task, description=text, advance=advance)
 
-    for sig in STOP_SIGNALS:
-        loop.add_signal_handler(sig, on_signal, sig)
-    progress, task = None, None
-    if not args.json:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        progress = Progress(TextColumn(f"[bold]{kind}[/] run {session.run_id}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), TextColumn("{task.description}"),
-                            console=Console(stderr=True), transient=True)
-        progress.start()
-        task = progress.add_task("starting", total=total)
-
-    def say(text, advance):
-        if progress is not None:
-            progress.update(task, description=text, advance=advance)
-
-    ctx = Context(session.supervisor, session.store, session.run_id, kind, duration=args.duration,
-                  max_s=args.max_duration, repeat=args.repeat, cooldown=args.cooldown, stop=stop, progress=say,
-                  cache=cache, resumed_from=args.resume)
-    status = "done"
-    summary = None
-    try:
-        summary = await body(ctx)
-        if summary.get("ended_by") == "stopped" or stop.is_set():
-            status = "interrupted"
-    except BaseException:
-        status = "failed"
-        raise
-    finally:
-        if progress is not None:
-            progress.stop()
-        await session.close(status)
+        ctx = Context(session.supervisor, session.store, session.run_id, kind, duration=args.duration,
+                      max_s=args.max_duration, repeat=args.repeat, cooldown=args.cooldown, stop=session.stop,
+                      progress=say, cache=cache, resumed_from=args.resume)
+        summary = None
+        try:
+            summary = await body(ctx)
+            if summary.get("ended_by") == "stopped":
+                session.outcome = "interrupted"
+        finally:
+            if progress is not None:
+                progress.stop()
+    status = session.status
     code = ExitCode.OK
     if status == "interrupted":
         code = ExitCode.STOPPED
@@ -362,7 +349,7 @@ async def _run(args, cfg, db, cache, checker, kind, body, total, params, failed)
         if status == "interrupted":
             print(f"stopped: what was measured is in run {session.run_id}; continue with --resume {session.run_id}")
     if status == "interrupted":
-        print(f"edgemt: stopped by {STOP_SIGNALS[stopped_by[0]] if stopped_by else 'the user'}; what was measured "
+        print(f"edgemt: stopped by {session.stop_signal_name()}; what was measured "
               f"is in run {session.run_id} (continue with --resume {session.run_id})", file=sys.stderr)
     return code
 

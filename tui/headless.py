@@ -1,7 +1,6 @@
 """``edgemt run``: tenants headless, a live rich table while they run, a summary at the end."""
 import asyncio
 import json
-import signal
 import sys
 from pathlib import Path
 
@@ -13,8 +12,6 @@ from runners.spec import parse_spec
 from storage import schema
 from tui.exit_codes import ExitCode
 from tui.session import Session, db_flag, resolve_db
-
-STOP_SIGNALS = {signal.SIGINT: "SIGINT (Ctrl-C)", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP (terminal lost)"}
 
 
 def check_window(window_s: float, duration: float = None, max_duration: float = None, where="--window") -> None:
@@ -94,46 +91,32 @@ def run_command(args) -> int:
 
 
 async def _run(args, specs, db, cfg, images, checker, params) -> int:
-    session = Session(db, "run", params, cfg, images=images, include_transfer=args.include_transfer,
-                      window_s=args.window, checker=checker)
-    sup = session.supervisor
-    stop = asyncio.Event()
-    stopped_by = []  # the signal that stopped the run, said in the summary
-    loop = asyncio.get_running_loop()
-
-    def on_signal(sig):
-        stopped_by.append(sig)
-        stop.set()
-
-    for sig in STOP_SIGNALS:
-        loop.add_signal_handler(sig, on_signal, sig)
-    # A DB the disk stops taking (full, size limit, read-only, I/O error) stops the run:
-    # measuring on without recording would lose every figure from then on.
-    session.store.on_error = lambda message: loop.call_soon_threadsafe(stop.set)
     live = None
-    status = "done"
-    try:
-        for spec in specs:
-            await sup.add_group(spec)
-        if not args.json and sys.stdout.isatty():
-            from rich.live import Live
+    # the session owns signals, status and close (tui/session.py): a stop signal or a DB
+    # the disk stops taking sets session.stop, which ends measure(); the run is then
+    # interrupted, failed if anything raised, else done
+    async with Session(db, "run", params, cfg, images=images, include_transfer=args.include_transfer,
+                       window_s=args.window, checker=checker) as session:
+        sup = session.supervisor
+        try:
+            for spec in specs:
+                await sup.add_group(spec)
+            if not args.json and sys.stdout.isatty():
+                from rich.live import Live
 
-            live = Live(_table(sup), refresh_per_second=2, transient=False)
-            live.start()
-        m = await measure(sup, duration=args.duration, max_s=args.max_duration, stop=stop,
-                          on_tick=(lambda: live.update(_table(sup))) if live else None)
-        if m.reason == "stopped":
-            status = "interrupted"
-        session.store.update_run_params(session.run_id, {**params, "measured": {"since": m.since, "until": m.until,
-                                                                                "steady": m.steady}})
-    except BaseException:
-        status = "failed"
-        raise
-    finally:
-        if live:
-            live.stop()
-        tenants = sup.all_tenants()
-        await session.close(status)
+                live = Live(_table(sup), refresh_per_second=2, transient=False)
+                live.start()
+            m = await measure(sup, duration=args.duration, max_s=args.max_duration, stop=session.stop,
+                              on_tick=(lambda: live.update(_table(sup))) if live else None)
+            session.outcome = "interrupted" if m.reason == "stopped" else "done"
+            session.store.update_run_params(session.run_id, {**params, "measured": {
+                "since": m.since, "until": m.until, "steady": m.steady}})
+        finally:
+            if live:
+                live.stop()
+            tenants = sup.all_tenants()
+    status = session.status
+    stopped_by = session.stopped_by
     if session.store.error:
         print(f"edgemt: cannot write the DB {db}: {session.store.error}; tenants stopped; what was written "
               f"before is kept (run {session.run_id} shows as interrupted at the next start)", file=sys.stderr)
@@ -161,7 +144,7 @@ async def _run(args, specs, db, cfg, images, checker, params) -> int:
 
         out["ramp"] = aggregate.ramp_summary({t.id: in_phase(t, *m.ramp) for t in tenants}, m.ramp)
     if stopped_by:
-        out["signal"] = STOP_SIGNALS[stopped_by[0]].split()[0]
+        out["signal"] = session.stop_signal_name().split()[0]
     _add_energy(out, db, session.run_id, m)
     weights = {s["weights"] for s in summaries if s["weights"]}
     if args.json:
@@ -170,7 +153,7 @@ async def _run(args, specs, db, cfg, images, checker, params) -> int:
         _print_summary(out, weights)
     if status == "interrupted":
         # documented in docs/cli.md: 130 whatever stopped it, the measurements are stored
-        print(f"edgemt: stopped by {STOP_SIGNALS[stopped_by[0]] if stopped_by else 'the user'} after "
+        print(f"edgemt: stopped by {session.stop_signal_name()} after "
               f"{measured:.1f} s measured; run {session.run_id} is stored as interrupted", file=sys.stderr)
         return ExitCode.STOPPED
     return ExitCode.TENANT_FAILED if any(s["status"] == "failed" for s in summaries) else ExitCode.OK

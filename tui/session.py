@@ -1,10 +1,21 @@
-"""One run's machinery, shared by the headless commands and the UI.
+"""One run's machinery and its lifecycle, shared by the headless commands and the UI.
 
 A Session opens the DB (marking runs of dead controllers ``interrupted``), records the
 run with its host fingerprint, starts the sampler (its snapshots become ``samples``
 rows on the run's clock) and builds the Supervisor. Closing it stops every tenant,
 stops the sampler, ends the run and flushes the DB.
+
+Used as ``async with Session(...) as session:`` it owns the whole lifecycle in one place:
+on the way in it takes SIGINT, SIGTERM and SIGHUP (each sets ``session.stop`` and is kept
+in ``session.stopped_by``; a DB the disk stops taking sets it too); on the way out it sets
+the run's final status (``failed`` when the body raised, ``interrupted`` when it was
+stopped, else ``done``; the body may say otherwise with ``session.outcome``), closes the
+run and gives the signals back to their defaults. ``edgemt run``, the experiment commands
+and the UI's live mode (once the UI has gone: lost terminal with ``--keep-running``, or an
+app that ended without closing the run) all go through it.
 """
+import asyncio
+import signal
 import time
 from pathlib import Path
 
@@ -96,17 +107,123 @@ class Session:
                                    on_snapshot=self._on_snapshot, epoch=self.t0)
             self.sampler.start()
         self.status = "running"
+        self.stop = None  # an asyncio.Event, made on the way into ``async with``
+        self.stopped_by = []  # the signals that stopped the run, first first
+        self.outcome = None  # the final status the body chose (None: decided on the way out)
+        self._stop_signals = dict(STOP_SIGNALS)
+        self._ignored_signals = ()
+        self._db_error_stops = True
+        self._installed = []
 
     def _on_snapshot(self, snap):
         self.store.add_sample(self.run_id, snap.t - self.t0, snap.values())
 
+    # -- the lifecycle ------------------------------------------------------------------------
+    def handling(self, stop=None, ignore=(), db_error_stops: bool = True) -> "Session":
+        """Which signals stop the run (default ``STOP_SIGNALS``), which are ignored while it
+        is in ``async with`` (the UI's run detached from a lost terminal ignores SIGHUP),
+        and whether a DB the disk stops taking stops it (``edgemt run``: yes)."""
+        if stop is not None:
+            self._stop_signals = {sig: STOP_SIGNALS.get(sig, sig.name) for sig in stop}
+        self._ignored_signals = tuple(ignore)
+        self._db_error_stops = db_error_stops
+        return self
+
+    def request_stop(self, sig=None) -> None:
+        """Stops the run's body (``session.stop``); ``sig`` is remembered for the messages."""
+        if sig is not None:
+            self.stopped_by.append(sig)
+        if self.stop is not None:
+            self.stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    def stop_signal_name(self, default: str = "the user") -> str:
+        """How the messages name what stopped the run: ``SIGINT (Ctrl-C)``, ``SIGTERM``, ..."""
+        return self._stop_signals.get(self.stopped_by[0], STOP_SIGNALS.get(self.stopped_by[0], default)) \
+            if self.stopped_by else default
+
+    async def __aenter__(self) -> "Session":
+        loop = asyncio.get_running_loop()
+        if self.stop is None:
+            self.stop = asyncio.Event()
+        handlers = [(sig, self.request_stop, (sig,)) for sig in self._stop_signals]
+        handlers += [(sig, _ignore, ()) for sig in self._ignored_signals]
+        self._installed = install_signals(loop, handlers)
+        if self._db_error_stops:
+            # A DB the disk stops taking (full, size limit, read-only, I/O error) stops the run:
+            # measuring on without recording would lose every figure from then on.
+            self.store.on_error = lambda message: loop.call_soon_threadsafe(self.request_stop)
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is not None:
+            status = "failed"
+        elif self.outcome is not None:
+            status = self.outcome
+        else:
+            status = "interrupted" if self.stopped else "done"
+        try:
+            await self.close(status)
+        finally:
+            # after the close: a second Ctrl-C while the tenants stop must not break the close
+            restore_signals(asyncio.get_running_loop(), self._installed)
+            self._installed = []
+        return False
+
     async def close(self, status: str = "done"):
-        await self.supervisor.shutdown()
-        if self.sampler is not None:
-            self.sampler.stop(close=True)
-        self.store.end_run(self.run_id, status)
-        self.store.close()
-        self.status = status
+        """Stops every tenant, stops the sampler, ends the run with ``status`` and flushes the
+        DB; once (a second call does nothing)."""
+        if self.status != "running":
+            return
+        self.status = "closing"
+        try:
+            await self.supervisor.shutdown()
+            if self.sampler is not None:
+                self.sampler.stop(close=True)
+            self.store.end_run(self.run_id, status)
+            self.store.close()
+        finally:
+            self.status = status
+
+
+# The signals that stop a run, as the messages name them (docs/cli.md, exit status 130).
+STOP_SIGNALS = {signal.SIGINT: "SIGINT (Ctrl-C)", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP (terminal lost)"}
+
+
+def _ignore(*_):
+    pass
+
+
+def install_signals(loop, handlers) -> list:
+    """Installs ``(signal, callback, args)`` handlers on ``loop``; returns what
+    ``restore_signals`` needs to give each signal back its handler from before. Where the
+    loop cannot take signals (not the main thread, Windows) nothing is installed."""
+    installed = []
+    for sig, callback, args in handlers:
+        before = signal.getsignal(sig)
+        try:
+            loop.add_signal_handler(sig, callback, *args)
+        except (NotImplementedError, RuntimeError, ValueError):
+            continue
+        installed.append((sig, before))
+    return installed
+
+
+def restore_signals(loop, installed) -> None:
+    """Gives each signal of ``install_signals`` back the handler it had before (the one of
+    ``asyncio.run`` for SIGINT on Python 3.11+, else the default: KeyboardInterrupt)."""
+    for sig, before in installed:
+        try:
+            loop.remove_signal_handler(sig)
+            # a handler another add_signal_handler put there cannot be put back from the
+            # outside (asyncio keeps it privately): the default is left instead
+            if callable(before) and getattr(before, "__name__", "") != "_sighandler_noop":
+                signal.signal(sig, before)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
 
 
 def logs_for(db: Path) -> Path:

@@ -1,0 +1,78 @@
+"""The Session's lifecycle (tui/session.py) as ``async with``, on oracle children: the stop
+signals are taken on the way in and given back on the way out, the run's final status is
+``done``, ``interrupted`` (a stop signal) or ``failed`` (the body raised), and every tenant
+is stopped and the DB closed in each case."""
+import asyncio
+import os
+import signal
+
+import pytest
+
+from runners import config
+from runners.spec import parse_spec
+from tui.session import Session
+
+
+async def until(pred, timeout=30.0):
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not pred():
+        if loop.time() > end:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+def run_status(oracle_home, run_id):
+    return oracle_home.rows("SELECT status FROM runs WHERE id = ?", (run_id,))[0][0]
+
+
+def new_session(oracle_home):
+    oracle_home.model("*", batch_s=0.02)
+    return Session(oracle_home.db, "test", {}, config.load(), window_s=0.3, collectors=[])
+
+
+async def test_a_run_that_ends_is_done_and_the_signals_are_given_back(oracle_home):
+    before = signal.getsignal(signal.SIGINT)
+    async with new_session(oracle_home) as session:
+        g = await session.supervisor.add_group(parse_spec("mobilenet_v2,count=2,threads=1"))
+        await until(lambda: all(t.n_windows >= 1 for t in g.active))
+        assert not session.stopped
+    assert session.status == "done" and run_status(oracle_home, session.run_id) == "done"
+    assert all(t.status == "stopped" for t in g.tenants)
+    assert signal.getsignal(signal.SIGINT) is before  # Ctrl-C is KeyboardInterrupt again
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+async def test_a_stop_signal_stops_the_body_and_the_run_is_interrupted(oracle_home, sig):
+    async with new_session(oracle_home) as session:
+        g = await session.supervisor.add_group(parse_spec("mobilenet_v2,threads=1"))
+        await until(lambda: g.active[0].n_windows >= 1)
+        os.kill(os.getpid(), sig)
+        await asyncio.wait_for(session.stop.wait(), 10)
+    assert session.stopped_by == [sig]
+    assert session.stop_signal_name() == {signal.SIGINT: "SIGINT (Ctrl-C)", signal.SIGTERM: "SIGTERM",
+                                          signal.SIGHUP: "SIGHUP (terminal lost)"}[sig]
+    assert session.status == "interrupted" and run_status(oracle_home, session.run_id) == "interrupted"
+    assert g.active == [] or all(t.status == "stopped" for t in g.tenants)
+
+
+async def test_a_body_that_raises_fails_the_run_and_still_stops_every_tenant(oracle_home):
+    with pytest.raises(RuntimeError, match="boom"):
+        async with new_session(oracle_home) as session:
+            g = await session.supervisor.add_group(parse_spec("mobilenet_v2,threads=1"))
+            await until(lambda: g.active[0].n_windows >= 1)
+            raise RuntimeError("boom")
+    assert session.status == "failed" and run_status(oracle_home, session.run_id) == "failed"
+    assert all(t.status == "stopped" for t in g.tenants)
+
+
+async def test_the_body_chooses_the_status_and_a_second_close_does_nothing(oracle_home):
+    session = new_session(oracle_home)
+    async with session.handling(stop=(signal.SIGTERM,), ignore=(signal.SIGHUP,)):
+        os.kill(os.getpid(), signal.SIGHUP)  # ignored: no stop, the process lives on
+        await asyncio.sleep(0.2)
+        assert not session.stopped
+        session.outcome = "done"
+    assert session.status == "done"
+    await session.close("failed")  # already closed: nothing changes
+    assert run_status(oracle_home, session.run_id) == "done"
