@@ -404,7 +404,8 @@ class EdgemtApp(App):
     def _run_experiment(self, req) -> None:
         import asyncio
 
-        from tui.screens.experiment import run_request, summary_line
+        from runners.experiments.request import run_experiment
+        from tui.screens.experiment import summary_line
 
         bar = self.query_one(ExperimentBar)
         stop = asyncio.Event()
@@ -413,7 +414,7 @@ class EdgemtApp(App):
 
         async def run():
             try:
-                summary = await run_request(self.session, req, lambda text, adv: bar.step(text, adv), stop)
+                summary = await run_experiment(self.session, req, lambda text, adv: bar.step(text, adv), stop)
             except BadInput as exc:
                 bar.finish(f"{req.kind}: {exc}")
                 self.post_message(msg.CommandDone("experiment", False, str(exc)))

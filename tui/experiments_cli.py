@@ -10,7 +10,6 @@ is kept; ``--resume RUN`` continues it in a new run, reusing the measured levels
 """
 import asyncio
 import json
-import math
 import sys
 
 from runners.errors import BadInput
@@ -208,6 +207,15 @@ def _saved_args(args) -> dict:
     return {k: getattr(args, k) for k in ARG_KEYS if hasattr(args, k)}
 
 
+def _request(args, kind: str, specs: list, cache: dict, **params):
+    """The ExperimentRequest of the command line (runners/experiments/request.py): the UI's
+    s key builds one too, and both run through ``run_experiment``."""
+    from runners.experiments.request import ExperimentRequest
+
+    return ExperimentRequest(kind, specs, duration=args.duration, max_s=args.max_duration, repeat=args.repeat,
+                             cooldown=args.cooldown, cache=cache, resumed_from=args.resume, **params)
+
+
 def sweep_batch_command(args) -> int:
     from runners.experiments import batch_sweep
     from runners.spec import check_batch
@@ -217,11 +225,8 @@ def sweep_batch_command(args) -> int:
     batches = (int_list(args.batches, "--batches", check_batch) if args.batches
                else list(batch_sweep.DEFAULT_BATCHES))
     checker = _checker(cfg, [spec])
-
-    async def body(ctx):
-        return await batch_sweep.run(ctx, spec, batches)
-
-    return _execute(args, cfg, db, cache, checker, batch_sweep.EXPERIMENT, body, total=len(batches))
+    request = _request(args, batch_sweep.EXPERIMENT, [spec], cache, batches=batches)
+    return _execute(args, cfg, db, checker, request)
 
 
 def sweep_concurrency_command(args) -> int:
@@ -234,13 +239,9 @@ def sweep_concurrency_command(args) -> int:
     if args.strategy not in search.STRATEGIES:
         raise BadInput(f"--strategy {args.strategy!r}; accepted: {', '.join(search.STRATEGIES)}")
     checker = _checker(cfg, [spec])
-    total = {"linear": args.max, "doubling": int(math.log2(args.max)) + 2,
-             "search": search.search_budget(args.max)}[args.strategy]
-
-    async def body(ctx):
-        return await concurrency_sweep.run(ctx, spec, args.max, args.strategy, args.warm_start)
-
-    return _execute(args, cfg, db, cache, checker, concurrency_sweep.EXPERIMENT, body, total=total)
+    request = _request(args, concurrency_sweep.EXPERIMENT, [spec], cache, max_level=args.max,
+                       strategy=args.strategy, warm=args.warm_start)
+    return _execute(args, cfg, db, checker, request)
 
 
 def dmp_command(args) -> int:
@@ -253,17 +254,13 @@ def dmp_command(args) -> int:
     if args.max is not None:
         _level(args.max, "--max", 1)
     checker = _checker(cfg, specs)
-    total = sum(1 if args.as_given else (args.max or s.count) for s in specs) + 1
-
-    async def body(ctx):
-        return await dmp.run(ctx, specs, as_given=args.as_given, max_level=args.max)
-
-    return _execute(args, cfg, db, cache, checker, dmp.EXPERIMENT, body, total=total,
+    request = _request(args, dmp.EXPERIMENT, specs, cache, as_given=args.as_given, max_level=args.max)
+    return _execute(args, cfg, db, checker, request,
                     failed=lambda s: s.get("achieved") is None and s.get("ended_by") != "stopped")
 
 
 def tune_command(args) -> int:
-    from runners.experiments import search, tuner
+    from runners.experiments import tuner
     from runners.spec import ISOLATIONS, check_batch
 
     cfg, db, cache = _prepare(args, tuner.EXPERIMENT)
@@ -281,27 +278,24 @@ def tune_command(args) -> int:
             raise BadInput(f"--isolations: {iso!r} is not an isolation; accepted: {', '.join(ISOLATIONS)}")
     if args.budget is not None and args.budget < 1:
         raise BadInput(f"--budget {args.budget} is not allowed; give a whole number >= 1")
-    axes = tuner.axes_for(max_level, sorted(batches), isolations)
-    grid = max_level * len(batches) * len(isolations)
     checker = _checker(cfg, [spec.with_changes(isolation=i) for i in isolations])
-    total = grid if args.full_grid else min(grid, args.budget or search.default_budget(grid))
-
-    async def body(ctx):
-        return await tuner.run(ctx, spec, axes, args.objective, args.p99_ms, args.budget, args.full_grid)
-
-    return _execute(args, cfg, db, cache, checker, tuner.EXPERIMENT, body, total=total)
+    request = _request(args, tuner.EXPERIMENT, [spec], cache, max_level=max_level, batches=sorted(batches),
+                       isolations=isolations, objective=args.objective, p99_ms=args.p99_ms, budget=args.budget,
+                       full_grid=args.full_grid)
+    return _execute(args, cfg, db, checker, request)
 
 
-def _execute(args, cfg, db, cache, checker, kind, body, total, failed=None) -> int:
+def _execute(args, cfg, db, checker, request, failed=None) -> int:
     params = {"args": _saved_args(args), "resumed_from": args.resume}
-    return asyncio.run(_run(args, cfg, db, cache, checker, kind, body, total, params, failed))
+    return asyncio.run(_run(args, cfg, db, checker, request, params, failed))
 
 
-async def _run(args, cfg, db, cache, checker, kind, body, total, params, failed) -> int:
-    from runners.experiments.common import Context
+async def _run(args, cfg, db, checker, request, params, failed) -> int:
+    from runners.experiments.request import run_experiment
     from tui.headless import check_images
     from tui.session import Session
 
+    kind = request.kind
     images = check_images(args.images) if args.images is not None else None
     # the session owns signals, status and close (tui/session.py); as before, a DB write
     # error does not stop an experiment
@@ -316,18 +310,15 @@ async def _run(args, cfg, db, cache, checker, kind, body, total, params, failed)
                                 MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
                                 console=Console(stderr=True), transient=True)
             progress.start()
-            task = progress.add_task("starting", total=total)
+            task = progress.add_task("starting", total=request.steps)
 
         def say(text, advance):
             if progress is not None:
                 progress.update(task, description=text, advance=advance)
 
-        ctx = Context(session.supervisor, session.store, session.run_id, kind, duration=args.duration,
-                      max_s=args.max_duration, repeat=args.repeat, cooldown=args.cooldown, stop=session.stop,
-                      progress=say, cache=cache, resumed_from=args.resume)
         summary = None
         try:
-            summary = await body(ctx)
+            summary = await run_experiment(session, request, progress=say)
             if summary.get("ended_by") == "stopped":
                 session.outcome = "interrupted"
         finally:

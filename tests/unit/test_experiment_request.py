@@ -2,6 +2,9 @@
 import pytest
 
 from runners.errors import BadInput
+from runners.experiments.request import ExperimentRequest
+from runners.experiments.search import search_budget
+from runners.spec import parse_spec
 from tui.screens.experiment import parse_request, summary_line
 
 
@@ -9,7 +12,8 @@ def test_good_request():
     r = parse_request("sweep-concurrency", "mobilenet_v2,framework=tflite,count=3", "8", "search", "4,1,2,2", "2.5")
     assert r.kind == "sweep-concurrency" and r.spec.framework == "tflite" and r.spec.count == 1
     assert (r.max_level, r.strategy, r.batches, r.duration) == (8, "search", [1, 2, 4], 2.5)
-    assert r.steps == 8
+    assert r.warm  # the UI's sweep keeps the running tenants between levels
+    assert r.steps == search_budget(8)  # what the CLI's progress bar expects too
     assert parse_request("sweep-batch", "resnet18", "1", "linear", "1,2", "1").steps == 2
 
 
@@ -34,3 +38,15 @@ def test_summary_line():
                                               "gain": 1.5, "ended_by": "reached --max", "junk": 1})
     assert line == ("sweep-concurrency: max level 3, best level 2, best throughput 41.23, gain 1.50, "
                     "ended by reached --max")
+
+
+def test_the_request_says_how_many_levels_a_progress_bar_expects():
+    one = [parse_spec("mobilenet_v2")]
+    assert ExperimentRequest("sweep-batch", one).steps == 9  # 1, 2, 4, ..., 256
+    assert ExperimentRequest("sweep-concurrency", one, max_level=8, strategy="linear").steps == 8
+    assert ExperimentRequest("sweep-concurrency", one, max_level=8, strategy="doubling").steps == 5
+    two = [parse_spec("mobilenet_v2,count=3"), parse_spec("resnet18,count=2")]
+    assert ExperimentRequest("dmp", two).steps == 3 + 2 + 1
+    assert ExperimentRequest("dmp", two, as_given=True).steps == 3
+    assert ExperimentRequest("tune", one, max_level=4, batches=[1, 2], full_grid=True).steps == 16
+    assert ExperimentRequest("tune", one, max_level=4, batches=[1, 2], budget=5).steps == 5

@@ -2,18 +2,19 @@
 
 The form picks the experiment (concurrency sweep, batch sweep, tuner), the SPEC (by
 default the selected group's) and its few parameters, and validates them with the same
-parser the CLI uses. It dismisses with an ``ExperimentRequest``; the app runs it as a
-worker on the session's Supervisor (tenants appear in the table like any group) and shows
-its progress in the ExperimentBar below the tenants (tui/widgets/experiment_bar.py).
+parser the CLI uses. It dismisses with an ``ExperimentRequest``
+(runners/experiments/request.py, the one the CLI builds too); the app runs it with
+``run_experiment`` as a worker on the session's Supervisor (tenants appear in the table
+like any group) and shows its progress in the ExperimentBar below the tenants
+(tui/widgets/experiment_bar.py).
 """
-from dataclasses import dataclass, field
-
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Select, Static
 
 from runners.errors import BadInput
 from runners import limits
+from runners.experiments.request import ExperimentRequest
 from runners.spec import check_batch, parse_spec
 from tui.screens.form import FormScreen
 
@@ -23,25 +24,6 @@ KINDS = (
     ("tune (concurrency x batch x isolation)", "tune"),
 )
 STRATEGIES = ("search", "linear", "doubling")
-
-
-@dataclass
-class ExperimentRequest:
-    kind: str  # sweep-concurrency | sweep-batch | tune
-    spec: object  # TenantSpec
-    max_level: int = 4
-    strategy: str = "search"
-    batches: list = field(default_factory=lambda: [1, 2, 4])
-    duration: float = 3.0
-
-    @property
-    def steps(self) -> int:
-        """How many levels the progress bar expects (an upper bound for sweeps)."""
-        if self.kind == "sweep-batch":
-            return len(self.batches)
-        if self.kind == "tune":
-            return max(1, (self.max_level * len(self.batches) * 2) // 4)
-        return self.max_level
 
 
 def parse_request(kind: str, spec_text: str, max_level: str, strategy: str, batches: str,
@@ -67,7 +49,9 @@ def parse_request(kind: str, spec_text: str, max_level: str, strategy: str, batc
         secs = limits.seconds(duration, limits.DURATION_S)
     except ValueError as exc:
         raise BadInput(f"duration {exc}") from None
-    return ExperimentRequest(kind, spec.with_changes(count=1), level, strategy, sorted(set(batch_list)), secs)
+    # warm: the running tenants stay between levels, as a person stepping with '+' would
+    return ExperimentRequest(kind, [spec.with_changes(count=1)], max_level=level, strategy=strategy,
+                             batches=sorted(set(batch_list)), duration=secs, warm=kind == "sweep-concurrency")
 
 
 class ExperimentScreen(FormScreen):
@@ -109,34 +93,6 @@ class ExperimentScreen(FormScreen):
             self.show_error(str(exc))
             return
         self.dismiss(req)
-
-
-async def run_request(session, req: ExperimentRequest, progress, stop) -> dict:
-    """Runs one request on the session's Supervisor; returns the experiment's summary."""
-    from runners.experiments.common import Context
-
-    ctx = Context(session.supervisor, session.store, session.run_id, req.kind, duration=req.duration,
-                  progress=progress, stop=stop)
-    session.store.add_event(session.run_id, session.supervisor.now(), "experiment_started", None,
-                            {"experiment": req.kind, "spec": str(req.spec), "max_level": req.max_level,
-                             "strategy": req.strategy, "batches": req.batches, "duration": req.duration})
-    if req.kind == "sweep-concurrency":
-        from runners.experiments import concurrency_sweep
-
-        # warm: the running tenants stay between levels, as a person stepping with '+' would
-        summary = await concurrency_sweep.run(ctx, req.spec, req.max_level, req.strategy, warm=True)
-    elif req.kind == "sweep-batch":
-        from runners.experiments import batch_sweep
-
-        summary = await batch_sweep.run(ctx, req.spec, req.batches)
-    else:
-        from runners.experiments import tuner
-
-        axes = tuner.axes_for(req.max_level, req.batches, ["process", "thread"])
-        summary = await tuner.run(ctx, req.spec, axes)
-    session.store.add_event(session.run_id, session.supervisor.now(), "experiment_done", None,
-                            {"experiment": req.kind, "summary": summary})
-    return summary
 
 
 def summary_line(kind: str, summary: dict) -> str:
