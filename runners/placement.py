@@ -33,6 +33,10 @@ class PlacementChecker:
         self.prober = prober
         # progress(text, elapsed_s), called about twice a second during a long wait (tui/waiting.py)
         self.progress = progress or (lambda text, elapsed: None)
+        # placements that passed ``check``: on the way to a start a placement is checked once
+        # (the CLI's check_all or the UI's form), and add_group / move, which check what
+        # comes to them without it (an experiment's groups, a test's), find it here
+        self.checked = set()
 
     def python_for(self, framework: str) -> str:
         return environments.require_python(framework, self.cfg).python
@@ -48,7 +52,15 @@ class PlacementChecker:
         return answer
 
     def check(self, spec: TenantSpec) -> None:
-        """Raises BadInput if the spec's environment or resource is missing."""
+        """Raises BadInput if the spec's environment or resource is missing; a placement
+        that passed once is not checked again (a device lost since then fails its tenant
+        when the child loads the model, with the child's reason)."""
+        if spec.placement in self.checked:
+            return
+        self._check(spec)
+        self.checked.add(spec.placement)
+
+    def _check(self, spec: TenantSpec) -> None:
         hello = self.hello(spec.framework)
         res = spec.resource
         if spec.framework == "onnxruntime":
