@@ -4,7 +4,8 @@ XDG config and data folders: a config.toml naming the real tflite environment, a
 prepared models linked in (they are a cache). One CPU each, a small object store, no
 dashboard. Every node is a ``ray start --block`` in its own session, so the finalizer ends
 exactly the processes it started (SIGTERM, then SIGKILL to the session) and checks none is
-left. The tests of this folder are marked 'fleet' (make check leaves them to make test).
+left. The tests of this folder are marked 'fleet' and 'frameworks' (their pytestmark): make
+check leaves them to make test.
 """
 import json
 import os
@@ -24,13 +25,6 @@ import edgemt_testlib
 RAY = str(Path(sys.executable).parent / "ray")
 BOARDS = ("b1", "b2", "b3")
 NODE_ARGS = ["--num-cpus", "1", "--object-store-memory", "100000000", "--disable-usage-stats", "--block"]
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if "tests/fleet/" in item.nodeid:
-            item.add_marker(pytest.mark.fleet)
-            item.add_marker(pytest.mark.frameworks)  # the boards run real tflite tenants
 
 
 def _free_port() -> int:

@@ -9,8 +9,13 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 import edgemt_testlib
 from conftest import BOARDS, fleet_edgemt
+
+# a real Ray cluster whose boards run real tflite tenants: make check leaves these to make test
+pytestmark = [pytest.mark.fleet, pytest.mark.frameworks]
 
 SPEC = "mobilenet_v2,framework=tflite,threads=1"
 
