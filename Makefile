@@ -73,8 +73,11 @@ test: $(STAMP) $(FLEET_STAMP) bytecode system-deps models
 # 'frameworks' and 'fleet' (a local Ray cluster, tests/fleet) are left to `make test`,
 # and the framework environments are hidden from the rest (tests/conftest.py). Its time is in docs/benchmarks.md.
 # Four workers on two cores: most of the oracle tests' time is waiting for windows.
-check: $(STAMP)
-	$(BIN)/python -m pytest -q -ra --no-frameworks -m "not fleet" -n 4
+# Bytecode first and written: where PYTHONDONTWRITEBYTECODE is set, every `edgemt` a test
+# starts would compile its sources again, and every worker would redo pytest's assertion
+# rewriting of every test module (~2 s of CPU each); the caches are git-ignored.
+check: $(STAMP) bytecode
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -ra --no-frameworks -m "not fleet" -n 4
 
 # The oldest releases a board's Python gets: on Python 3.8 (JetPack 5, Ubuntu 20.04) pip
 # installs Textual 6.2.1 and the others pinned in tests/python38-floor.txt. No 3.8 interpreter

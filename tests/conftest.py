@@ -57,11 +57,22 @@ def needs_frameworks(item) -> bool:
     case = getattr(item, "callspec", None) and item.callspec.params.get("case")
     if hasattr(case, "real"):  # a row of tests/bad_input_cases.py says whether it runs a real child
         return case.real
-    try:
-        source = inspect.getsource(item.function)
-    except (AttributeError, OSError, TypeError):
-        return False
-    return any(call in source for call in FRAMEWORK_CALLS)
+    return _calls_a_framework(getattr(item, "function", None))
+
+
+_CALLS_A_FRAMEWORK = {}
+
+
+def _calls_a_framework(function) -> bool:
+    """Whether FUNCTION's own source calls one of FRAMEWORK_CALLS; once per function (a
+    parametrized test is one function for many items, and inspect.getsource tokenizes)."""
+    if function not in _CALLS_A_FRAMEWORK:
+        try:
+            source = inspect.getsource(function)
+        except (OSError, TypeError):
+            source = ""
+        _CALLS_A_FRAMEWORK[function] = any(call in source for call in FRAMEWORK_CALLS)
+    return _CALLS_A_FRAMEWORK[function]
 
 
 def pytest_collection_modifyitems(config, items):

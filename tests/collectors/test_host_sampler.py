@@ -137,7 +137,11 @@ def test_sampler_survives_a_raising_callback():
 
     s = Sampler([HostCollector()], hz=50, on_snapshot=cb)
     s.start()
-    time.sleep(0.2)
+    # polled, not slept: on a loaded machine the sampler's thread may not run for 0.2 s
+    end = time.monotonic() + 30
+    while s.samples_taken < 3 and s.running and time.monotonic() < end:
+        time.sleep(0.02)
+    assert s.running  # the raising callback did not stop it
     s.stop()
     assert s.samples_taken >= 3
 

@@ -1,4 +1,5 @@
-"""Every row of the bad-input table (tests/bad_input_cases.py) against the real `edgemt`.
+"""Every row of the bad-input table (tests/bad_input_cases.py) against the real `edgemt`
+(in `make check`, most rows against a fork of a process that imported it, see forked()).
 
 Refused input: the exit status and first line of the row, exactly one line on stderr,
 nothing on stdout, no traceback, and every file in the test's folder (the seeded edgemt
@@ -16,7 +17,21 @@ import pytest
 
 from bad_input_cases import CASES, SETUPS, T, case_id
 from edgemt_testlib import EDGEMT, require_env
+from edgemt_zygote import Zygote
 from storage.store import Store
+
+
+# Per section, the first row runs through the real `edgemt` in the fast tier too.
+FIRST_OF_SECTION = {id(next(c for c in CASES if c.section == s)) for s in {c.section for c in CASES}}
+
+
+def forked(request, case) -> bool:
+    """Whether the row runs as a fork of the zygote: in the fast tier (`make check`), but
+    for the first row of each section and the rows about the process's own streams,
+    which start the real `edgemt` there too (so the tier also checks that the zygote's
+    commands are `edgemt`'s); `make test` starts the real `edgemt` for every row."""
+    return (request.config.getoption("--no-frameworks") and case.action is None and case.section != "streams"
+            and id(case) not in FIRST_OF_SECTION)
 
 
 def _pattern(text: str) -> "re.Pattern":
@@ -93,6 +108,19 @@ def _wait_check_child(pid, timeout=120):
     raise AssertionError("no check child appeared")
 
 
+@pytest.fixture(scope="module")
+def zygote():
+    with Zygote() as z:
+        yield z
+
+
+def _run_forked(zygote, argv, env):
+    """The row as a fork of the zygote (tests/edgemt_zygote.py): stdin /dev/null, stdout
+    and stderr pipes, as _run gives the real `edgemt`, without an interpreter start and
+    edgemt's imports each."""
+    return zygote.run(argv, env)
+
+
 def _run(case, argv, env, db):
     cmd = [EDGEMT, *argv]
     if case.action is None:
@@ -132,7 +160,7 @@ def _run(case, argv, env, db):
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case_id(i, c) for i, c in enumerate(CASES)])
-def test_bad_input(edgemt_home, case):
+def test_bad_input(edgemt_home, case, request):
     if case.real:
         require_env("tflite")
     home = edgemt_home
@@ -150,7 +178,10 @@ def test_bad_input(edgemt_home, case):
     argv = [a.format(**names) for a in case.argv]
     before = _snapshot(home)
     env = {**os.environ, **{k: v.format(**names) for k, v in case.env.items()}}
-    code, out, err = _run(case, argv, env, db)
+    if forked(request, case):
+        code, out, err = _run_forked(request.getfixturevalue("zygote"), argv, env)
+    else:
+        code, out, err = _run(case, argv, env, db)
     err = err.decode(errors="replace")
     lines = err.strip("\n").splitlines()
     assert "Traceback" not in err, err

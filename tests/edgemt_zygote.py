@@ -1,0 +1,178 @@
+"""`edgemt` commands started by forking a process that has already imported edgemt.
+
+The fast tier (`make check`) runs the bad-input table's ~170 refused commands; started as
+`edgemt`, each paid an interpreter start and edgemt's imports (~0.15 s of CPU, most of the
+table's time). A zygote is a Python process started once (per test worker) that imports
+what the `edgemt` script imports and waits; each command is a fork of it that runs the
+script's own two lines (``from tui.cli import main; sys.exit(main())``) with the test's
+argv, environment, working folder and standard streams (real file descriptors: pipes,
+/dev/null, /dev/full), and ends through the interpreter's own exit (streams flushed,
+atexit run). So each command is still its own process with its own exit status and
+streams, started from a state in which nothing but imports has happened; only the
+interpreter start and the entry script's path differ from `edgemt`
+(tests/functional/test_bad_input.py runs some rows through the real `edgemt` too, and
+`make test` runs every row through it).
+
+    with Zygote() as z:
+        code, out, err = z.run(["run", "--tenant", "x"], env=os.environ)
+
+Linux only (file descriptors pass over a Unix socket).
+"""
+import array
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+from edgemt_testlib import EDGEMT
+
+# What the `edgemt` script imports, and the modules its commands import on first use
+# (tui/cli.py's _dispatch): imported once in the zygote. A name that no longer exists is
+# skipped (it only costs its import in each command).
+PRELOAD = ("tui.cli", "tui.headless", "tui.info", "tui.experiments_cli", "tui.diff_cli", "tui.session",
+           "storage.store", "storage.schema", "runners.config")
+
+SERVER = r'''
+import array, importlib, json, os, socket, sys
+
+sock = socket.socket(fileno=int(sys.argv[1]))
+for name in json.loads(sys.argv[2]):
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        pass
+
+
+def receive():
+    data = b""
+    fds = array.array("i")
+    while not data.endswith(b"\n"):
+        chunk, anc, _, _ = sock.recvmsg(65536, socket.CMSG_SPACE(3 * fds.itemsize))
+        if not chunk:
+            sys.exit(0)  # the test worker is gone
+        data += chunk
+        for level, kind, payload in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
+    return json.loads(data), list(fds)
+
+
+def answer(obj):
+    sock.sendall((json.dumps(obj) + "\n").encode())
+
+
+while True:
+    request, fds = receive()
+    pid = os.fork()
+    if pid == 0:
+        # The command: the edgemt script's own lines, in a process that has only imported.
+        sock.close()
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        for fd in fds:
+            if fd > 2:
+                os.close(fd)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.chdir(request["cwd"])
+        sys.argv = request["argv"]
+        from tui.cli import main
+        sys.exit(main())  # leaves through the interpreter's exit, as the script does
+    for fd in fds:
+        os.close(fd)
+    answer({"pid": pid})
+    _, status = os.waitpid(pid, 0)
+    answer({"returncode": -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)})
+'''
+
+
+class Command:
+    """One command started by the zygote: ``pid``, and ``wait()`` for its return code
+    (as subprocess's: negative for a signal)."""
+
+    def __init__(self, zygote, pid):
+        self.zygote = zygote
+        self.pid = pid
+        self.returncode = None
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            self.returncode = self.zygote._read()["returncode"]
+        return self.returncode
+
+
+class Zygote:
+    def __init__(self):
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        # Started as `edgemt` would be by the tests: no terminal, the test's environment.
+        self.proc = subprocess.Popen([sys.executable, "-c", SERVER, str(theirs.fileno()), json.dumps(PRELOAD)],
+                                     pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL)
+        theirs.close()
+        self._buffer = b""
+
+    def start(self, argv, env, stdin, stdout, stderr, cwd=None) -> Command:
+        """Starts `edgemt ARGV` with ENV; STDIN, STDOUT, STDERR are file descriptors (the
+        caller keeps its copies)."""
+        request = {"argv": [EDGEMT, *argv], "env": dict(env), "cwd": cwd or os.getcwd()}
+        fds = array.array("i", [stdin, stdout, stderr])
+        self.sock.sendmsg([(json.dumps(request) + "\n").encode()],
+                          [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds.tobytes())])
+        return Command(self, self._read()["pid"])
+
+    def run(self, argv, env, timeout=300):
+        """Runs `edgemt ARGV` with stdin /dev/null and stdout, stderr pipes to its end;
+        returns (returncode, stdout bytes, stderr bytes)."""
+        stdin = os.open(os.devnull, os.O_RDONLY)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        try:
+            cmd = self.start(argv, env, stdin, out_w, err_w)
+        finally:
+            for fd in (stdin, out_w, err_w):
+                os.close(fd)
+        got = {}
+
+        def drain(name, fd):
+            chunks = []
+            while True:
+                b = os.read(fd, 65536)
+                if not b:
+                    break
+                chunks.append(b)
+            os.close(fd)
+            got[name] = b"".join(chunks)
+
+        readers = [threading.Thread(target=drain, args=(name, fd), daemon=True)
+                   for name, fd in (("out", out_r), ("err", err_r))]
+        for t in readers:
+            t.start()
+        for t in readers:
+            t.join(timeout)
+            assert not t.is_alive(), f"edgemt {argv} did not end in {timeout} s"
+        return cmd.wait(), got["out"], got["err"]
+
+    def _read(self) -> dict:
+        while b"\n" not in self._buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise RuntimeError(f"the edgemt zygote ended (exit {self.proc.poll()})")
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def close(self):
+        self.sock.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
