@@ -85,6 +85,12 @@ def pytest_collection_modifyitems(config, items):
             keep.append(item)
     if config.getoption("--no-frameworks"):
         config.hook.pytest_deselected(items=dropped)
+        # The long tests first (marked slow, then those that wait on oracle runs): xdist's
+        # 'load' scheduling deals the first tests out round-robin, so every worker starts
+        # with its share of the long waits and the short tests fill in around them; a long
+        # test dealt out last would be the run's tail.
+        keep.sort(key=lambda item: 0 if item.get_closest_marker("slow") else
+                  1 if "oracle_home" in getattr(item, "fixturenames", ()) else 2)
         items[:] = keep
 
 

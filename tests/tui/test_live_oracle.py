@@ -5,6 +5,7 @@ covers the app, the Session and the Supervisor behind it. Keys in, screen and DB
 import json
 import sqlite3
 
+import pytest
 from textual.widgets import DataTable, Input
 
 from edgemt_testlib import pid_alive
@@ -13,6 +14,8 @@ from test_live import add_group, db_rows, move_group_1, moved_tenants_in_db
 from tui.app import make_app
 from tui.session import Session
 from tui_helpers import group_row, probed_envs, wait_for
+
+pytestmark = pytest.mark.slow
 
 
 def oracle_session(oracle_home):
