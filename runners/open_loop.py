@@ -55,6 +55,8 @@ def figures(spec, tot: dict, seconds) -> dict:
         good = queries.goodput(within, seconds)
         out["slo"] = {
             "ms": spec.slo_ms, "percentile": spec.slo_pct, "within": within,
+            # the measured latency at the SLO's percentile (bucket upper edge; dropped queries not in it)
+            "latency_ms": _ms(latency.percentile(tot["qhist"], spec.slo_pct)),
             "attainment": None if att is None else round(att, 4),
             "goodput_qps": None if good is None else round(good, 3),
             "met": queries.slo_met(att, spec.slo_pct),

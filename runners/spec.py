@@ -112,13 +112,14 @@ class TenantSpec:
         if self.arrival == "trace":
             parts.append(f"arrival=trace:{self.trace}")
         elif self.arrival:
-            parts += [f"rate={self.rate:g}", f"arrival={self.arrival}"]
+            parts += [f"rate={self.rate:.10g}", f"arrival={self.arrival}"]
         if self.seed is not None:
             parts.append(f"seed={self.seed}")
         if self.queue is not None:
             parts.append(f"queue={self.queue}")
         if self.slo_ms is not None:
-            parts.append(f"slo={self.slo_ms:g}" if self.slo_pct == 99 else f"slo=p{self.slo_pct:g}:{self.slo_ms:g}")
+            parts.append(f"slo={self.slo_ms:.10g}" if self.slo_pct == 99
+                         else f"slo=p{self.slo_pct:.10g}:{self.slo_ms:.10g}")
         return ",".join(parts)
 
 
@@ -183,20 +184,28 @@ def _open_loop(values: dict, spec: str) -> dict:
     if "queue" in values:
         out["queue"] = _whole("queue", values["queue"], spec, *QUEUE)
     if "slo" in values:
-        raw = values["slo"]
-        pct, ms = 99.0, raw
-        m = re.match(r"^p([0-9]+(?:\.[0-9]+)?):(.*)$", raw)
-        if m:
-            pct, ms = float(m.group(1)), m.group(2)
-            if not 0 < pct < 100:
-                raise BadInput(f"SPEC {spec!r}: slo={raw!r}: percentile p{m.group(1)} is out of range; "
-                               "slo takes MS (the p99 bound) or pN:MS with N above 0 and below 100, e.g. p90:100")
-        elif not re.match(r"^[0-9.]+$", raw):
-            raise BadInput(f"SPEC {spec!r}: slo={raw!r}; slo takes MS (the p99 bound in milliseconds) or pN:MS, "
-                           "e.g. slo=100 or slo=p90:100")
-        out["slo_ms"] = _positive("slo", ms, spec, *SLO_MS, "milliseconds, a number")
-        out["slo_pct"] = pct
+        out["slo_pct"], out["slo_ms"] = parse_slo(values["slo"], f"SPEC {spec!r}: slo={values['slo']!r}", "slo")
     return out
+
+
+def parse_slo(raw: str, head: str, name: str):
+    """(percentile, milliseconds) of an SLO, ``MS`` (the p99 bound) or ``pN:MS``; a BadInput
+    starting with ``head`` (the value as the user gave it) names ``name`` and what it takes."""
+    pct, ms = 99.0, raw
+    m = re.match(r"^p([0-9]+(?:\.[0-9]+)?):(.*)$", raw)
+    if m:
+        pct, ms = float(m.group(1)), m.group(2)
+        if not 0 < pct < 100:
+            raise BadInput(f"{head}: percentile p{m.group(1)} is out of range; {name} takes MS (the p99 bound) or "
+                           "pN:MS with N above 0 and below 100, e.g. p90:100")
+    elif not re.match(r"^[0-9.]+$", raw):
+        raise BadInput(f"{head}; {name} takes MS (the p99 bound in milliseconds) or pN:MS, e.g. 100 or p90:100")
+    lo, hi = SLO_MS
+    value = float(ms) if re.match(r"^[0-9]+(\.[0-9]*)?$|^\.[0-9]+$", ms) else math.nan
+    if not lo <= value <= hi:
+        kind = "is not a number" if math.isnan(value) else "is out of range"
+        raise BadInput(f"{head}: {ms!r} {kind}; {name} takes milliseconds, a number from {lo:.10g} to {hi:.10g}")
+    return pct, value
 
 
 def _edgetpu_compiled(path: str) -> bool:

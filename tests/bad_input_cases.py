@@ -132,6 +132,22 @@ CASES = [
       "edgemt: --objective 'speed'; accepted: throughput, throughput-per-watt"),
     C("numbers", ["dmp", "--tenant", "mobilenet_v2"], 2,
       "edgemt: dmp needs two or more --tenant SPECs (one group per placement)"),
+    C("numbers", ["capacity", "--tenant", "mobilenet_v2", "--rate-max", "10"], 2,
+      "edgemt: --slo MS is required: the latency bound of a query in ms (its p99), or pN:MS, e.g. p90:100"),
+    C("numbers", ["capacity", "--tenant", "mobilenet_v2", "--slo", "100"], 2,
+      "edgemt: give --rate-max R (the largest rate that meets the SLO) or --fps F (the most streams at F queries "
+      "a second), one of them"),
+    C("numbers", ["capacity", "--tenant", "mobilenet_v2", "--slo", "100", "--rate-max", "10", "--fps", "15"], 2,
+      "edgemt: give --rate-max R (the largest rate that meets the SLO) or --fps F ..."),
+    C("numbers", ["capacity", "--tenant", "mobilenet_v2,rate=5", "--slo", "100", "--rate-max", "10"], 2,
+      "edgemt: --tenant 'mobilenet_v2,rate=5': capacity sets the rate; leave rate= and arrival=trace: out of the "
+      "SPEC (arrival=poisson,seed=N is fine)"),
+    C("numbers", ["capacity", "--tenant", "mobilenet_v2", "--slo", "p0:100", "--rate-max", "10"], 2,
+      "edgemt: --slo 'p0:100': percentile p0 is out of range; --slo takes MS (the p99 bound) or pN:MS ..."),
+    C("numbers", ["capacity", "--tenant", "mobilenet_v2", "--slo", "100", "--rate-max", "0"], 2,
+      "edgemt capacity: argument --rate-max: ..."),
+    C("numbers", ["capacity", "--tenant", "mobilenet_v2", "--slo", "100", "--rate-max", "10", "--step", "20"], 2,
+      "edgemt: --step 20 is above --rate-max 10; give a smaller step"),
 
     # -- SPECs ----------------------------------------------------------------------------
     C("spec", RUN + ["nosuchnet"], 2, "edgemt: SPEC 'nosuchnet': unknown model 'nosuchnet'; accepted: alexnet, ... (or file=PATH)"),
@@ -206,7 +222,9 @@ CASES = [
     C("spec", RUN + ["mobilenet_v2,rate=5,queue=0"], 2,
       "edgemt: SPEC ...: queue='0' is out of range; queue takes a whole number from 1 to 100000"),
     C("spec", RUN + ["mobilenet_v2,rate=5,slo=soon"], 2,
-      "edgemt: SPEC ...: slo='soon'; slo takes MS (the p99 bound in milliseconds) or pN:MS, e.g. slo=100 or slo=p90:100"),
+      "edgemt: SPEC ...: slo='soon'; slo takes MS (the p99 bound in milliseconds) or pN:MS, e.g. 100 or p90:100"),
+    C("spec", RUN + ["mobilenet_v2,rate=5,slo=0"], 2,
+      "edgemt: SPEC ...: slo='0': '0' is out of range; slo takes milliseconds, a number from 0.001 to 3600000"),
     C("spec", RUN + ["mobilenet_v2,rate=5,slo=p100:50"], 2,
       "edgemt: SPEC ...: slo='p100:50': percentile p100 is out of range; ..."),
     C("spec", RUN + ["mobilenet_v2,batch"], 2, "edgemt: SPEC ...: 'batch' is not key=value; ..."),

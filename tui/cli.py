@@ -131,6 +131,10 @@ def build_parser() -> Parser:
     from tui.fleet_cli import add_parser as add_fleet_parser  # fleet boards, fleet run PLAN (Ray)
 
     add_fleet_parser(sub, _common)
+
+    from tui.capacity_cli import add_parser as add_capacity_parser  # capacity --tenant SPEC --slo MS
+
+    add_capacity_parser(sub, _common)
     return p
 
 
@@ -298,6 +302,10 @@ def _dispatch(args, parser):
         from tui.fleet_cli import fleet_command
 
         return fleet_command
+    if cmd == "capacity":
+        from tui.capacity_cli import capacity_command
+
+        return capacity_command
     if cmd in ("sweep", "dmp", "tune", "correlate", "report", "merge"):
         from tui.experiments_cli import dispatch
 

@@ -200,7 +200,8 @@ def _checker(cfg, specs):
 
 # -- the commands ---------------------------------------------------------------------------------
 ARG_KEYS = ("tenant", "batches", "max", "strategy", "warm_start", "as_given", "objective", "p99_ms",
-            "isolations", "budget", "full_grid", "duration", "max_duration", "repeat", "cooldown", "window")
+            "isolations", "budget", "full_grid", "duration", "max_duration", "repeat", "cooldown", "window",
+            "slo", "rate_max", "step", "fps")  # the last four: edgemt capacity (tui/capacity_cli.py)
 
 
 def _saved_args(args) -> dict:

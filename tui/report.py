@@ -97,6 +97,10 @@ def print_data(data: dict, correlations: bool = True):
                           _res(v, "cpu_percent"), _res(v, "mem_percent"), _f(v.get("joules_per_inference"), "{:.4f}"),
                           "yes" if v.get("throttled") else "", note[:60])
             console.print(t)
+        elif exp == "capacity":
+            from tui.capacity_report import print_levels
+
+            print_levels(console, rows)
         elif exp == "dmp":
             t = Table(title="dmp measurements")
             for c in ("what", "level(s)", "ok", "img/s", "cpu %", "mem %", "note"):
@@ -117,7 +121,11 @@ def print_data(data: dict, correlations: bool = True):
 
 
 def _print_summary(console, exp, v):
-    if exp == "sweep-concurrency":
+    if exp == "capacity":
+        from tui.capacity_report import summary_line
+
+        console.print(summary_line(v), markup=False)
+    elif exp == "sweep-concurrency":
         console.print(f"[bold]concurrency sweep[/] {v['model']} {v['placement']} batch {v['batch']} ({v['strategy']}, "
                       f"{'warm' if v['warm_start'] else 'fresh'} tenants): max level {v['max_level']}"
                       + (f" (level {v['first_failed_level']} failed: {v['failed_reason']})" if v.get('first_failed_level') else "")

@@ -10,7 +10,7 @@ summary. Nothing here knows which front end asked.
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-KINDS = ("sweep-batch", "sweep-concurrency", "dmp", "tune")
+KINDS = ("sweep-batch", "sweep-concurrency", "dmp", "tune", "capacity")
 
 
 @dataclass
@@ -32,6 +32,13 @@ class ExperimentRequest:
     isolations: Optional[List[str]] = None  # tune (None: every isolation)
     budget: Optional[int] = None  # tune: configurations to measure (None: a quarter of the grid)
     full_grid: bool = False  # tune: measure every configuration
+    # capacity (runners/experiments/capacity.py): the SLO, and the rate grid (rate_max, step)
+    # or the streams' rate (fps, up to max_level streams)
+    slo_ms: Optional[float] = None
+    slo_pct: float = 99.0
+    rate_max: Optional[float] = None
+    step: Optional[float] = None
+    fps: Optional[float] = None
     # measuring each level (runners/experiments/common.py Context)
     duration: Optional[float] = None  # None: the steady-state rule
     max_s: float = 120.0
@@ -75,8 +82,18 @@ class ExperimentRequest:
                     "search": search.search_budget(top)}[self.strategy]
         if self.kind == "dmp":
             return sum(1 if self.as_given else (self.max_level or s.count) for s in self.specs) + 1
+        if self.kind == "capacity":
+            return search.search_budget(self.capacity_levels()[1])
         grid = self.concurrency_max() * len(self.batch_list()) * len(self.isolation_list())
         return grid if self.full_grid else min(grid, self.budget or search.default_budget(grid))
+
+    def capacity_levels(self):
+        """(rate step or None, number of levels) of a capacity search."""
+        from runners.experiments import capacity
+
+        if self.fps is not None:
+            return None, self.max_level or 64
+        return capacity.rate_grid(self.rate_max, self.step)
 
     def describe(self) -> dict:
         """The request as the ``experiment_started`` event records it."""
@@ -88,6 +105,9 @@ class ExperimentRequest:
             out["batches"] = self.batch_list()
         elif self.kind == "sweep-concurrency":
             out.update(max_level=self.concurrency_max(), strategy=self.strategy, warm=self.warm)
+        elif self.kind == "capacity":
+            out.update(slo_ms=self.slo_ms, slo_pct=self.slo_pct, rate_max=self.rate_max, step=self.step, fps=self.fps,
+                       max_level=self.max_level)
         else:
             out.update(max_level=self.concurrency_max(), batches=self.batch_list(), isolations=self.isolation_list(),
                        objective=self.objective, p99_ms=self.p99_ms, budget=self.budget, full_grid=self.full_grid)
@@ -121,6 +141,13 @@ async def run_experiment(session, request: ExperimentRequest, progress=None, sto
 
         summary = await concurrency_sweep.run(ctx, request.spec, request.concurrency_max(), request.strategy,
                                               request.warm)
+    elif request.kind == "capacity":
+        from runners.experiments import capacity
+
+        step, levels = request.capacity_levels()
+        summary = await capacity.run(ctx, request.spec, request.slo_ms, request.slo_pct,
+                                     "streams" if request.fps is not None else "rate", rate_max=request.rate_max,
+                                     step=step, fps=request.fps, max_streams=levels)
     elif request.kind == "dmp":
         from runners.experiments import dmp
 
