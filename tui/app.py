@@ -89,6 +89,7 @@ class EdgemtApp(App):
         self.envs = dict(envs) if envs is not None else None
         self.edgetpus = edgetpus
         self.detached = False  # SIGHUP with --keep-running: the run goes on without the UI
+        self.terminal_lost = False  # SIGHUP: output goes nowhere from then on (tui/lost_terminal.py)
         self.closing = False
         self._cmd_lock = asyncio.Lock()
         self._experiment_stop = None  # set while an experiment started with s runs
@@ -174,7 +175,7 @@ class EdgemtApp(App):
         self.state.version += 1
         self._attach_session(signals=False)
         pending_close, self.closing = self.closing, False
-        if getattr(self, "hung_up", False):
+        if self.terminal_lost:
             self._after_hangup()  # the terminal went away while the Session was being built
         elif pending_close:
             self.call_later(self.stop_run, self._pending_status)  # q or SIGTERM came first
@@ -640,22 +641,19 @@ class EdgemtApp(App):
                                                       (signal.SIGTERM, self._on_term, ()),
                                                       (signal.SIGINT, self._on_term, ())])
 
+    def get_driver_class(self):
+        """The platform's driver, made to drop output once the terminal is lost (tui/lost_terminal.py)."""
+        from tui.lost_terminal import quiet_driver
+
+        return quiet_driver(super().get_driver_class())
+
     def _on_hangup(self) -> None:
-        # The terminal is gone. Textual's writer thread dies on the dead tty and a later
-        # draw (or Textual's own exit, which restores the terminal) would block on its full
-        # queue; so from now on output goes nowhere and the process ends with os._exit once
-        # the run is closed: nothing is left on screen to restore.
-        self.hung_up = True
-        try:
-            null = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):
-                os.dup2(null, fd)
-        except OSError:
-            pass
-        driver = getattr(self, "_driver", None)
-        if driver is not None:
-            driver.write = lambda data: None
-            driver.flush = lambda: None
+        # The terminal is gone: from now on output goes nowhere (tui/lost_terminal.py) and,
+        # unless the run goes on detached, the process ends with os._exit once the run is
+        # closed: nothing is left on screen to restore.
+        from tui.lost_terminal import silence
+
+        silence(self)
         if self.session is None:
             return  # on_session_ready comes back here once the run exists
         self._after_hangup()
@@ -671,9 +669,9 @@ class EdgemtApp(App):
         self._finish("interrupted")
 
     def _on_term(self) -> None:
-        if getattr(self, "hung_up", False) and self.session is None:
+        if self.terminal_lost and self.session is None:
             os._exit(0)  # no run yet, no terminal: nothing to stop
-        if getattr(self, "hung_up", False):
+        if self.terminal_lost:
             self._finish("done" if self.detached else "interrupted")
         else:
             self.call_later(self.stop_run, "interrupted")
