@@ -114,6 +114,7 @@ class Session:
         self._ignored_signals = ()
         self._db_error_stops = True
         self._installed = []
+        self._closing = None  # the close in progress or done (an asyncio future)
 
     def _on_snapshot(self, snap):
         self.store.add_sample(self.run_id, snap.t - self.t0, snap.values())
@@ -175,10 +176,13 @@ class Session:
 
     async def close(self, status: str = "done"):
         """Stops every tenant, stops the sampler, ends the run with ``status`` and flushes the
-        DB; once (a second call does nothing)."""
-        if self.status != "running":
-            return
-        self.status = "closing"
+        DB; once (a second call waits for the first and changes nothing)."""
+        if self._closing is None:
+            self.status = "closing"
+            self._closing = asyncio.ensure_future(self._close(status))
+        await self._closing
+
+    async def _close(self, status: str):
         try:
             await self.supervisor.shutdown()
             if self.sampler is not None:
