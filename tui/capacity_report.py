@@ -24,7 +24,7 @@ def print_levels(console, rows) -> None:
                   "met" if v.get("ok") else "MISSED" if v.get("slo_met") is False else "failed",
                   _f(fig.get("offered_qps")), _f(fig.get("completed_qps")), _f(fig.get("dropped"), "{}"),
                   _f(lat.get("p99"), "{:.1f}"), _f(slo.get("attainment"), "{:.1%}"), _f(slo.get("goodput_qps")),
-                  note[:70])
+                  note[:100])
     console.print(t)
 
 
