@@ -2,6 +2,7 @@
 from them, files edgemt writes are not world-writable, CSV formula cells are escaped."""
 import ast
 import csv
+import functools
 import os
 import pickle
 import stat
@@ -12,10 +13,11 @@ from edgemt_testlib import REPO, require_env, run_edgemt
 SOURCE_DIRS = ("runners", "collectors", "storage", "tui", "themes")
 
 
+@functools.lru_cache(maxsize=None)
 def _sources():
-    for d in SOURCE_DIRS:
-        for path in sorted((REPO / d).rglob("*.py")):
-            yield path, ast.parse(path.read_text(), filename=str(path))
+    """(path, tree) of every module of edgemt's, parsed once for the tests of this file."""
+    return tuple((path, ast.parse(path.read_text(), filename=str(path)))
+                 for d in SOURCE_DIRS for path in sorted((REPO / d).rglob("*.py")))
 
 
 def _name(node):
