@@ -29,7 +29,9 @@ KEY is "framework:model", "model" or "*" (looked up in that order). TIMING field
   known latency percentiles;
 - ``from_start``: true: each batch sleeps its duration from its own start (no schedule, no
   catch-up), so a latency is never below its duration (latency tests; throughput is then
-  lowered by the machine's late wake-ups);
+  lowered by the machine's late wake-ups). Always so for an open-loop tenant (spec
+  ``rate``): it idles between queries, and catching up on that idle time would make its
+  batches take no time;
 - ``fixed_batch``: the model takes only this batch; others are clamped to it (as an
   EdgeTPU model), with a ``batch_clamped`` event;
 - ``max_batch``: larger batches fail to allocate (a MemoryError, as out of memory);
@@ -123,7 +125,7 @@ class OracleBackend(object):
     def call(self):
         d = self.duration()
         now = time.monotonic()
-        if self.timing.get("from_start"):
+        if self.timing.get("from_start") or self.spec.get("rate") is not None:
             self.calls += 1
             time.sleep(d)  # the latency is the point here: never shortened to catch up
             return

@@ -6,9 +6,12 @@ step of the rate grid by doubling then bisection. Counts and bounds only: nothin
 depends on how fast this machine is beyond a few ms of sleep overshoot a query."""
 import json
 
+import pytest
+
 from edgemt_testlib import run_edgemt
 
 
+@pytest.mark.slow  # about 7 levels of 3 s
 def test_capacity_finds_the_known_rate_limit_within_one_step(oracle_home):
     oracle_home.model("*", batch_s=0.2, from_start=True)
     r = run_edgemt("capacity", "--tenant", "mobilenet_v2", "--slo", "300", "--rate-max", "8", "--step", "0.5",

@@ -20,7 +20,7 @@ def _run(*specs, duration="4", window="0.5"):
 def test_open_loop_run_reports_queries_latency_and_slo(oracle_home):
     # 20 ms a batch. g1: 10 queries a second, 1 s SLO: served on time. g2: 0.25 s a
     # batch at 8 a second (twice what it can serve), queue of 4: drops, and the SLO missed.
-    oracle_home.model("mobilenet_v2", batch_s=0.02, from_start=True)
+    oracle_home.model("mobilenet_v2", batch_s=0.02)  # open loop: from its start, as from_start (oracle_child.py)
     oracle_home.model("squeezenet1_0", batch_s=0.25, from_start=True)
     out = _run("mobilenet_v2,rate=10,slo=1000", "squeezenet1_0,rate=8,queue=4,slo=p90:400", duration="4")
     fast, slow = out["tenants"]
