@@ -65,6 +65,18 @@ def test_open_loop_run_reports_queries_latency_and_slo(oracle_home):
     assert len(mine) == len(rows)
     assert [int(r["scheduled"]) for r in mine] == [r[0] for r in rows]
     assert [int(r["dropped"]) for r in mine] == [r[3] for r in rows]
+    # the windows of the result's span add up to the --json figures (one definition, two outputs)
+    since, until = out["span"]
+    for s in (fast, slow):
+        q = s["open_loop"]
+        ws = [r for r in table if int(r["tenant"]) == s["id"] and float(r["t_start"]) >= since - 1e-3
+              and float(r["t_end"]) <= until + 1e-3]
+        assert len(ws) == 8  # 4 s of 0.5 s windows
+        for k in ("scheduled", "started", "completed", "dropped"):
+            assert sum(int(r[k]) for r in ws) == q[k], k
+        within = sum(int(r["within_slo"]) for r in ws)
+        assert within == q["slo"]["within"]
+        assert q["slo"]["goodput_qps"] == round(within / out["measured_s"], 3)
     for r in mine:
         seconds = float(r["t_end"]) - float(r["t_start"])
         assert float(r["goodput_qps"]) == round(int(r["within_slo"]) / seconds, 3)
