@@ -141,7 +141,8 @@ def test_saturated_tenant_queues_then_drops_and_latency_grows(monkeypatch):
     assert total["started"] <= total["scheduled"] - total["dropped"] + bound + 1
     assert total["completed"] < 0.7 * total["scheduled"]  # it serves ~10 of the 20 a second
     queues = [w["queue"] for w in ws]
-    assert max(queues) == bound  # full queue when dropping
+    # full when dropping (at a report the queue may be one short: a query just started)
+    assert bound - 1 <= max(queues) <= bound
     first = next(w for w in ws if w["completed"])
     last = [w for w in ws if w["completed"]][-1]
     p99_first = latency.percentile(first["qhist"], 99)

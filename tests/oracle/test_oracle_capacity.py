@@ -1,9 +1,10 @@
 """Oracle: ``edgemt capacity`` finds the known limit of a tenant whose batches take a known
 time. A query takes 0.2 s, so one tenant serves at most 5 queries a second: below that
 every query is served on time (latency ~0.2 s), above it the queue grows and the latency
-with it. With a 300 ms p99 SLO the largest rate that meets it is 5/s, found within one
-step of the rate grid by doubling then bisection. Counts and bounds only: nothing here
-depends on how fast this machine is beyond a few ms of sleep overshoot a query."""
+with it. With a 400 ms p99 SLO the largest rate that meets it is 5/s, found within one
+step of the rate grid by doubling then bisection. The SLO leaves 200 ms for a loaded
+machine's late wake-ups below the limit, and 5.5/s (10 % over) adds 0.1 s of queueing a
+second, so it misses within the measured 3 s: counts and bounds, no tight timing."""
 import json
 
 import pytest
@@ -14,12 +15,12 @@ from edgemt_testlib import run_edgemt
 @pytest.mark.slow  # about 7 levels of 3 s
 def test_capacity_finds_the_known_rate_limit_within_one_step(oracle_home):
     oracle_home.model("*", batch_s=0.2, from_start=True)
-    r = run_edgemt("capacity", "--tenant", "mobilenet_v2", "--slo", "300", "--rate-max", "8", "--step", "0.5",
+    r = run_edgemt("capacity", "--tenant", "mobilenet_v2", "--slo", "400", "--rate-max", "8", "--step", "0.5",
                    "--duration", "3", "--window", "0.5", "--json", check=0)
     out = json.loads(r.stdout)
     s = out["summary"]
     assert out["experiment"] == "capacity" and out["status"] == "done"
-    assert s["mode"] == "rate" and s["step"] == 0.5 and s["slo"] == {"ms": 300.0, "percentile": 99.0}
+    assert s["mode"] == "rate" and s["step"] == 0.5 and s["slo"] == {"ms": 400.0, "percentile": 99.0}
     assert abs(s["max_rate"] - 5.0) <= 0.5, s
     assert s["first_failed_rate"] is not None and s["first_failed_rate"] > s["max_rate"]
     assert s["first_failed_rate"] - s["max_rate"] <= 1.0  # bisected down to neighbours on the grid (or one apart)
