@@ -99,3 +99,22 @@ def test_summary_prints_the_open_loop_table(oracle_home):
     text = " ".join(r.stdout.split())  # the line wraps at the terminal's width
     assert "open loop (constant, 8/s offered)" in text
     assert "SLO p99 <= 100 ms: 0.0% within, goodput 0.00/s: MISSED" in text
+
+
+def test_trace_and_poisson_arrivals_end_to_end(oracle_home):
+    # a trace of 0.1 s and 0.3 s gaps (5 queries a second on average, repeated), and a seeded
+    # poisson stream of 20 a second: the child reads the trace file and draws the poisson
+    # times itself; the controller only counts what it reports
+    trace = oracle_home.home / "gaps.txt"
+    trace.write_text("# seconds between queries\n0.1\n0.3\n")
+    oracle_home.model("*", batch_s=0.01)
+    out = _run(f"mobilenet_v2,arrival=trace:{trace}", "mobilenet_v1,framework=tflite,rate=20,arrival=poisson,seed=5",
+               duration="4")
+    tr, po = (t["open_loop"] for t in out["tenants"])
+    assert (tr["arrival"], tr["rate"]) == ("trace", 5.0)
+    assert 18 <= tr["scheduled"] <= 22 and tr["dropped"] == 0
+    assert po["arrival"] == "poisson" and po["rate"] == 20.0
+    assert 40 <= po["scheduled"] <= 130  # 80 expected; a poisson count of 80 is within 40..130 for any seed
+    assert po["completed"] >= po["scheduled"] - 5
+    spec = json.loads(oracle_home.rows("SELECT spec FROM tenants WHERE id = ?", (out["tenants"][1]["id"],))[0][0])
+    assert (spec["arrival"], spec["seed"], spec["rate"]) == ("poisson", 5, 20.0)
