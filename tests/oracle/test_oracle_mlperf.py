@@ -1,0 +1,73 @@
+"""Oracle: an MLPerf scenario run on a tenant of known batch time (runners/experiments/mlperf_scenario.py).
+
+The oracle child's batches take a known time (in the middle of a latency bucket), or
+longer on a loaded machine: the percentile and the early-stopping estimate are at least
+that bucket's upper edge, the query count at most the performance phase over the batch
+time, and the verdict follows from the (scaled-down) rules with a wide margin. See tests/oracle/oracle_env.py for the oracle.
+"""
+import json
+import sqlite3
+
+import pytest
+
+from runners import config, mlperf
+from runners.child import latency
+from runners.experiments import mlperf_scenario
+from runners.experiments.common import Context
+from runners.spec import parse_spec
+from tui.session import Session
+
+BATCH_S = 0.02113  # in the middle of a latency bucket (log scale): 19.95..22.39 ms
+EDGE_MS = round(latency.upper_edge(latency.bucket_of(BATCH_S)) * 1000, 3)
+
+
+async def _run(home, scenario, rules, batch=None):
+    session = Session(home.db, "mlperf", {}, config.load(), window_s=0.5, collectors=[])
+    try:
+        ctx = Context(session.supervisor, session.store, session.run_id, mlperf_scenario.EXPERIMENT)
+        spec = parse_spec("mobilenet_v2" + (f",batch={batch}" if batch else ""))
+        out = await mlperf_scenario.run(ctx, spec, scenario, rules=rules)
+    finally:
+        await session.close()
+    return out
+
+
+@pytest.mark.slow
+async def test_single_stream_on_a_known_batch_time(oracle_home):
+    oracle_home.model("*", batch_s=BATCH_S)
+    rules = mlperf.Rules(mlperf.SINGLE_STREAM, 2.0, 60, percentile=0.9, comparable=False)
+    out = await _run(oracle_home, mlperf.SINGLE_STREAM, rules)
+
+    assert out["valid"] is True and out["reasons"] == [] and out["comparable"] is False, json.dumps(out)
+    assert out["batch"] == 1 and out["samples"] == out["queries"]
+    # 2.5 s (the minimum and a window) at 21 ms a query at best
+    assert out["measured_s"] == 2.5 and 60 <= out["queries"] <= out["measured_s"] / BATCH_S + 1
+    # A query takes the batch time or longer (a loaded machine): its bucket's edge at least.
+    assert EDGE_MS <= out["percentile_ms"] <= out["early_stopping_ms"]
+    # the row in the DB is the result
+    row = sqlite3.connect(oracle_home.db).execute(
+        "SELECT experiment, key, value FROM results").fetchone()
+    assert row[0] == "mlperf" and json.loads(row[1])["scenario"] == "single-stream"
+    assert json.loads(row[2])["early_stopping_ms"] == out["early_stopping_ms"]
+
+
+@pytest.mark.slow
+async def test_too_few_queries_is_invalid_with_the_reason(oracle_home):
+    oracle_home.model("*", batch_s=BATCH_S)
+    rules = mlperf.Rules(mlperf.MULTI_STREAM, 1.0, 100000, samples_per_query=8, percentile=0.99, comparable=False)
+    out = await _run(oracle_home, mlperf.MULTI_STREAM, rules)
+
+    assert out["valid"] is False and out["batch"] == 8 and out["samples"] == 8 * out["queries"]
+    assert out["reasons"][0] == "min queries not met: %d < 100000" % out["queries"]
+    # under 662 queries: too few for the 99th percentile's early stopping too
+    assert out["reasons"][1].startswith("early stopping not met") and out["early_stopping_ms"] is None
+
+
+@pytest.mark.slow
+async def test_offline_throughput(oracle_home):
+    oracle_home.model("*", batch_s=BATCH_S)
+    rules = mlperf.Rules(mlperf.OFFLINE, 2.0, 1, samples_per_query=100, comparable=False)
+    out = await _run(oracle_home, mlperf.OFFLINE, rules, batch=4)
+
+    assert out["valid"] is True and out["batch"] == 4 and out["queries"] * 4 == out["samples"] >= 100
+    assert out["samples_per_s"] == pytest.approx(4 / BATCH_S, rel=0.05)
