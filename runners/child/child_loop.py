@@ -262,7 +262,11 @@ class Tenant(object):
 
     def _new_queue(self, now):
         seed = self.spec.get("seed")
-        schedule = arrivals.Schedule(now, self.rate, self.arrival, seed=seed, trace=self.trace)
+        # The schedule starts at the first window edge counted: a query scheduled before it
+        # would be counted nowhere (or only as completed), so every query of a schedule is
+        # counted once, from its arrival to its end.
+        origin = now if self.armed_k is None else max(now, self.grid.edge(self.armed_k))
+        schedule = arrivals.Schedule(origin, self.rate, self.arrival, seed=seed, trace=self.trace)
         return arrivals.Queue(schedule, self.queue_bound, on_arrival=self._arrived)
 
     def due_windows(self, now):

@@ -1,24 +1,36 @@
 """An MLPerf Inference scenario run on one tenant: runners/mlperf.py's rules applied to its windows.
 
-The tenant runs closed-loop, as MLPerf's LoadGen issues these scenarios: SingleStream
-issues one sample a query and the next query when the last completes (batch 1);
-MultiStream 8 samples a query (batch 8), the next when the last completes; Offline issues
-every sample at once, which a tenant running batches back to back (at its SPEC's batch)
-works through. (Server needs open-loop arrivals: not run here yet.) One measured phase of
-the scenario's minimum duration and one window more (rounded up to whole windows) is the
-performance phase;
-its windows give the query and sample counts, the latency histogram and the energy, and
-``mlperf.evaluate_binned`` the figures and the verdict (docs/experiments.md, "MLPerf
-scenarios"). The result is one ``results`` row (experiment ``mlperf``).
+As MLPerf's LoadGen issues the scenarios:
+
+- SingleStream, MultiStream, Offline run closed-loop. SingleStream issues one sample a
+  query and the next query when the last completes (batch 1); MultiStream 8 samples a
+  query (batch 8); Offline every sample at once, which a tenant running batches back to
+  back (at its SPEC's batch) works through. One measured phase of the minimum duration
+  and one window more (rounded up to whole windows) is the performance phase.
+- Server runs open-loop (docs/experiments.md, "Open loop") on LoadGen's own Poisson
+  schedule: ``mlperf.poisson_schedule_ns`` at the target rate, handed to the tenant as a
+  trace of inter-arrival times (``arrival=trace:FILE``) that ends with a gap no run
+  reaches, with ``slo=`` at the latency bound (the child counts the queries within it
+  exactly) and a queue that holds every query. The performance phase ends when every
+  scheduled query completed.
+
+The phase's windows give the query and sample counts, the latency histogram and the
+energy, and ``mlperf.evaluate_binned`` the figures and the verdict (docs/experiments.md,
+"MLPerf scenarios"). The result is one ``results`` row (experiment ``mlperf``).
 """
-from runners import mlperf
+import asyncio
+
+from runners import mlperf, paths
 from runners.child import latency
 from runners.errors import BadInput
 from runners.experiments.common import Context, Stopped, resource_means
 from runners.measure import in_phase, measure
+from storage import queries as query_counts
 
 EXPERIMENT = "mlperf"
 CLOSED_LOOP = (mlperf.SINGLE_STREAM, mlperf.MULTI_STREAM, mlperf.OFFLINE)
+# The gap after Server's last scheduled query: longer than any run, so no query follows it.
+NEVER_S = 1e7
 POWER_NOTE = ("power from the board's own sensors (INA219, jtop, NVML) over exactly the performance phase; "
               "not MLPerf's wall-power measurement")
 
@@ -29,13 +41,18 @@ def batch_of(scenario: str, spec) -> int:
 
 
 async def run(ctx: Context, spec, scenario: str, quick: bool = False, expected_qps: float = None,
+              latency_bound_ms: float = None, target_qps: float = None, seed: int = mlperf.RULE_SCHEDULE_SEED,
               rules: mlperf.Rules = None) -> dict:
     """Runs ``scenario`` on one tenant of ``spec``; returns (and records) the result.
 
-    ``rules`` replaces the scenario's (the tests scale them down further than ``quick``)."""
-    if scenario not in CLOSED_LOOP:
-        raise BadInput(f"--scenario {scenario}: runs here are {', '.join(CLOSED_LOOP)} (server needs open-loop arrivals)")
-    rules = rules or mlperf.rules_for(scenario, quick=quick, offline_expected_qps=expected_qps or 1.0)
+    Server needs ``latency_bound_ms`` and ``target_qps``. ``rules`` replaces the scenario's
+    (the tests scale them down further than ``quick``)."""
+    if scenario not in mlperf.SCENARIOS:
+        raise BadInput(f"--scenario {scenario}: one of {', '.join(mlperf.SCENARIOS)}")
+    rules = rules or mlperf.rules_for(scenario, latency_bound_ms=latency_bound_ms, quick=quick,
+                                      offline_expected_qps=expected_qps or 1.0)
+    if scenario == mlperf.SERVER:
+        return await _server(ctx, spec, rules, target_qps, seed, quick)
     batch = batch_of(scenario, spec)
     tenant_spec = spec.with_changes(count=1, batch=batch)
     key = {"kind": "scenario", "scenario": scenario, "model": spec.model, "placement": spec.placement,
@@ -112,3 +129,82 @@ def result_of(rules: mlperf.Rules, windows, since: float, until: float, batch: i
 
 def _ms(ns):
     return None if ns is None else round(ns / 1e6, 3)
+
+
+async def _server(ctx: Context, spec, rules: mlperf.Rules, target_qps: float, seed: int, quick: bool) -> dict:
+    arrivals, _ = mlperf.poisson_schedule_ns(target_qps, rules.min_duration_s, rules.min_query_count, seed=seed)
+    n = len(arrivals)
+    folder = paths.data_dir() / "mlperf"
+    folder.mkdir(parents=True, exist_ok=True)
+    trace = folder / f"run{ctx.run_id}-server-schedule.txt"
+    gaps = [(b - a) / 1e9 for a, b in zip(arrivals, arrivals[1:])] + [NEVER_S]
+    trace.write_text("# MLPerf Server schedule: %d queries at %g/s, seed %d (LoadGen's)\n" % (n, target_qps, seed)
+                     + "".join("%.9f\n" % g for g in gaps))
+    bound_ms = rules.latency_bound_ns / 1e6
+    tenant_spec = spec.with_changes(count=1, batch=1, arrival="trace", trace=str(trace.absolute()),
+                                    rate=n / sum(gaps), queue=n, slo_ms=bound_ms, slo_pct=rules.percentile * 100)
+    key = {"kind": "scenario", "scenario": mlperf.SERVER, "model": spec.model, "placement": spec.placement,
+           "batch": 1, "quick": quick, "target_qps": target_qps, "latency_bound_ms": bound_ms}
+    ctx.say(f"server: starting {tenant_spec.model} on {tenant_spec.placement}: {n} queries at {target_qps:g}/s")
+    group = await ctx.sup.add_group(tenant_spec)
+    tenant = group.active[0]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 600.0 + 3 * arrivals[-1] / 1e9  # warm-up, the schedule, a backlog
+    # Idle this long after the schedule began (no query scheduled, started or waiting) means
+    # it is over, even if fewer than n queries were counted (the verdict then says so).
+    idle_s = 3.0 + 20.0 / target_qps
+    windows, seen_until, ended, tot, last_busy = [], None, 0, None, None
+    while True:
+        # the windows come in order: read only those after the last one seen
+        fresh = [w for w in in_phase(tenant, seen_until) if w.queries is not None
+                 and (seen_until is None or w.t_start >= seen_until - 1e-6)]
+        if fresh:
+            windows += fresh
+            seen_until = fresh[-1].t_end
+            tot = query_counts.totals(windows)
+            ended = tot["completed"] + tot["dropped"]
+            for w in fresh:
+                q = w.queries
+                if q["scheduled"] or q["started"] or q["completed"] or q["queue"]:
+                    last_busy = w.t_end
+        over = last_busy is not None and seen_until - last_busy > idle_s
+        if ended >= n or over or tenant.status == "failed" or loop.time() > deadline:
+            break
+        ctx.check_stop()
+        await asyncio.sleep(0.2)
+    if tenant.status == "failed":
+        out = {"ok": False, "scenario": mlperf.SERVER, "reason": f"tenant {tenant.id} failed: {tenant.error}"}
+        ctx.record(key, out)
+        return out
+    if tot is None:
+        out = {"ok": False, "scenario": mlperf.SERVER, "reason": "no window came from the tenant"}
+        ctx.record(key, out)
+        return out
+    since, until = windows[0].t_start, windows[-1].t_end
+    out = {"ok": True, "scenario": mlperf.SERVER, "span": [round(since, 3), round(until, 3)],
+           "measured_s": round(until - since, 3), "batch": 1, "target_qps": target_qps, "seed": seed,
+           "latency_bound_ms": bound_ms,
+           "rules": {"min_duration_s": rules.min_duration_s, "min_query_count": rules.min_query_count,
+                     "percentile": rules.percentile, "comparable": rules.comparable},
+           "queries": n, "completed": tot["completed"], "dropped": tot["dropped"], "within": tot["within"]}
+    if ended != n or tot["scheduled"] != n:
+        out.update({"valid": False, "reasons": [f"the run counted {tot['scheduled']} queries scheduled and {ended} "
+                                                f"ended of the schedule's {n}"]})
+    else:
+        result = mlperf.evaluate_binned(rules, tot["qhist"], n, arrivals[-1] / 1e9, dropped=tot["dropped"],
+                                        within=tot["within"] or 0)
+        out.update({
+            "valid": result.valid, "reasons": result.reasons, "comparable": result.comparable,
+            "min_duration_met": result.min_duration_met, "min_queries_met": result.min_queries_met,
+            "latency_bound_met": result.latency_bound_met, "early_stopping_met": result.early_stopping_met,
+            "percentile_ms": None if result.percentile_latency_ns == float("inf") else _ms(result.percentile_latency_ns),
+            "overlatency": result.server.overlatency, "early_stopping_more_needed": result.server.more_needed,
+            "scheduled_qps": round(result.scheduled_qps, 4) if result.scheduled_qps else None,
+        })
+    power = resource_means(ctx.store, ctx.run_id, since, until)["means"].get("power_w")
+    out.update({"model": spec.model, "placement": spec.placement, "tenant": tenant.id, "power_w": power,
+                "energy_j": round(power * (until - since), 3) if power else None,
+                "power_note": POWER_NOTE if power else None})
+    ctx.record(key, out)
+    await ctx.sup.remove(group.id)
+    return out

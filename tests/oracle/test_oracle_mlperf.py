@@ -71,3 +71,30 @@ async def test_offline_throughput(oracle_home):
 
     assert out["valid"] is True and out["batch"] == 4 and out["queries"] * 4 == out["samples"] >= 100
     assert out["samples_per_s"] == pytest.approx(4 / BATCH_S, rel=0.05)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bound_ms, valid", [(200, True), (5, False)])
+async def test_server_on_loadgens_schedule(oracle_home, bound_ms, valid):
+    # 10 ms queries at 50/s: the tenant keeps up, a query waits at most a little for the one
+    # before it (200 ms is far off); every query takes 10 ms or more (5 ms: all over).
+    oracle_home.model("*", batch_s=0.01, from_start=True)
+    rules = mlperf.Rules(mlperf.SERVER, 10.0, 500, percentile=0.99, latency_bound_ns=bound_ms * 1000000,
+                         comparable=False)
+    session = Session(oracle_home.db, "mlperf", {}, config.load(), window_s=0.5, collectors=[])
+    try:
+        ctx = Context(session.supervisor, session.store, session.run_id, mlperf_scenario.EXPERIMENT)
+        out = await mlperf_scenario.run(ctx, parse_spec("mobilenet_v2"), mlperf.SERVER, target_qps=50.0,
+                                        seed=3, rules=rules)
+    finally:
+        await session.close()
+    schedule, _ = mlperf.poisson_schedule_ns(50.0, 10.0, 500, seed=3)
+    # every query of LoadGen's schedule, counted once: none before the first window
+    assert out["queries"] == out["completed"] == len(schedule) and out["dropped"] == 0, json.dumps(out)
+    assert out["valid"] is valid, json.dumps(out)
+    if valid:
+        assert out["overlatency"] == 0 and out["latency_bound_met"] and out["early_stopping_met"]
+    else:
+        # every query takes 10 ms, over a 5 ms bound
+        assert out["overlatency"] == len(schedule) and out["within"] == 0
+        assert [r.split(":")[0] for r in out["reasons"]] == ["latency bound not met", "early stopping not met"]
