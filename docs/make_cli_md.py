@@ -81,6 +81,7 @@ have joined the Ray cluster (`edgemt fleet boards` lists them; README, "Boards")
 ```toml
 duration = 3        # seconds each board measures (0.1 to 604800); a board may say its own
 window = 1.0        # optional: every board's window (0.1 to 60 s, at most the duration)
+rejoin = 60         # optional: seconds the head waits for a board that left to come back (0-3600, default 0)
 
 [boards.jetson1]    # a board's name: the NAME of its Ray resource board:NAME
 tenants = ["mobilenet_v2,framework=tflite,threads=1"]   # SPECs, as --tenant takes them
@@ -90,7 +91,7 @@ tenants = ["mobilenet_v2,framework=tflite", "resnet18,framework=tflite"]
 duration = 5
 ```
 
-Keys: `duration`, `window`, `boards` at the top; `tenants`, `duration`, `window` in a board.
+Keys: `duration`, `window`, `rejoin`, `boards` at the top; `tenants`, `duration`, `window` in a board.
 Before anything starts, the plan is checked: an unknown key, a number out of range, a bad
 SPEC, or a board that has not joined is one line naming the board, exit status 2, and no
 board starts and nothing is written. Each board runs `edgemt run` into its own DB
@@ -99,7 +100,11 @@ writes the rows as they come (every 0.5 s) into `--db`: each board's run is one 
 fleet DB, whose `params` holds `fleet` = {board, run (its id on the board), db, plan}
 (`json_extract(params, '$.fleet.board')` is the board of every row). A board that leaves
 mid-plan keeps the windows the head has, and its run is marked `interrupted` with a
-`board_lost` event; Ctrl-C on the head stops every board's run (exit status 130). Exit
+`board_lost` event. With `rejoin`, the head waits that long for the board to join again
+(its old Ray node declared dead, a node with its `board:NAME` listed); then a new actor
+there attaches to the run that went on on the board and the head copies what it lacks,
+each row once (it asks for the rows past its last ids), with a `board_back` event; the run
+then ends with its status on the board. Ctrl-C on the head stops every board's run (exit status 130). Exit
 status 3 when a board's run failed or a board was lost.
 """
 

@@ -153,5 +153,14 @@ class FleetDB:
         self.conn.commit()
         return marked
 
+    def note(self, board: str, kind: str, detail: dict) -> None:
+        """An event of the fleet (``board_back``) on each of ``board``'s runs, at its last window."""
+        for run_id in self.board_runs(board):
+            (t,) = self.conn.execute("SELECT COALESCE(MAX(t_end), 0) FROM windows WHERE tenant IN "
+                                     "(SELECT id FROM tenants WHERE run = ?)", (run_id,)).fetchone()
+            self.conn.execute("INSERT INTO events (run, t, kind, tenant, detail) VALUES (?, ?, ?, NULL, ?)",
+                              (run_id, t, kind, json.dumps(detail)))
+        self.conn.commit()
+
     def close(self):
         schema.close_writer(self.conn)

@@ -6,6 +6,7 @@ the host fingerprint of tui/session.py and the board's own ``edgemt devices --js
 starts, then runs it (runners/fleet/head.py) into one fleet DB. Ray is imported only when
 one of these commands runs.
 """
+import contextlib
 import json
 import sys
 
@@ -64,8 +65,9 @@ def _board_row(name: str, fp: dict) -> dict:
 def boards_command(args) -> int:
     from runners.fleet.head import connect, on_each_board
 
-    ray = connect(args.address)
-    rows = [_board_row(n, fp) for n, fp in on_each_board(ray, board_fingerprint).items()]
+    with contextlib.redirect_stdout(sys.stderr):  # Ray's own lines (a node that died) stay off stdout
+        ray = connect(args.address)
+        rows = [_board_row(n, fp) for n, fp in on_each_board(ray, board_fingerprint).items()]
     if args.json:
         print(json.dumps({"boards": rows}))
         return ExitCode.OK
@@ -96,13 +98,15 @@ def run_command(args) -> int:
     schema.identify(db, flag)
     from runners.fleet.head import connect, run_plan
 
-    ray = connect(args.address)
+    out = sys.stdout
 
     def on_rows(board, counts, res):
         if not args.json and counts.get("runs"):
-            print(f"{board}: run started on the board ({res['db']})", flush=True)
+            print(f"{board}: run started on the board ({res['db']})", file=out, flush=True)
 
-    outcomes, interrupted = run_plan(ray, plan, db, flag=flag, on_rows=on_rows)
+    with contextlib.redirect_stdout(sys.stderr):  # Ray's own lines (a node that died) stay off stdout
+        ray = connect(args.address)
+        outcomes, interrupted = run_plan(ray, plan, db, flag=flag, on_rows=on_rows)
     boards = []
     for o in outcomes:
         try:

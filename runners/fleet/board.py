@@ -26,6 +26,8 @@ from storage.fleet_db import read_new_rows
 # a Jetson's GPU).
 RAY_SET = ("OMP_NUM_THREADS", "CUDA_VISIBLE_DEVICES")
 STOP_GRACE_S = 60.0
+# an attached run's end, from its status (the exit statuses of docs/cli.md)
+RUN_STATUS_EXIT = {"done": 0, "interrupted": 130, "failed": 3}
 
 
 def edgemt_command() -> list:
@@ -92,6 +94,12 @@ class BoardRunner:
         self.started = time.time()
         return self.where()
 
+    def attach(self) -> dict:
+        """Joins a run an earlier actor started on this board (the board came back after its
+        Ray node was lost; the run went on there): ``poll`` then reads its DB, and its end is
+        its run's status there."""
+        return self.where()
+
     def poll(self, cursors: dict) -> dict:
         """{"rows": new rows, "exit": the run's status or None, "db": the board's file, and once it
         has ended "summary" (its --json output) and "stderr" (the last lines)}."""
@@ -100,11 +108,27 @@ class BoardRunner:
             rows = read_new_rows(str(self.db), cursors)
         except BadInput:  # the run has not made its tables yet
             rows = {}
+        if self.proc is None:  # attached: the run's status in its DB says whether it has ended
+            statuses = [r[rows["runs"][0].index("status")] for r in rows["runs"][1]] if rows else []
+            if statuses and "running" not in statuses:
+                code = max(RUN_STATUS_EXIT.get(s, 1) for s in statuses)
         out = {"rows": rows, "exit": code, "db": str(self.db), "board_time": time.time()}
         if code is not None:
             out["summary"] = self._read(".out")
             out["stderr"] = "\n".join(self._read(".err").splitlines()[-5:])
         return out
+
+    def _run_pid(self):
+        """The pid of the board's run that writes ``self.db`` (its ``runs.controller_pid``)."""
+        try:
+            rows = read_new_rows(str(self.db), {}, limit=0)
+        except BadInput:
+            return None
+        if not rows:
+            return None
+        cols, runs = rows["runs"]
+        pids = [r[cols.index("controller_pid")] for r in runs if r[cols.index("status")] == "running"]
+        return pids[0] if pids else None
 
     def _read(self, suffix: str) -> str:
         try:
@@ -115,7 +139,13 @@ class BoardRunner:
     def stop(self, grace_s: float = STOP_GRACE_S) -> int:
         """The run's Ctrl-C (it stops its tenants and marks itself interrupted); SIGKILL after
         ``grace_s``. Returns its exit status."""
-        if self.proc is None:
+        if self.proc is None:  # attached: the run's process is the board's, started before
+            pid = self._run_pid()
+            if pid is not None:
+                try:
+                    os.kill(pid, signal.SIGINT)
+                except OSError:
+                    pass
             return None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)

@@ -41,8 +41,9 @@ def connect(address: str = None):
     return ray
 
 
-def joined_boards(ray) -> Dict[str, str]:
-    """{board name: Ray node id} of the live nodes that joined as edgemt boards."""
+def joined_nodes(ray) -> Dict[str, list]:
+    """{board name: [Ray node ids]} of the live nodes that joined as edgemt boards (a board
+    that left and came back can be listed twice until its old node is declared dead)."""
     out = {}
     for node in ray.nodes():
         res = node.get("Resources") or {}
@@ -50,8 +51,13 @@ def joined_boards(ray) -> Dict[str, str]:
             continue
         for key in res:
             if key.startswith(BOARD_PREFIX):
-                out[key[len(BOARD_PREFIX):]] = node["NodeID"]
+                out.setdefault(key[len(BOARD_PREFIX):], []).append(node["NodeID"])
     return out
+
+
+def joined_boards(ray) -> Dict[str, str]:
+    """{board name: Ray node id} of the live nodes that joined as edgemt boards."""
+    return {name: ids[-1] for name, ids in joined_nodes(ray).items()}
 
 
 def on_each_board(ray, fn: Callable, timeout_s: float = 300.0) -> Dict[str, object]:
@@ -83,37 +89,71 @@ class BoardOutcome(NamedTuple):
 
 def run_plan(ray, plan: Plan, db, flag: str = "--db", on_rows: Callable = None, poll_s: float = POLL_S):
     """Runs ``plan`` on its boards; returns ([BoardOutcome], stopped by Ctrl-C). Every board
-    of the plan must have joined: checked before anything starts or is written."""
-    check_boards(plan, joined_boards(ray))
+    of the plan must have joined: checked before anything starts or is written. A board
+    whose node leaves is marked lost; with ``plan.rejoin`` > 0 the head waits that long for
+    it to join again, then attaches a new actor to the run that went on there and copies
+    what it lacks (its cursors make every row come once)."""
+    known = joined_boards(ray)  # board -> the node it runs on
+    check_boards(plan, known)
     fleet = FleetDB(db, flag=flag, plan=plan.path)
     fleet_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     actor = ray.remote(BoardRunner)
-    actors = {name: actor.options(num_cpus=0, resources={BOARD_PREFIX + name: 1}, max_restarts=0,
-                                  max_task_retries=0).remote(name, fleet_id)
-              for name in plan.boards}
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    def place(name, node=None):
+        # a board that came back: on its new node (the old one may still be listed alive)
+        pin = {} if node is None else {"scheduling_strategy": NodeAffinitySchedulingStrategy(node, soft=False)}
+        return actor.options(num_cpus=0, resources={BOARD_PREFIX + name: 1}, max_restarts=0,
+                             max_task_retries=0, **pin).remote(name, fleet_id)
+
+    actors = {name: place(name) for name in plan.boards}
     outcomes: Dict[str, BoardOutcome] = {}
     pending = {}   # board -> the ref of its outstanding call
     last_poll = {}
+    waiting = {}   # lost board -> (monotonic deadline to come back, when it was lost, why)
+    last_look = 0.0
     interrupted = False
     try:
         for name, a in actors.items():
             pending[name] = a.start.remote(plan.boards[name].run_args())
         while len(outcomes) < len(actors):
             now = time.monotonic()
+            if waiting and now - last_look >= 2.0:  # asking the GCS is cheap, but not at every turn
+                last_look = now
+                back = joined_nodes(ray)
+                for name, (deadline, lost_at, why) in list(waiting.items()):
+                    # back: listed again, and its old node declared dead (an actor placed while
+                    # the old node with the same address is still listed dies with it)
+                    ids = back.get(name, [])
+                    new = ids if known.get(name) not in ids else []
+                    if new:
+                        del waiting[name]
+                        known[name] = new[-1]
+                        fleet.note(name, "board_back", {"board": name, "away_s": round(now - lost_at, 1)})
+                        actors[name] = place(name, new[-1])
+                        pending[name] = actors[name].attach.remote()
+                    elif now > deadline:
+                        del waiting[name]
+                        outcomes[name] = BoardOutcome(name, "lost", None, fleet.board_runs(name), "", why)
             for name, a in actors.items():
-                if name not in outcomes and name not in pending and now - last_poll.get(name, 0) >= poll_s:
+                if (name not in outcomes and name not in pending and name not in waiting
+                        and now - last_poll.get(name, 0) >= poll_s):
                     pending[name] = a.poll.remote(fleet.cursor(name))
                     last_poll[name] = now
             if not pending:
-                time.sleep(0.05)
+                time.sleep(0.05 if not waiting else poll_s)
                 continue
             ready, _ = ray.wait(list(pending.values()), num_returns=1, timeout=poll_s)
             for ref in ready:
                 name = next(n for n, r in pending.items() if r == ref)
                 del pending[name]
-                _answer(ray, fleet, name, ref, outcomes, on_rows, stopping=False)
+                lost = _answer(ray, fleet, name, ref, outcomes, on_rows, stopping=False, keep=plan.rejoin > 0)
+                if lost:
+                    waiting[name] = (time.monotonic() + plan.rejoin, time.monotonic(), lost)
     except KeyboardInterrupt:
         interrupted = True
+        for name, (_d, _l, why) in waiting.items():
+            outcomes[name] = BoardOutcome(name, "lost", None, fleet.board_runs(name), "", why)
         _stop_all(ray, fleet, actors, outcomes, pending, on_rows)
     finally:
         for a in actors.values():
@@ -125,24 +165,29 @@ def run_plan(ray, plan: Plan, db, flag: str = "--db", on_rows: Callable = None, 
     return [outcomes[n] for n in plan.boards], interrupted
 
 
-def _answer(ray, fleet, name, ref, outcomes, on_rows, stopping: bool):
+def _answer(ray, fleet, name, ref, outcomes, on_rows, stopping: bool, keep: bool = False):
+    """Writes one board's answer. A board whose actor is gone is marked lost; with ``keep``
+    it is left out of ``outcomes`` (the head waits for it) and the reason is returned."""
     from ray.exceptions import GetTimeoutError, RayActorError
 
     try:
         res = ray.get(ref)
     except (RayActorError, GetTimeoutError) as exc:
         reason = f"{type(exc).__name__}: " + (str(exc).splitlines() or [""])[0][:200]
-        runs = fleet.mark_lost(name, reason) or fleet.board_runs(name)
-        outcomes[name] = BoardOutcome(name, "lost", None, runs, "", reason)
-        return
-    if "rows" not in res:  # the answer of start()
-        return
+        fleet.mark_lost(name, reason)
+        if keep:
+            return reason
+        outcomes[name] = BoardOutcome(name, "lost", None, fleet.board_runs(name), "", reason)
+        return None
+    if "rows" not in res:  # the answer of start() or attach()
+        return None
     counts = fleet.apply(name, res["rows"], res["db"])
     if on_rows is not None:
         on_rows(name, counts, res)
     if res["exit"] is not None and not any(counts[t] for t in ("windows", "samples", "events", "results")):
         outcomes[name] = BoardOutcome(name, "stopped" if stopping else "done", res["exit"], fleet.board_runs(name),
                                       res.get("summary", ""), res.get("stderr", ""))
+    return None
 
 
 def _stop_all(ray, fleet, actors, outcomes, pending, on_rows):

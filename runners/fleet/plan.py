@@ -3,6 +3,7 @@
 ```toml
 duration = 3            # seconds measured on every board (a board may say its own)
 window = 1.0            # optional: the window of every board's run
+rejoin = 60             # optional: seconds to wait for a board that left to come back
 [boards.jetson1]
 tenants = ["mobilenet_v2,framework=tflite,threads=1"]
 [boards.pi4]
@@ -23,7 +24,9 @@ from runners.config import tomllib  # the stdlib's, or tomli on Python < 3.11
 from runners.errors import BadInput
 from runners.spec import check_total, parse_spec
 
-PLAN_KEYS = ("duration", "window", "boards")
+PLAN_KEYS = ("duration", "window", "rejoin", "boards")
+# how long the head waits for a board that left to come back (0: it is lost at once)
+REJOIN_S = (0.0, 3600.0, "seconds")
 BOARD_KEYS = ("tenants", "duration", "window")
 # a board's name is a Ray custom resource ("board:NAME") and a file name on the head
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
@@ -49,6 +52,7 @@ class BoardRun(NamedTuple):
 class Plan(NamedTuple):
     path: str
     boards: Dict[str, BoardRun]
+    rejoin: float = 0.0  # seconds the head waits for a lost board to join again
 
 
 def check_board_name(name: str, where: str) -> str:
@@ -113,7 +117,8 @@ def parse_plan(text: str, path: str = "PLAN") -> Plan:
     boards = raw.get("boards")
     if not isinstance(boards, dict) or not boards:
         raise BadInput(f"plan {path} names no board; add a [boards.NAME] table with tenants = [SPEC, ...]")
-    return Plan(path, {name: _board(path, name, b, duration, window) for name, b in boards.items()})
+    rejoin = _number(raw["rejoin"], REJOIN_S, f"plan {path}", "rejoin") if "rejoin" in raw else 0.0
+    return Plan(path, {name: _board(path, name, b, duration, window) for name, b in boards.items()}, rejoin)
 
 
 def load_plan(path) -> Plan:

@@ -219,3 +219,43 @@ def test_a_board_killed_mid_plan_keeps_its_windows_and_is_marked_lost(cluster, t
     (b3_run,) = [r for (r,) in _rows(db, "SELECT id FROM runs WHERE json_extract(params, '$.fleet.board') = 'b3'")]
     lost = _rows(db, "SELECT detail FROM events WHERE run = ? AND kind = 'board_lost'", (b3_run,))
     assert len(lost) == 1 and json.loads(lost[0][0])["board"] == "b3"
+
+
+def test_a_board_that_drops_and_comes_back_is_reconciled_without_duplicates(cluster, tmp_path):
+    plan = _plan(tmp_path, BOARDS, duration=10)
+    plan.write_text("rejoin = 240\n" + plan.read_text())
+    db = tmp_path / "fleet.db"
+    head = _head(cluster, plan, db)
+    fleet_id = None
+    try:
+        _wait_windows(db, BOARDS, head)
+        fleet_id = Path(_rows(db, "SELECT json_extract(params, '$.fleet.db') FROM runs")[0][0]).name.rsplit("-", 1)[0]
+        cluster.nodes["b3"].kill()  # the link drops: the board's Ray node is gone, its run goes on
+        cluster.add_board("b3")     # and it comes back
+        cluster.nodes["b3"].wait_started()
+        out, err = head.communicate(timeout=300)
+    finally:
+        if head.poll() is None:
+            head.kill()
+        left = _wait_gone(_board_runs_left(cluster, fleet_id)) if fleet_id else []
+    assert not left, f"board runs still running after their duration: {left}"
+    assert head.returncode == 0, out + err
+    boards = {b["board"]: b for b in json.loads(out)["boards"]}
+    assert all(boards[b]["state"] == "done" and boards[b]["exit"] == 0 for b in BOARDS), boards
+    (b3_run, board_db, board_run, status) = _rows(
+        db, "SELECT id, json_extract(params, '$.fleet.db'), json_extract(params, '$.fleet.run'), status FROM runs "
+            "WHERE json_extract(params, '$.fleet.board') = 'b3'")[0]
+    assert status == "done"
+    # every row the board wrote is in the fleet DB exactly once: what came before the drop and
+    # what the head copied after it came back
+    sql = ("SELECT w.t_start, w.t_end, w.images, w.hist FROM windows w JOIN tenants t ON t.id = w.tenant "
+           "WHERE t.run = ? ORDER BY w.t_start")
+    assert _rows(db, sql, (b3_run,)) == _rows(board_db, sql, (board_run,))
+    for table in ("samples", "results"):
+        assert (_rows(db, f"SELECT COUNT(*) FROM {table} WHERE run = ?", (b3_run,))
+                == _rows(board_db, f"SELECT COUNT(*) FROM {table} WHERE run = ?", (board_run,)))
+    kinds = [k for (k,) in _rows(db, "SELECT kind FROM events WHERE run = ? AND kind LIKE 'board_%' ORDER BY id",
+                                 (b3_run,))]
+    assert kinds == ["board_lost", "board_back"]
+    n_board_events = _rows(board_db, "SELECT COUNT(*) FROM events WHERE run = ?", (board_run,))[0][0]
+    assert _rows(db, "SELECT COUNT(*) FROM events WHERE run = ?", (b3_run,))[0][0] == n_board_events + 2
