@@ -25,6 +25,10 @@ class RunLog(Protocol):
     def add_window(self, tenant_id, t_start, t_end, images, batches, batch, hist) -> None:
         """Records one window of a tenant."""
 
+    def add_windows(self, rows) -> None:
+        """Records closed-loop windows, each ``(tenant_id, t_start, t_end, images, batches,
+        batch, hist)``."""
+
     def add_event(self, run_id: int, t: float, kind: str, tenant: Optional[int] = None,
                   detail: Optional[dict] = None) -> None:
         """Records one event of the run (docs/schema.md, events)."""

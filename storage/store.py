@@ -274,6 +274,17 @@ class Store:
             q["dropped"], q.get("within"), q["queue"], q["lag_sum"], q["lag_max"],
             json.dumps(q["lag_hist"], separators=(",", ":")), json.dumps(q["qhist"], separators=(",", ":"))))
 
+    def add_windows(self, rows) -> None:
+        """Closed-loop windows, each ``(tenant_id, t_start, t_end, images, batches, batch,
+        hist)``, queued under one lock: a reporter pass of 2,000 tenants is one call."""
+        sql = self.WINDOW_SQL
+        queued = [(sql, (tid, t_start, t_end, images, batches, batch,
+                         "{" + ",".join('"%s":%d' % kv for kv in hist.items()) + "}" if hist else "{}"))
+                  for tid, t_start, t_end, images, batches, batch, hist in rows]
+        with self._lock:
+            if self.error is None and not self._closed:
+                self._pending.extend(queued)
+
     def add_sample(self, run_id: int, t: float, values: dict) -> None:
         """One row of metrics; a metric seen for the first time becomes a new REAL column."""
         with self._lock:

@@ -36,9 +36,10 @@ class Emitter(object):
                 return False
         return True
 
-    def emit_many(self, ev, items):
-        """Events ``ev`` with the fields of each of ``items``, in one write."""
-        text = "".join(wire.encode(dict(fields, ev=ev)) for fields in items)
+    def emit_windows(self, windows):
+        """Window event dicts (without ``ev``) in one write, as ``windows`` lines
+        (wire.encode_windows)."""
+        text = wire.encode_windows(windows)
         with self._lock:
             if self.broken:
                 return False

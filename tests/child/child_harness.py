@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import edgemt_testlib
+from runners.child import wire
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD_DIR = ROOT / "runners" / "child"
@@ -80,6 +81,10 @@ class Child:
                 assert isinstance(obj, dict) and "ev" in obj
             except (ValueError, AssertionError):
                 self.bad_lines.append(line)
+                continue
+            if obj["ev"] == "windows":  # a reporter pass's windows: one window event each
+                for w in wire.unpack_windows(obj):
+                    self._q.put(dict(w, ev="window"))
                 continue
             self._q.put(obj)
         self._q.put(None)

@@ -83,6 +83,7 @@ def test_a_reporter_pass_is_one_write():
     import io
     import json
 
+    import wire
     from child_io import Emitter
 
     class Counting(io.StringIO):
@@ -98,5 +99,27 @@ def test_a_reporter_pass_is_one_write():
     windows = [dict(tenant=i, t0=1.0, t1=2.0, images=3, batches=3, batch=1, hist={}, late=0) for i in range(500)]
     child.emit_windows(windows)
     lines = [json.loads(x) for x in out.getvalue().splitlines()]
-    assert Counting.writes == 1 and [x["tenant"] for x in lines] == list(range(500))
-    assert all(x["ev"] == "window" and x["images"] == 3 for x in lines)
+    # and in one line, decoded once by the controller (not 500 lines of one window each)
+    assert Counting.writes == 1 and len(lines) == 1 and lines[0]["ev"] == "windows"
+    got = wire.unpack_windows(lines[0])
+    assert got == windows
+
+
+def test_a_pass_of_closed_and_open_loop_windows_is_one_line_per_set_of_keys():
+    """Rows of one ``windows`` line share their keys: closed-loop windows, open-loop ones
+    and open-loop ones with ``within`` go in three lines, each tenant's windows in order,
+    and unpack to the very window events."""
+    import wire
+
+    closed = [dict(tenant=t, t0=k, t1=k + 1, images=k, batches=k, batch=1, hist={"3": k}, late=0)
+              for k in range(3) for t in (1, 2)]
+    open_loop = [dict(closed[0], tenant=3, t0=k, scheduled=k, dropped=0, started=k, completed=k, queue=0,
+                      lag_sum=0.0, lag_max=0.0, lag_hist={}, qhist={}) for k in range(3)]
+    slo = [dict(w, tenant=4, within=1) for w in open_loop]
+    windows = [w for trio in zip(closed[::2], open_loop, slo, closed[1::2]) for w in trio]
+    lines = [wire.decode(x) for x in wire.encode_windows(windows).splitlines()]
+    assert [x["ev"] for x in lines] == ["windows"] * 3
+    got = [w for x in lines for w in wire.unpack_windows(x)]
+    assert sorted(got, key=lambda w: (w["tenant"], w["t0"])) == sorted(windows, key=lambda w: (w["tenant"], w["t0"]))
+    for tid in (1, 2, 3, 4):
+        assert [w for w in got if w["tenant"] == tid] == [w for w in windows if w["tenant"] == tid]
