@@ -148,6 +148,21 @@ CASES = [
       "edgemt capacity: argument --rate-max: ..."),
     C("numbers", ["capacity", "--tenant", "mobilenet_v2", "--slo", "100", "--rate-max", "10", "--step", "20"], 2,
       "edgemt: --step 20 is above --rate-max 10; give a smaller step"),
+    C("numbers", ["mlperf", "--tenant", "mobilenet_v2"], 2,
+      "edgemt: --scenario is required: one of single-stream, multi-stream, server, offline"),
+    C("numbers", ["mlperf", "--scenario", "singlestream", "--tenant", "mobilenet_v2"], 2,
+      "edgemt: --scenario 'singlestream': one of single-stream, multi-stream, server, offline"),
+    C("numbers", ["mlperf", "--scenario", "server", "--tenant", "mobilenet_v2", "--target-qps", "10"], 2,
+      "edgemt: --scenario server needs --latency-bound MS and --target-qps QPS"),
+    C("numbers", ["mlperf", "--scenario", "single-stream", "--tenant", "mobilenet_v2", "--latency-bound", "10"], 2,
+      "edgemt: --latency-bound, --target-qps and --seed are server's; --scenario single-stream has none"),
+    C("numbers", ["mlperf", "--scenario", "server", "--tenant", "mobilenet_v2,rate=5", "--latency-bound", "10",
+                  "--target-qps", "10"], 2,
+      "edgemt: --tenant 'mobilenet_v2,rate=5': the scenario sets the arrivals and the bound; leave rate=, "
+      "arrival= and slo= out of the SPEC"),
+    C("numbers", ["mlperf", "--scenario", "server", "--tenant", "mobilenet_v2", "--latency-bound", "0",
+                  "--target-qps", "10"], 2,
+      "edgemt mlperf: argument --latency-bound: ..."),
 
     # -- SPECs ----------------------------------------------------------------------------
     C("spec", RUN + ["nosuchnet"], 2, "edgemt: SPEC 'nosuchnet': unknown model 'nosuchnet'; accepted: alexnet, ... (or file=PATH)"),

@@ -135,6 +135,10 @@ def build_parser() -> Parser:
     from tui.capacity_cli import add_parser as add_capacity_parser  # capacity --tenant SPEC --slo MS
 
     add_capacity_parser(sub, _common)
+
+    from tui.mlperf_cli import add_parser as add_mlperf_parser  # mlperf --scenario S --tenant SPEC
+
+    add_mlperf_parser(sub, _common)
     return p
 
 
@@ -306,6 +310,10 @@ def _dispatch(args, parser):
         from tui.capacity_cli import capacity_command
 
         return capacity_command
+    if cmd == "mlperf":
+        from tui.mlperf_cli import mlperf_command
+
+        return mlperf_command
     if cmd in ("sweep", "dmp", "tune", "correlate", "report", "merge"):
         from tui.experiments_cli import dispatch
 

@@ -201,7 +201,8 @@ def _checker(cfg, specs):
 # -- the commands ---------------------------------------------------------------------------------
 ARG_KEYS = ("tenant", "batches", "max", "strategy", "warm_start", "as_given", "objective", "p99_ms",
             "isolations", "budget", "full_grid", "duration", "max_duration", "repeat", "cooldown", "window",
-            "slo", "rate_max", "step", "fps")  # the last four: edgemt capacity (tui/capacity_cli.py)
+            "slo", "rate_max", "step", "fps",  # edgemt capacity (tui/capacity_cli.py)
+            "scenario", "quick", "latency_bound", "target_qps", "expected_qps", "seed")  # edgemt mlperf
 
 
 def _saved_args(args) -> dict:

@@ -125,6 +125,11 @@ def _print_summary(console, exp, v):
         from tui.capacity_report import summary_line
 
         console.print(summary_line(v), markup=False)
+    elif exp == "mlperf":
+        from tui.mlperf_report import lines
+
+        for line in lines(v):
+            console.print(line, markup=False)
     elif exp == "sweep-concurrency":
         console.print(f"[bold]concurrency sweep[/] {v['model']} {v['placement']} batch {v['batch']} ({v['strategy']}, "
                       f"{'warm' if v['warm_start'] else 'fresh'} tenants): max level {v['max_level']}"

@@ -55,7 +55,7 @@ async def run(ctx: Context, spec, scenario: str, quick: bool = False, expected_q
         return await _server(ctx, spec, rules, target_qps, seed, quick)
     batch = batch_of(scenario, spec)
     tenant_spec = spec.with_changes(count=1, batch=batch)
-    key = {"kind": "scenario", "scenario": scenario, "model": spec.model, "placement": spec.placement,
+    key = {"kind": "summary", "scenario": scenario, "model": spec.model, "placement": spec.placement,
            "batch": batch, "quick": quick}
     ctx.say(f"{scenario}: starting {tenant_spec.model} on {tenant_spec.placement}, batch {batch}")
     group = await ctx.sup.add_group(tenant_spec)
@@ -143,7 +143,7 @@ async def _server(ctx: Context, spec, rules: mlperf.Rules, target_qps: float, se
     bound_ms = rules.latency_bound_ns / 1e6
     tenant_spec = spec.with_changes(count=1, batch=1, arrival="trace", trace=str(trace.absolute()),
                                     rate=n / sum(gaps), queue=n, slo_ms=bound_ms, slo_pct=rules.percentile * 100)
-    key = {"kind": "scenario", "scenario": mlperf.SERVER, "model": spec.model, "placement": spec.placement,
+    key = {"kind": "summary", "scenario": mlperf.SERVER, "model": spec.model, "placement": spec.placement,
            "batch": 1, "quick": quick, "target_qps": target_qps, "latency_bound_ms": bound_ms}
     ctx.say(f"server: starting {tenant_spec.model} on {tenant_spec.placement}: {n} queries at {target_qps:g}/s")
     group = await ctx.sup.add_group(tenant_spec)

@@ -10,7 +10,7 @@ summary. Nothing here knows which front end asked.
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-KINDS = ("sweep-batch", "sweep-concurrency", "dmp", "tune", "capacity")
+KINDS = ("sweep-batch", "sweep-concurrency", "dmp", "tune", "capacity", "mlperf")
 
 
 @dataclass
@@ -39,6 +39,13 @@ class ExperimentRequest:
     rate_max: Optional[float] = None
     step: Optional[float] = None
     fps: Optional[float] = None
+    # mlperf (runners/experiments/mlperf_scenario.py): the scenario and its settings
+    scenario: Optional[str] = None
+    quick: bool = False
+    latency_bound_ms: Optional[float] = None  # server
+    target_qps: Optional[float] = None  # server
+    expected_qps: Optional[float] = None  # offline: sizes its one query
+    seed: Optional[int] = None  # server's schedule (None: mlperf.conf's)
     # measuring each level (runners/experiments/common.py Context)
     duration: Optional[float] = None  # None: the steady-state rule
     max_s: float = 120.0
@@ -84,6 +91,8 @@ class ExperimentRequest:
             return sum(1 if self.as_given else (self.max_level or s.count) for s in self.specs) + 1
         if self.kind == "capacity":
             return search.search_budget(self.capacity_levels()[1])
+        if self.kind == "mlperf":
+            return 1
         grid = self.concurrency_max() * len(self.batch_list()) * len(self.isolation_list())
         return grid if self.full_grid else min(grid, self.budget or search.default_budget(grid))
 
@@ -108,6 +117,9 @@ class ExperimentRequest:
         elif self.kind == "capacity":
             out.update(slo_ms=self.slo_ms, slo_pct=self.slo_pct, rate_max=self.rate_max, step=self.step, fps=self.fps,
                        max_level=self.max_level)
+        elif self.kind == "mlperf":
+            out.update(scenario=self.scenario, quick=self.quick, latency_bound_ms=self.latency_bound_ms,
+                       target_qps=self.target_qps, expected_qps=self.expected_qps, seed=self.seed)
         else:
             out.update(max_level=self.concurrency_max(), batches=self.batch_list(), isolations=self.isolation_list(),
                        objective=self.objective, p99_ms=self.p99_ms, budget=self.budget, full_grid=self.full_grid)
@@ -148,6 +160,14 @@ async def run_experiment(session, request: ExperimentRequest, progress=None, sto
         summary = await capacity.run(ctx, request.spec, request.slo_ms, request.slo_pct,
                                      "streams" if request.fps is not None else "rate", rate_max=request.rate_max,
                                      step=step, fps=request.fps, max_streams=levels)
+    elif request.kind == "mlperf":
+        from runners import mlperf
+        from runners.experiments import mlperf_scenario
+
+        summary = await mlperf_scenario.run(ctx, request.spec, request.scenario, quick=request.quick,
+                                            expected_qps=request.expected_qps,
+                                            latency_bound_ms=request.latency_bound_ms, target_qps=request.target_qps,
+                                            seed=mlperf.RULE_SCHEDULE_SEED if request.seed is None else request.seed)
     elif request.kind == "dmp":
         from runners.experiments import dmp
 

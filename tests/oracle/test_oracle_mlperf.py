@@ -46,7 +46,7 @@ async def test_single_stream_on_a_known_batch_time(oracle_home):
     assert EDGE_MS <= out["percentile_ms"] <= out["early_stopping_ms"]
     # the row in the DB is the result
     row = sqlite3.connect(oracle_home.db).execute(
-        "SELECT experiment, key, value FROM results").fetchone()
+        "SELECT experiment, key, value FROM results").fetchone()  # the one row: the summary
     assert row[0] == "mlperf" and json.loads(row[1])["scenario"] == "single-stream"
     assert json.loads(row[2])["early_stopping_ms"] == out["early_stopping_ms"]
 
@@ -98,3 +98,23 @@ async def test_server_on_loadgens_schedule(oracle_home, bound_ms, valid):
         # every query takes 10 ms, over a 5 ms bound
         assert out["overlatency"] == len(schedule) and out["within"] == 0
         assert [r.split(":")[0] for r in out["reasons"]] == ["latency bound not met", "early stopping not met"]
+
+
+@pytest.mark.slow
+def test_the_command_end_to_end(oracle_home):
+    # edgemt mlperf through the CLI: the Supervisor, the oracle child, the DB and --json.
+    from edgemt_testlib import run_edgemt
+
+    oracle_home.model("*", batch_s=BATCH_S, from_start=True)
+    proc = run_edgemt("mlperf", "--scenario", "single-stream", "--tenant", "mobilenet_v2", "--quick",
+                      "--window", "0.5", "--json", check=0)
+    out = json.loads(proc.stdout)
+    summary = out["summary"]
+    assert out["experiment"] == "mlperf" and out["status"] == "done"
+    assert summary["valid"] is True and summary["comparable"] is False
+    assert summary["rules"]["min_duration_s"] == mlperf.QUICK_MIN_DURATION_S
+    assert summary["measured_s"] >= mlperf.QUICK_MIN_DURATION_S and summary["queries"] >= 100
+    assert EDGE_MS <= summary["percentile_ms"] <= summary["early_stopping_ms"]
+    # the printed result says the same
+    text = run_edgemt("report", str(out["run_id"]), check=0).stdout
+    assert "MLPerf single-stream: mobilenet_v2 on torch@cpu, batch 1: result is VALID (--quick" in text
