@@ -105,11 +105,13 @@ class PlacementChecker:
         check = child_spec(spec, batch=1, models_dir=paths.models_dir())  # no run keys: one batch-1 call
         cmd = probe.child_command(self.python_for(spec.framework), spec.framework) + ["--check", json.dumps(check)]
         what = f"checking file={spec.file} on {spec.placement}"
-        # its own session: Ctrl-C reaches this process, which stops the check and says so
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
         start = time.monotonic()
+        proc = None
         try:
+            # its own session: Ctrl-C reaches this process, which stops the check and says so
+            # (also when it lands while the child is being started: the start is inside the try)
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                    start_new_session=True)
             while True:
                 try:
                     stdout, _ = proc.communicate(timeout=0.5)
@@ -125,7 +127,7 @@ class PlacementChecker:
             raise Interrupted(f"interrupted by Ctrl-C (SIGINT) while {what}, after "
                               f"{time.monotonic() - start:.1f} s; nothing was started") from None
         finally:
-            if proc.poll() is None:
+            if proc is not None and proc.poll() is None:
                 proc.kill()
                 proc.wait()
         out = subprocess.CompletedProcess(cmd, proc.returncode, stdout, b"")

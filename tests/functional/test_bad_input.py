@@ -142,6 +142,7 @@ def _run(case, argv, env, db):
             # model's check can end before a fixed sleep does (CI saw "before the run started").
             check = _wait_check_child(p.pid)
             os.kill(check, signal.SIGSTOP)
+            time.sleep(0.5)  # the check cannot end now; let the controller reach its wait for it
             p.send_signal(signal.SIGINT)
             out, err = p.communicate(timeout=300)
             return p.returncode, out, err
