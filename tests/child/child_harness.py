@@ -113,7 +113,7 @@ class Child:
             self.events.append(ev)
         return ev
 
-    def wait_for(self, pred, timeout=60, what="event"):
+    def wait_for(self, pred, timeout=180, what="event"):
         """The first new event matching pred; fails (with the child's stderr) on timeout or exit."""
         deadline = time.monotonic() + timeout
         while True:
@@ -128,7 +128,7 @@ class Child:
             if pred(ev):
                 return ev
 
-    def wait_ev(self, ev, tenant=None, timeout=60, **match):
+    def wait_ev(self, ev, tenant=None, timeout=180, **match):
         def pred(e):
             if e["ev"] == "failed" and e.get("tenant") == tenant and ev != "failed":
                 self.fail(f"tenant {tenant} failed: {e['reason']}")
