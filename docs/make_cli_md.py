@@ -82,6 +82,7 @@ have joined the Ray cluster (`edgemt fleet boards` lists them; README, "Boards")
 duration = 3        # seconds each board measures (0.1 to 604800); a board may say its own
 window = 1.0        # optional: every board's window (0.1 to 60 s, at most the duration)
 rejoin = 60         # optional: seconds the head waits for a board that left to come back (0-3600, default 0)
+sync_start = true   # optional: every board's run is started at one instant of the head's clock
 
 [boards.jetson1]    # a board's name: the NAME of its Ray resource board:NAME
 tenants = ["mobilenet_v2,framework=tflite,threads=1"]   # SPECs, as --tenant takes them
@@ -91,14 +92,21 @@ tenants = ["mobilenet_v2,framework=tflite", "resnet18,framework=tflite"]
 duration = 5
 ```
 
-Keys: `duration`, `window`, `rejoin`, `boards` at the top; `tenants`, `duration`, `window` in a board.
+Keys: `duration`, `window`, `rejoin`, `sync_start`, `boards` at the top; `tenants`, `duration`, `window` in a board.
 Before anything starts, the plan is checked: an unknown key, a number out of range, a bad
 SPEC, or a board that has not joined is one line naming the board, exit status 2, and no
 board starts and nothing is written. Each board runs `edgemt run` into its own DB
 (`$XDG_DATA_HOME/edgemt/fleet/<fleet id>-<board>.db` there: the first copy), and the head
 writes the rows as they come (every 0.5 s) into `--db`: each board's run is one run of the
-fleet DB, whose `params` holds `fleet` = {board, run (its id on the board), db, plan}
-(`json_extract(params, '$.fleet.board')` is the board of every row). A board that leaves
+fleet DB, whose `params` holds `fleet` = {board, run (its id on the board), db, plan,
+clock_offset_s, rtt_s, launched_at} (`json_extract(params, '$.fleet.board')` is the board
+of every row). Before the runs start, the head measures each board's clock offset (its wall
+clock minus the head's, from the shortest of 5 round trips: known to within half the round
+trip `rtt_s`); `launched_at` is when the board started its run, on the head's clock. With
+`sync_start`, every board starts its run at one instant of the head's clock (2 s after the
+offsets are known, each board waiting by its own clock corrected by its offset), and the
+output says `start_skew_s`, how far apart the launches were. The runs' measured phases
+then begin after each board's load and warm-up, which differ by board. A board that leaves
 mid-plan keeps the windows the head has, and its run is marked `interrupted` with a
 `board_lost` event. With `rejoin`, the head waits that long for the board to join again
 (its old Ray node declared dead, a node with its `board:NAME` listed); then a new actor

@@ -68,6 +68,7 @@ class FleetDB:
         self.runs: Dict[str, Dict[int, int]] = {}  # board -> {board run id: fleet run id}
         self.tenants: Dict[str, Dict[int, int]] = {}
         self.cursors: Dict[str, Dict[str, int]] = {}  # board -> {table: last board id written}
+        self.info: Dict[str, dict] = {}  # board -> more for params.fleet (clock offset, launch)
 
     def cursor(self, board: str) -> Dict[str, int]:
         return dict(self.cursors.get(board, {}))
@@ -84,7 +85,8 @@ class FleetDB:
             cols, rows = batch.get("runs", ([], []))
             for rec in (dict(zip(cols, r)) for r in rows):
                 params = json.loads(rec.get("params") or "{}")
-                params["fleet"] = {"board": board, "run": rec["id"], "db": board_db, "plan": self.plan}
+                params["fleet"] = {"board": board, "run": rec["id"], "db": board_db, "plan": self.plan,
+                                   **self.info.get(board, {})}
                 rec["params"] = json.dumps(params)
                 rec["controller_pid"] = os.getpid()
                 if rec["id"] in runs:
@@ -128,6 +130,17 @@ class FleetDB:
             self.conn.rollback()
             raise BadInput(f"--db {self.path} cannot be written: {exc}") from None
         return counts
+
+    def set_info(self, board: str, info: dict) -> None:
+        """What the head measured of ``board`` (clock offset, round trip, launch time): kept
+        in ``params.fleet`` of its runs, now and as they come."""
+        self.info[board] = dict(info)
+        for run_id in self.board_runs(board):
+            (params,) = self.conn.execute("SELECT params FROM runs WHERE id = ?", (run_id,)).fetchone()
+            p = json.loads(params or "{}")
+            p.setdefault("fleet", {}).update(info)
+            self.conn.execute("UPDATE runs SET params = ? WHERE id = ?", (json.dumps(p), run_id))
+        self.conn.commit()
 
     def board_runs(self, board: str):
         """The fleet run ids of ``board``'s runs."""

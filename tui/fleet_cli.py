@@ -115,14 +115,23 @@ def run_command(args) -> int:
             summary = None
         boards.append({"board": o.board, "state": o.state, "exit": o.exit, "runs": o.runs,
                        "total_throughput": (summary or {}).get("total_throughput"),
-                       "images": (summary or {}).get("images"), "detail": o.detail or None})
+                       "images": (summary or {}).get("images"), "detail": o.detail or None, **(o.clock or {})})
+    launches = [b["launched_at"] for b in boards if b.get("launched_at") is not None]
+    # how far apart the boards' runs started, on the head's clock (each board's launch time
+    # corrected by its measured offset, known to within half its round trip)
+    skew = round(max(launches) - min(launches), 6) if plan.sync_start and len(launches) > 1 else None
     if args.json:
-        print(json.dumps({"db": str(db), "boards": boards, "interrupted": interrupted}))
+        print(json.dumps({"db": str(db), "boards": boards, "interrupted": interrupted, "sync_start": plan.sync_start,
+                          "start_skew_s": skew}))
     else:
         for b in boards:
             tp = f"{b['total_throughput']} img/s" if b["total_throughput"] is not None else "no summary"
             print(f"{b['board']}: {b['state']}, exit {b['exit']}, fleet runs {b['runs']}, {tp}"
                   + (f" ({b['detail']})" if b["state"] != "done" and b["detail"] else ""))
+        if skew is not None:
+            offsets = ", ".join(f"{b['board']} {1000 * (b.get('clock_offset_s') or 0):+.1f} ms" for b in boards)
+            print(f"synchronised start: the boards' runs started within {1000 * skew:.1f} ms of each other "
+                  f"(clock offsets to the head: {offsets})")
         print(f"fleet DB: {db}")
     if interrupted:
         print("edgemt: fleet interrupted by Ctrl-C (SIGINT); every board's run was stopped", file=sys.stderr)

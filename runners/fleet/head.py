@@ -78,6 +78,23 @@ def on_each_board(ray, fn: Callable, timeout_s: float = 300.0) -> Dict[str, obje
     return out
 
 
+CLOCK_ROUNDS = 5  # round trips per board; the shortest gives the offset
+SYNC_MARGIN_S = 2.0  # a synchronised start is this long after the offsets are known
+
+
+def clock_offset(ray, actor, rounds: int = CLOCK_ROUNDS) -> dict:
+    """The board's wall clock minus the head's, from the round trip with the shortest time
+    (as NTP does): {"clock_offset_s", "rtt_s"}; the offset is known to within rtt/2."""
+    best = None
+    for _ in range(rounds):
+        t0 = time.time()
+        board = ray.get(actor.clock.remote())
+        t1 = time.time()
+        if best is None or t1 - t0 < best[0]:
+            best = (t1 - t0, board - (t0 + t1) / 2)
+    return {"clock_offset_s": round(best[1], 6), "rtt_s": round(best[0], 6)}
+
+
 class BoardOutcome(NamedTuple):
     board: str
     state: str          # done | lost | stopped
@@ -85,6 +102,7 @@ class BoardOutcome(NamedTuple):
     runs: list          # its fleet run ids
     summary: str        # its edgemt run --json output
     detail: str         # why it was lost, or its last stderr lines
+    clock: dict = None  # clock_offset_s, rtt_s, launched_at (the head's clock)
 
 
 def run_plan(ray, plan: Plan, db, flag: str = "--db", on_rows: Callable = None, poll_s: float = POLL_S):
@@ -113,9 +131,24 @@ def run_plan(ray, plan: Plan, db, flag: str = "--db", on_rows: Callable = None, 
     waiting = {}   # lost board -> (monotonic deadline to come back, when it was lost, why)
     last_look = 0.0
     interrupted = False
+    clocks = {}  # board -> its clock offset, round trip and launch on the head's clock
     try:
+        from ray.exceptions import RayActorError
+
+        for name, a in actors.items():  # also waits for every actor to be placed
+            try:
+                clocks[name] = clock_offset(ray, a)
+            except RayActorError as exc:  # the board left before its run started
+                why = f"{type(exc).__name__}: " + (str(exc).splitlines() or [""])[0][:200]
+                outcomes[name] = BoardOutcome(name, "lost", None, [], "", why)
+                continue
+            fleet.set_info(name, clocks[name])
+        start_at = time.time() + SYNC_MARGIN_S if plan.sync_start else None
         for name, a in actors.items():
-            pending[name] = a.start.remote(plan.boards[name].run_args())
+            if name in outcomes:
+                continue
+            at = None if start_at is None else start_at + clocks[name]["clock_offset_s"]
+            pending[name] = a.start.remote(plan.boards[name].run_args(), at)
         while len(outcomes) < len(actors):
             now = time.monotonic()
             if waiting and now - last_look >= 2.0:  # asking the GCS is cheap, but not at every turn
@@ -147,14 +180,15 @@ def run_plan(ray, plan: Plan, db, flag: str = "--db", on_rows: Callable = None, 
             for ref in ready:
                 name = next(n for n, r in pending.items() if r == ref)
                 del pending[name]
-                lost = _answer(ray, fleet, name, ref, outcomes, on_rows, stopping=False, keep=plan.rejoin > 0)
+                lost = _answer(ray, fleet, name, ref, outcomes, on_rows, stopping=False, keep=plan.rejoin > 0,
+                               clocks=clocks)
                 if lost:
                     waiting[name] = (time.monotonic() + plan.rejoin, time.monotonic(), lost)
     except KeyboardInterrupt:
         interrupted = True
         for name, (_d, _l, why) in waiting.items():
             outcomes[name] = BoardOutcome(name, "lost", None, fleet.board_runs(name), "", why)
-        _stop_all(ray, fleet, actors, outcomes, pending, on_rows)
+        _stop_all(ray, fleet, actors, outcomes, pending, on_rows, clocks)
     finally:
         for a in actors.values():
             try:
@@ -162,10 +196,10 @@ def run_plan(ray, plan: Plan, db, flag: str = "--db", on_rows: Callable = None, 
             except Exception:  # noqa: BLE001 - already gone with its node
                 pass
         fleet.close()
-    return [outcomes[n] for n in plan.boards], interrupted
+    return [outcomes[n]._replace(clock=clocks.get(n)) for n in plan.boards], interrupted
 
 
-def _answer(ray, fleet, name, ref, outcomes, on_rows, stopping: bool, keep: bool = False):
+def _answer(ray, fleet, name, ref, outcomes, on_rows, stopping: bool, keep: bool = False, clocks=None):
     """Writes one board's answer. A board whose actor is gone is marked lost; with ``keep``
     it is left out of ``outcomes`` (the head waits for it) and the reason is returned."""
     from ray.exceptions import GetTimeoutError, RayActorError
@@ -180,6 +214,9 @@ def _answer(ray, fleet, name, ref, outcomes, on_rows, stopping: bool, keep: bool
         outcomes[name] = BoardOutcome(name, "lost", None, fleet.board_runs(name), "", reason)
         return None
     if "rows" not in res:  # the answer of start() or attach()
+        if "launched_at" in res and clocks is not None and name in clocks:
+            clocks[name]["launched_at"] = round(res["launched_at"] - clocks[name]["clock_offset_s"], 6)
+            fleet.set_info(name, clocks[name])
         return None
     counts = fleet.apply(name, res["rows"], res["db"])
     if on_rows is not None:
@@ -190,7 +227,7 @@ def _answer(ray, fleet, name, ref, outcomes, on_rows, stopping: bool, keep: bool
     return None
 
 
-def _stop_all(ray, fleet, actors, outcomes, pending, on_rows):
+def _stop_all(ray, fleet, actors, outcomes, pending, on_rows, clocks=None):
     """Ctrl-C on the head: every board's run gets its Ctrl-C, then what each wrote comes in."""
     running = [n for n in actors if n not in outcomes]
     stops = {n: actors[n].stop.remote() for n in running}
@@ -208,4 +245,5 @@ def _stop_all(ray, fleet, actors, outcomes, pending, on_rows):
         for _ in range(200):  # drain: until a poll after the exit brings nothing new
             if n in outcomes:
                 break
-            _answer(ray, fleet, n, actors[n].poll.remote(fleet.cursor(n)), outcomes, on_rows, stopping=True)
+            _answer(ray, fleet, n, actors[n].poll.remote(fleet.cursor(n)), outcomes, on_rows, stopping=True,
+                    clocks=clocks)

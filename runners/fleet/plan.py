@@ -4,6 +4,7 @@
 duration = 3            # seconds measured on every board (a board may say its own)
 window = 1.0            # optional: the window of every board's run
 rejoin = 60             # optional: seconds to wait for a board that left to come back
+sync_start = true       # optional: every board's run starts at one instant (clock offsets measured)
 [boards.jetson1]
 tenants = ["mobilenet_v2,framework=tflite,threads=1"]
 [boards.pi4]
@@ -24,7 +25,7 @@ from runners.config import tomllib  # the stdlib's, or tomli on Python < 3.11
 from runners.errors import BadInput
 from runners.spec import check_total, parse_spec
 
-PLAN_KEYS = ("duration", "window", "rejoin", "boards")
+PLAN_KEYS = ("duration", "window", "rejoin", "sync_start", "boards")
 # how long the head waits for a board that left to come back (0: it is lost at once)
 REJOIN_S = (0.0, 3600.0, "seconds")
 BOARD_KEYS = ("tenants", "duration", "window")
@@ -53,6 +54,7 @@ class Plan(NamedTuple):
     path: str
     boards: Dict[str, BoardRun]
     rejoin: float = 0.0  # seconds the head waits for a lost board to join again
+    sync_start: bool = False  # every board's run starts at one instant of the head's clock
 
 
 def check_board_name(name: str, where: str) -> str:
@@ -118,7 +120,10 @@ def parse_plan(text: str, path: str = "PLAN") -> Plan:
     if not isinstance(boards, dict) or not boards:
         raise BadInput(f"plan {path} names no board; add a [boards.NAME] table with tenants = [SPEC, ...]")
     rejoin = _number(raw["rejoin"], REJOIN_S, f"plan {path}", "rejoin") if "rejoin" in raw else 0.0
-    return Plan(path, {name: _board(path, name, b, duration, window) for name, b in boards.items()}, rejoin)
+    sync = raw.get("sync_start", False)
+    if not isinstance(sync, bool):
+        raise BadInput(f"plan {path}: sync_start must be true or false, not {sync!r}")
+    return Plan(path, {name: _board(path, name, b, duration, window) for name, b in boards.items()}, rejoin, sync)
 
 
 def load_plan(path) -> Plan:

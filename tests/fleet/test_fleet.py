@@ -55,10 +55,20 @@ def _rows(db, sql, args=()):
 
 def test_plan_on_three_boards_lands_in_one_db_with_the_board_on_every_row(cluster, tmp_path):
     plan = _plan(tmp_path, BOARDS)
+    plan.write_text("sync_start = true\n" + plan.read_text())
     db = tmp_path / "fleet.db"
     r = fleet_edgemt(cluster, "fleet", "run", str(plan), "--db", str(db), "--json")
     assert r.returncode == 0, r.stdout + r.stderr
     out = json.loads(r.stdout)
+    # the synchronised start: each board's clock offset (the nodes share this machine's clock,
+    # so it is within half the round trip of 0) and the launches' skew on the head's clock
+    assert out["sync_start"] is True and out["start_skew_s"] >= 0
+    for b in out["boards"]:
+        assert abs(b["clock_offset_s"]) <= b["rtt_s"] / 2 + 1e-3 and b["launched_at"] > 0
+    offsets = dict(_rows(db, "SELECT json_extract(params, '$.fleet.board'), json_extract(params, '$.fleet.clock_offset_s') "
+                             "FROM runs"))
+    assert offsets == {b["board"]: b["clock_offset_s"] for b in out["boards"]}
+    assert all(_rows(db, "SELECT json_extract(params, '$.fleet.launched_at') FROM runs")[i][0] for i in range(3))
     assert [b["board"] for b in out["boards"]] == list(BOARDS)
     assert all(b["state"] == "done" and b["exit"] == 0 and b["total_throughput"] > 0 for b in out["boards"])
     runs = _rows(db, "SELECT id, json_extract(params, '$.fleet.board'), json_extract(params, '$.fleet.db'), "

@@ -23,6 +23,7 @@ def test_a_plan_gives_each_board_its_edgemt_run_arguments():
                                             "--duration", "3.0", "--window", "0.5"]
     assert plan.boards["pi-4"].duration == 5.0 and len(plan.boards["pi-4"].tenants) == 2
     check_boards(plan, ["b1", "pi-4", "other"])
+    assert not plan.sync_start and parse_plan("sync_start = true\n" + GOOD, "p.toml").sync_start
     assert plan.rejoin == 0.0 and parse_plan("rejoin = 60\n" + GOOD, "p.toml").rejoin == 60.0
 
 
@@ -37,6 +38,7 @@ def test_a_plan_gives_each_board_its_edgemt_run_arguments():
     ("duration = 'x'\n[boards.b1]\ntenants = ['mobilenet_v2']\n", ["duration"]),
     ("duration = 3\n", ["names no board"]),
     ("rejoin = 7200\n" + GOOD, ["rejoin", "7200"]),
+    ("sync_start = 1\n" + GOOD, ["sync_start", "true or false"]),
     ("duration = 3\nboard = 1\n", ["'board'"]),
     ("duration = 3\n[boards.'a b']\ntenants = ['mobilenet_v2']\n", ["'a b'"]),
     ("duration = = 3\n", ["not valid TOML"]),
