@@ -72,12 +72,15 @@ test: $(STAMP) $(FLEET_STAMP) bytecode system-deps models
 # Pilot tests that replay recorded runs. Needs only the controller's venv: the tests marked
 # 'frameworks' and 'fleet' (a local Ray cluster, tests/fleet) are left to `make test`,
 # and the framework environments are hidden from the rest (tests/conftest.py). Its time is in docs/benchmarks.md.
-# Four workers on two cores: most of the oracle tests' time is waiting for windows.
+# Four workers on two cores: most of the oracle tests' time is waiting for windows. Tests
+# are dealt out one at a time (--maxschedchunk 1), the long ones first (tests/conftest.py):
+# xdist's default hands each worker a block of consecutive tests, and one worker got every
+# long one (240 s where the others were done at 90 s).
 # Bytecode first and written: where PYTHONDONTWRITEBYTECODE is set, every `edgemt` a test
 # starts would compile its sources again, and every worker would redo pytest's assertion
 # rewriting of every test module (~2 s of CPU each); the caches are git-ignored.
 check: $(STAMP) bytecode
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -ra --no-frameworks -m "not fleet" -n 4
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -ra --no-frameworks -m "not fleet" -n 4 --maxschedchunk 1
 
 # The oldest releases a board's Python gets: on Python 3.8 (JetPack 5, Ubuntu 20.04) pip
 # installs Textual 6.2.1 and the others pinned in tests/python38-floor.txt. No 3.8 interpreter

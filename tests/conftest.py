@@ -85,10 +85,10 @@ def pytest_collection_modifyitems(config, items):
             keep.append(item)
     if config.getoption("--no-frameworks"):
         config.hook.pytest_deselected(items=dropped)
-        # The long tests first (marked slow, then those that wait on oracle runs): xdist's
-        # 'load' scheduling deals the first tests out round-robin, so every worker starts
-        # with its share of the long waits and the short tests fill in around them; a long
-        # test dealt out last would be the run's tail.
+        # The long tests first (marked slow, then those that wait on oracle runs): with
+        # `make check`'s --maxschedchunk 1, xdist deals tests out one at a time as workers
+        # free up, so the long waits start first and the short tests fill in around them;
+        # a long test dealt out last would be the run's tail.
         keep.sort(key=lambda item: 0 if item.get_closest_marker("slow") else
                   1 if "oracle_home" in getattr(item, "fixturenames", ()) else 2)
         items[:] = keep
