@@ -104,9 +104,10 @@ def test_constant_arrivals_start_on_their_slots_without_a_burst(monkeypatch):
     for n, (now, scheduled) in enumerate(got):
         assert scheduled == origin + n / rate  # the slots of the schedule, in order, none skipped
         assert now >= scheduled  # never before its slot
-    # no start-up burst: the first query at the origin, then one per slot; a query that
-    # started late is followed by the next on its own slot, not by a catch-up run
-    assert got[0][0] - origin < 1 / rate
+    # no start-up burst: the first query at the origin (the first counted window edge),
+    # then one per slot; a query that started late is followed by the next on its own
+    # slot, not by a catch-up run
+    assert got[0][0] - origin < 0.5  # generous: a loaded machine wakes late
     lags = [now - scheduled for now, scheduled in got]
     assert statistics.median(lags) < 0.1  # generous: on time, give or take a loaded machine
     windows = [w for w in events.of("window", 1) if w["scheduled"]]
