@@ -6,7 +6,8 @@ As MLPerf's LoadGen issues the scenarios:
   query and the next query when the last completes (batch 1); MultiStream 8 samples a
   query (batch 8); Offline every sample at once, which a tenant running batches back to
   back (at its SPEC's batch) works through. One measured phase of the minimum duration
-  and one window more (rounded up to whole windows) is the performance phase.
+  and one window more (rounded up to whole windows), longer (whole windows) until the
+  minimum queries (Offline: samples) are done, is the performance phase.
 - Server runs open-loop (docs/experiments.md, "Open loop") on LoadGen's own Poisson
   schedule: ``mlperf.poisson_schedule_ns`` at the target rate, handed to the tenant as a
   trace of inter-arrival times (``arrival=trace:FILE``) that ends with a gap no run
@@ -51,8 +52,17 @@ async def run(ctx: Context, spec, scenario: str, quick: bool = False, expected_q
         raise BadInput(f"--scenario {scenario}: one of {', '.join(mlperf.SCENARIOS)}")
     rules = rules or mlperf.rules_for(scenario, latency_bound_ms=latency_bound_ms, quick=quick,
                                       offline_expected_qps=expected_qps or 1.0)
-    if scenario == mlperf.SERVER:
-        return await _server(ctx, spec, rules, target_qps, seed, quick)
+    try:
+        if scenario == mlperf.SERVER:
+            return await _server(ctx, spec, rules, target_qps, seed, quick)
+        return await _closed_loop(ctx, spec, rules, quick)
+    except Stopped:
+        # Ctrl-C: no result (MLPerf has none for a cut run); the run is marked interrupted
+        return {"ok": False, "scenario": scenario, "ended_by": "stopped", "reason": "stopped before the end"}
+
+
+async def _closed_loop(ctx: Context, spec, rules: mlperf.Rules, quick: bool) -> dict:
+    scenario = rules.scenario
     batch = batch_of(scenario, spec)
     tenant_spec = spec.with_changes(count=1, batch=batch)
     key = {"kind": "summary", "scenario": scenario, "model": spec.model, "placement": spec.placement,
@@ -72,12 +82,30 @@ async def run(ctx: Context, spec, scenario: str, quick: bool = False, expected_q
     if m.reason == "stopped" or (ctx.stop is not None and ctx.stop.is_set()):
         raise Stopped()
     windows = in_phase(tenant, m.since, m.until)
-    out = result_of(rules, windows, m.since, m.until, batch)
-    power = resource_means(ctx.store, ctx.run_id, m.since, m.until)["means"].get("power_w")
+    # LoadGen issues queries until both minimums are met: a slow model runs on, whole
+    # windows, until it has the minimum queries (Offline: samples), or twice the phase.
+    offline = scenario == mlperf.OFFLINE
+    need = rules.min_sample_count if offline else rules.min_query_count
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + 2 * phase_s + 60.0
+    while (sum(w.images if offline else w.batches for w in windows) < need and tenant.status != "failed"
+           and loop.time() < give_up):
+        ctx.check_stop()
+        ctx.say(f"{scenario}: on to the minimum of {need} {'samples' if offline else 'queries'}")
+        await asyncio.sleep(0.5)
+        windows = in_phase(tenant, m.since)
+    if tenant.status == "failed":
+        out = {"ok": False, "scenario": scenario, "reason": f"tenant {tenant.id} failed: {tenant.error}"}
+        ctx.record(key, out)
+        return out
+    since, until = m.since, windows[-1].t_end if windows else m.until
+    out = result_of(rules, windows, since, until, batch)
+    power = resource_means(ctx.store, ctx.run_id, since, until)["means"].get("power_w")
     out.update({"model": spec.model, "placement": spec.placement, "tenant": tenant.id,
-                "power_w": power, "energy_j": round(power * (m.until - m.since), 3) if power else None,
+                "power_w": power, "energy_j": round(power * (until - since), 3) if power else None,
                 "power_note": POWER_NOTE if power else None})
     ctx.record(key, out)
+    await ctx.sup.remove(group.id)
     return out
 
 
