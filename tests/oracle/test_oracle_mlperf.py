@@ -41,7 +41,7 @@ async def test_single_stream_on_a_known_batch_time(oracle_home):
     assert out["valid"] is True and out["reasons"] == [] and out["comparable"] is False, json.dumps(out)
     assert out["batch"] == 1 and out["samples"] == out["queries"]
     # 2.5 s (the minimum and a window) at 21 ms a query at best
-    assert out["measured_s"] == 2.5 and 60 <= out["queries"] <= out["measured_s"] / BATCH_S + 1
+    assert out["measured_s"] >= 2.5 and 60 <= out["queries"] <= out["measured_s"] / BATCH_S + 1
     # A query takes the batch time or longer (a loaded machine): its bucket's edge at least.
     assert EDGE_MS <= out["percentile_ms"] <= out["early_stopping_ms"]
     # the row in the DB is the result
