@@ -89,10 +89,10 @@ async def test_offline_throughput(oracle_home):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("bound_ms, valid", [(200, True), (5, False)])
+@pytest.mark.parametrize("bound_ms, valid", [(1000, True), (5, False)])
 async def test_server_on_loadgens_schedule(oracle_home, bound_ms, valid):
     # 10 ms queries at 50/s: the tenant keeps up, a query waits at most a little for the one
-    # before it (200 ms is far off); every query takes 10 ms or more (5 ms: all over).
+    # before it (a 1 s bound is far off, even on a loaded machine); every query takes 10 ms or more (5 ms: all over).
     oracle_home.model("*", batch_s=0.01, from_start=True)
     rules = mlperf.Rules(mlperf.SERVER, 10.0, 500, percentile=0.99, latency_bound_ns=bound_ms * 1000000,
                          comparable=False)
