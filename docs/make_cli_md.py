@@ -90,11 +90,18 @@ tenants = ["mobilenet_v2,framework=tflite,threads=1"]   # SPECs, as --tenant tak
 [boards.pi4]
 tenants = ["mobilenet_v2,framework=tflite", "resnet18,framework=tflite"]
 duration = 5
+
+[boards.nano]
+command = "sweep batch"   # run (the default), sweep batch, sweep concurrency, dmp, tune, capacity
+tenants = ["resnet18"]
+args = ["--batches", "1,2,4"]   # the command's other options (not --db, --json, --resume)
 ```
 
-Keys: `duration`, `window`, `rejoin`, `sync_start`, `boards` at the top; `tenants`, `duration`, `window` in a board.
+Keys: `duration`, `window`, `rejoin`, `sync_start`, `boards` at the top; `tenants`, `duration`, `window`, `command`, `args` in a board (`duration` is needed by `run`;
+the experiments default to their steady-state rule).
 Before anything starts, the plan is checked: an unknown key, a number out of range, a bad
-SPEC, or a board that has not joined is one line naming the board, exit status 2, and no
+SPEC, an option the board's command does not take, or a board that has not joined is one
+line naming the board, exit status 2, and no
 board starts and nothing is written. Each board runs `edgemt run` into its own DB
 (`$XDG_DATA_HOME/edgemt/fleet/<fleet id>-<board>.db` there: the first copy), and the head
 writes the rows as they come (every 0.5 s) into `--db`: each board's run is one run of the

@@ -91,6 +91,7 @@ def run_command(args) -> int:
     from tui.session import db_flag, resolve_db
 
     plan = load_plan(args.plan)  # every SPEC and number, before Ray or the DB
+    check_commands(plan)
     cfg = config.load()
     db = resolve_db(args.db, cfg)
     flag = db_flag(args.db, cfg)
@@ -139,6 +140,33 @@ def run_command(args) -> int:
     if any(b["state"] != "done" or b["exit"] != 0 for b in boards):
         return ExitCode.TENANT_FAILED
     return ExitCode.OK
+
+
+def check_commands(plan) -> None:
+    """Each board's command line, parsed by the command's own parser (the experiments' and
+    capacity's) before anything starts: a bad option is one line naming the board."""
+    from tui.arguments import ArgumentError, Parser
+    from runners.errors import BadInput
+
+    def common(p, json_flag=True):
+        p.add_argument("--db")
+        if json_flag:
+            p.add_argument("--json", action="store_true")
+
+    parser = Parser(prog="edgemt")
+    sub = parser.add_subparsers(dest="command", parser_class=Parser)
+    from tui.capacity_cli import add_parser as add_capacity
+    from tui.experiments_cli import add_parsers
+
+    add_parsers(sub, common)
+    add_capacity(sub, common)
+    for name, b in plan.boards.items():
+        if b.command == "run":  # its options are the plan's own keys, checked by runners/fleet/plan.py
+            continue
+        try:
+            parser.parse_args(b.run_args() + ["--db", "board.db", "--json"])
+        except ArgumentError as exc:
+            raise BadInput(f"plan {plan.path}, board {name!r}: {exc}") from None
 
 
 def fleet_command(args) -> int:

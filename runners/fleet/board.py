@@ -88,14 +88,15 @@ class BoardRunner:
         return time.time()
 
     def start(self, run_args: list, start_at: float = None) -> dict:
-        """Starts ``edgemt run --db BOARD_DB --json RUN_ARGS``, at ``start_at`` on this board's
+        """Starts ``edgemt RUN_ARGS --db BOARD_DB --json`` (RUN_ARGS: the command and its
+        options, e.g. ``run --tenant ...``), at ``start_at`` on this board's
         clock when given (a synchronised start); returns ``where()`` with ``launched_at``
         (this board's clock when the run's process was started)."""
         self.db.parent.mkdir(parents=True, exist_ok=True)
         if start_at is not None:
             time.sleep(max(0.0, start_at - time.time()))
         with open(self.db.with_suffix(".out"), "wb") as out, open(self.db.with_suffix(".err"), "wb") as err:
-            self.proc = subprocess.Popen(edgemt_command() + ["run", "--db", str(self.db), "--json"] + list(run_args),
+            self.proc = subprocess.Popen(edgemt_command() + list(run_args) + ["--db", str(self.db), "--json"],
                                          stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=run_env(),
                                          start_new_session=True,  # the head's Ctrl-C comes through stop()
                                          preexec_fn=_plain_signals)

@@ -10,10 +10,15 @@ tenants = ["mobilenet_v2,framework=tflite,threads=1"]
 [boards.pi4]
 tenants = ["mobilenet_v2,framework=tflite", "resnet18"]
 duration = 5
+[boards.nano]
+command = "sweep batch"  # run (the default), sweep batch|concurrency, dmp, tune, capacity
+tenants = ["resnet18"]
+args = ["--batches", "1,2,4"]  # the command's other options
 ```
 
 Everything is checked here, before any board starts: unknown keys, numbers out of their
-range (runners/limits.py), SPECs (runners/spec.py), a window longer than the duration. The
+range (runners/limits.py), SPECs (runners/spec.py), a window longer than the duration; the
+other options of a command are checked against its parser by the CLI (tui/fleet_cli.py). The
 board names are checked against the joined boards by the head (runners/fleet/head.py).
 Each problem is one ``BadInput`` that names the plan file and the board.
 """
@@ -28,26 +33,34 @@ from runners.spec import check_total, parse_spec
 PLAN_KEYS = ("duration", "window", "rejoin", "sync_start", "boards")
 # how long the head waits for a board that left to come back (0: it is lost at once)
 REJOIN_S = (0.0, 3600.0, "seconds")
-BOARD_KEYS = ("tenants", "duration", "window")
+BOARD_KEYS = ("tenants", "duration", "window", "command", "args")
+# what a board may run: the edgemt commands that measure into a DB (docs/cli.md)
+COMMANDS = ("run", "sweep batch", "sweep concurrency", "dmp", "tune", "capacity")
+# set by the fleet itself (the board's DB, JSON out) or meaningless on a fresh board DB
+RESERVED_ARGS = ("--db", "--json", "--resume")
 # a board's name is a Ray custom resource ("board:NAME") and a file name on the head
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
 
 class BoardRun(NamedTuple):
-    """What one board runs: the arguments of its ``edgemt run``."""
+    """What one board runs: an edgemt command (``run`` unless the plan says) and its arguments."""
     board: str
     tenants: List[str]
-    duration: float
+    duration: Optional[float]
     window: Optional[float]
+    command: str = "run"
+    args: List[str] = []
 
     def run_args(self) -> List[str]:
-        args = []
+        """The command line after ``edgemt`` (the board adds ``--db`` and ``--json``)."""
+        args = self.command.split()
         for t in self.tenants:
             args += ["--tenant", t]
-        args += ["--duration", repr(self.duration)]
+        if self.duration is not None:
+            args += ["--duration", repr(self.duration)]
         if self.window is not None:
             args += ["--window", repr(self.window)]
-        return args
+        return args + list(self.args)
 
 
 class Plan(NamedTuple):
@@ -98,12 +111,22 @@ def _board(path: str, name: str, raw, duration, window) -> BoardRun:
         duration = _number(raw["duration"], limits.DURATION_S, where, "duration")
     if "window" in raw:
         window = _number(raw["window"], limits.WINDOW_S, where, "window")
-    if duration is None:
+    command = raw.get("command", "run")
+    if command not in COMMANDS:
+        raise BadInput(f"{where}: command {command!r} is not one a board runs; give one of {', '.join(COMMANDS)}")
+    args = raw.get("args", [])
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise BadInput(f"{where}: args must be a list of strings, e.g. args = [\"--batches\", \"1,2,4\"]")
+    for a in args:
+        if a.split("=", 1)[0] in RESERVED_ARGS:
+            raise BadInput(f"{where}: args may not hold {a.split('=', 1)[0]}: the fleet sets the board's DB and "
+                           "reads its JSON")
+    if duration is None and command == "run":
         raise BadInput(f"{where}: no duration; give duration = SECONDS for the plan or the board")
-    if window is not None and window > duration:
+    if window is not None and duration is not None and window > duration:
         raise BadInput(f"{where}: window {window:g} s is longer than duration {duration:g} s; a measurement "
                        f"is whole windows: give a window of at most {duration:g} s")
-    return BoardRun(name, list(tenants), duration, window)
+    return BoardRun(name, list(tenants), duration, window, command, list(args))
 
 
 def parse_plan(text: str, path: str = "PLAN") -> Plan:

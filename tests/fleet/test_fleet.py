@@ -98,6 +98,27 @@ def test_plan_on_three_boards_lands_in_one_db_with_the_board_on_every_row(cluste
     assert rep.returncode == 0, rep.stderr
 
 
+def test_a_board_runs_a_batch_sweep_and_its_results_land_with_its_tenants(cluster, tmp_path):
+    plan = tmp_path / "sweep.toml"
+    plan.write_text(f'[boards.b2]\ncommand = "sweep batch"\ntenants = ["{SPEC}"]\n'
+                    'duration = 1\nargs = ["--batches", "1,2", "--max-duration", "30"]\n')
+    db = tmp_path / "fleet.db"
+    r = fleet_edgemt(cluster, "fleet", "run", str(plan), "--db", str(db), "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    ((run_id, kind, board, board_db, board_run),) = _rows(
+        db, "SELECT id, kind, json_extract(params, '$.fleet.board'), json_extract(params, '$.fleet.db'), "
+            "json_extract(params, '$.fleet.run') FROM runs")
+    assert (kind, board) == ("sweep-batch", "b2")
+    mine = _rows(db, "SELECT experiment, key, value FROM results WHERE run = ? ORDER BY id", (run_id,))
+    theirs = _rows(board_db, "SELECT experiment, key, value FROM results WHERE run = ? ORDER BY id", (board_run,))
+    assert mine and len(mine) == len(theirs)
+    assert [(e, k) for e, k, _ in mine] == [(e, k) for e, k, _ in theirs]
+    fleet_tenants = {t for (t,) in _rows(db, "SELECT id FROM tenants WHERE run = ?", (run_id,))}
+    for _e, _k, value in mine:  # tenant ids inside results are the fleet DB's, as merge remaps them
+        for t in json.loads(value).get("tenants", []):
+            assert t in fleet_tenants
+
+
 def test_unknown_board_is_refused_before_anything_starts(cluster, tmp_path):
     plan = _plan(tmp_path, ["b1", "nope"])
     db = tmp_path / "fleet.db"

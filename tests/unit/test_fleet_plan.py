@@ -19,7 +19,7 @@ duration = 5
 def test_a_plan_gives_each_board_its_edgemt_run_arguments():
     plan = parse_plan(GOOD, "p.toml")
     assert list(plan.boards) == ["b1", "pi-4"]
-    assert plan.boards["b1"].run_args() == ["--tenant", "mobilenet_v2,framework=tflite,threads=1",
+    assert plan.boards["b1"].run_args() == ["run", "--tenant", "mobilenet_v2,framework=tflite,threads=1",
                                             "--duration", "3.0", "--window", "0.5"]
     assert plan.boards["pi-4"].duration == 5.0 and len(plan.boards["pi-4"].tenants) == 2
     check_boards(plan, ["b1", "pi-4", "other"])
@@ -61,3 +61,30 @@ def test_a_board_that_has_not_joined_is_named(tmp_path):
 def test_a_missing_plan_file_is_bad_input(tmp_path):
     with pytest.raises(BadInput, match="does not exist"):
         load_plan(tmp_path / "nope.toml")
+
+
+def test_a_board_may_run_an_experiment_with_its_own_options():
+    plan = parse_plan('[boards.b1]\ncommand = "sweep batch"\ntenants = ["resnet18"]\nargs = ["--batches", "1,2"]\n',
+                      "p.toml")
+    assert plan.boards["b1"].run_args() == ["sweep", "batch", "--tenant", "resnet18", "--batches", "1,2"]
+    from tui.fleet_cli import check_commands
+
+    check_commands(plan)
+
+
+@pytest.mark.parametrize("board, words", [
+    ('command = "rm"\ntenants = ["resnet18"]', ["board 'b1'", "'rm'", "sweep batch"]),
+    ('command = "dmp"\ntenants = ["resnet18"]\nargs = ["--db", "x.db"]', ["board 'b1'", "--db"]),
+    ('command = "dmp"\ntenants = ["resnet18"]\nargs = "--max 2"', ["board 'b1'", "args"]),
+    ('command = "sweep batch"\ntenants = ["resnet18"]\nargs = ["--repeat", "0"]', ["board 'b1'", "--repeat"]),
+    ('command = "tune"\ntenants = ["resnet18"]\nargs = ["--nope"]', ["board 'b1'", "--nope"]),
+])
+def test_a_bad_command_or_option_names_the_board(board, words):
+    from tui.fleet_cli import check_commands
+
+    with pytest.raises(BadInput) as exc:
+        check_commands(parse_plan(f"[boards.b1]\n{board}\n", "p.toml"))
+    msg = str(exc.value)
+    assert "\n" not in msg and "p.toml" in msg
+    for w in words:
+        assert w in msg
