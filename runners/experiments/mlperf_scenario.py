@@ -24,8 +24,9 @@ import asyncio
 from runners import mlperf, paths
 from runners.child import latency
 from runners.errors import BadInput
-from runners.experiments.common import Context, Stopped, resource_means
+from runners.experiments.common import Context, Stopped
 from runners.measure import in_phase, measure
+from storage import energy
 from storage import queries as query_counts
 
 EXPERIMENT = "mlperf"
@@ -100,13 +101,22 @@ async def _closed_loop(ctx: Context, spec, rules: mlperf.Rules, quick: bool) -> 
         return out
     since, until = m.since, windows[-1].t_end if windows else m.until
     out = result_of(rules, windows, since, until, batch)
-    power = resource_means(ctx.store, ctx.run_id, since, until)["means"].get("power_w")
-    out.update({"model": spec.model, "placement": spec.placement, "tenant": tenant.id,
-                "power_w": power, "energy_j": round(power * (until - since), 3) if power else None,
-                "power_note": POWER_NOTE if power else None})
+    out.update({"model": spec.model, "placement": spec.placement, "tenant": tenant.id},
+               **power_over(ctx, since, until))
     ctx.record(key, out)
     await ctx.sup.remove(group.id)
     return out
+
+
+def power_over(ctx: Context, since: float, until: float) -> dict:
+    """The board's power over exactly the performance phase (storage/energy.py: the trapezoid
+    rule over the ``power_w`` samples, the edges interpolated), or nulls where none was sampled."""
+    integral = energy.integrate(energy.series(ctx.store.samples_around(ctx.run_id, since, until), energy.BOARD),
+                                since, until)
+    if integral.energy_j is None:
+        return {"power_w": None, "energy_j": None, "power_coverage": None, "power_note": None}
+    return {"power_w": round(integral.mean_w, 4), "energy_j": round(integral.energy_j, 3),
+            "power_coverage": round(integral.coverage, 4), "power_note": POWER_NOTE}
 
 
 def result_of(rules: mlperf.Rules, windows, since: float, until: float, batch: int) -> dict:
@@ -229,10 +239,8 @@ async def _server(ctx: Context, spec, rules: mlperf.Rules, target_qps: float, se
             "overlatency": result.server.overlatency, "early_stopping_more_needed": result.server.more_needed,
             "scheduled_qps": round(result.scheduled_qps, 4) if result.scheduled_qps else None,
         })
-    power = resource_means(ctx.store, ctx.run_id, since, until)["means"].get("power_w")
-    out.update({"model": spec.model, "placement": spec.placement, "tenant": tenant.id, "power_w": power,
-                "energy_j": round(power * (until - since), 3) if power else None,
-                "power_note": POWER_NOTE if power else None})
+    out.update({"model": spec.model, "placement": spec.placement, "tenant": tenant.id},
+               **power_over(ctx, since, until))
     ctx.record(key, out)
     await ctx.sup.remove(group.id)
     return out

@@ -21,8 +21,11 @@ BATCH_S = 0.02113  # in the middle of a latency bucket (log scale): 19.95..22.39
 EDGE_MS = round(latency.upper_edge(latency.bucket_of(BATCH_S)) * 1000, 3)
 
 
-async def _run(home, scenario, rules, batch=None):
+async def _run(home, scenario, rules, batch=None, power_w=None):
     session = Session(home.db, "mlperf", {}, config.load(), window_s=0.5, collectors=[])
+    if power_w is not None:  # a board drawing power_w throughout, sampled every 0.5 s
+        for k in range(200):
+            session.store.add_sample(session.run_id, k * 0.5, {"power_w": power_w})
     try:
         ctx = Context(session.supervisor, session.store, session.run_id, mlperf_scenario.EXPERIMENT)
         spec = parse_spec("mobilenet_v2" + (f",batch={batch}" if batch else ""))
@@ -36,7 +39,7 @@ async def _run(home, scenario, rules, batch=None):
 async def test_single_stream_on_a_known_batch_time(oracle_home):
     oracle_home.model("*", batch_s=BATCH_S)
     rules = mlperf.Rules(mlperf.SINGLE_STREAM, 2.0, 60, percentile=0.9, comparable=False)
-    out = await _run(oracle_home, mlperf.SINGLE_STREAM, rules)
+    out = await _run(oracle_home, mlperf.SINGLE_STREAM, rules, power_w=4.0)
 
     assert out["valid"] is True and out["reasons"] == [] and out["comparable"] is False, json.dumps(out)
     assert out["batch"] == 1 and out["samples"] == out["queries"]
@@ -44,6 +47,9 @@ async def test_single_stream_on_a_known_batch_time(oracle_home):
     assert out["measured_s"] >= 2.5 and 60 <= out["queries"] <= out["measured_s"] / BATCH_S + 1
     # A query takes the batch time or longer (a loaded machine): its bucket's edge at least.
     assert EDGE_MS <= out["percentile_ms"] <= out["early_stopping_ms"]
+    # power over exactly the performance phase, and what it is not
+    assert out["power_w"] == 4.0 and out["energy_j"] == pytest.approx(4.0 * out["measured_s"])
+    assert "not MLPerf's wall-power measurement" in out["power_note"]
     # the row in the DB is the result
     row = sqlite3.connect(oracle_home.db).execute(
         "SELECT experiment, key, value FROM results").fetchone()  # the one row: the summary
