@@ -1,5 +1,5 @@
 """The head's cost per board of `edgemt fleet run`, and the lag from a window on a board to
-its row in the fleet DB, on a local Ray cluster (tests/fleet/conftest.py's: a head and three
+its row in the fleet DB, on a local Ray cluster (tests/fleet/fleet_cluster.py's: a head and three
 boards, one CPU each, tflite mobilenet_v2 threads=1 on every board).
 
 For 1 and then 3 boards: the CPU time and peak RSS of the fleet driver (this process, which
@@ -21,7 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
-spec = importlib.util.spec_from_file_location("fleet_cluster", REPO / "tests" / "fleet" / "conftest.py")
+spec = importlib.util.spec_from_file_location("fleet_cluster", REPO / "tests" / "fleet" / "fleet_cluster.py")
 fleet_cluster = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(fleet_cluster)
 

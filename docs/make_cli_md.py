@@ -91,12 +91,19 @@ tenants = ["mobilenet_v2,framework=tflite,threads=1"]   # SPECs, as --tenant tak
 tenants = ["mobilenet_v2,framework=tflite", "resnet18,framework=tflite"]
 duration = 5
 
+[boards."with:edgetpu"]   # every joined board whose fingerprint has an EdgeTPU
+tenants = ["mobilenet_v2,framework=tflite,resource=edgetpu"]
+
 [boards.nano]
 command = "sweep batch"   # run (the default), sweep batch, sweep concurrency, dmp, tune, capacity
 tenants = ["resnet18"]
 args = ["--batches", "1,2,4"]   # the command's other options (not --db, --json, --resume)
 ```
 
+A table `with:WHAT` runs on every joined board whose fingerprint (its `edgemt devices`)
+has WHAT: a resource (`edgetpu` matches `edgetpu:usb:0`, `cuda` matches `cuda:0`) or a
+framework that imports there (`tflite`); a board with its own table keeps that one, and a
+WHAT no joined board has is refused, naming the table and what each board has.
 Keys: `duration`, `window`, `rejoin`, `sync_start`, `boards` at the top; `tenants`, `duration`, `window`, `command`, `args` in a board (`duration` is needed by `run`;
 the experiments default to their steady-state rule).
 Before anything starts, the plan is checked: an unknown key, a number out of range, a bad

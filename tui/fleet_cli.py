@@ -86,7 +86,7 @@ def boards_command(args) -> int:
 
 def run_command(args) -> int:
     from runners import config
-    from runners.fleet.plan import load_plan
+    from runners.fleet.plan import expand, load_plan, selectors
     from storage import schema
     from tui.session import db_flag, resolve_db
 
@@ -107,6 +107,12 @@ def run_command(args) -> int:
 
     with contextlib.redirect_stdout(sys.stderr):  # Ray's own lines (a node that died) stay off stdout
         ray = connect(args.address)
+        if selectors(plan):  # "every board with an EdgeTPU": by each joined board's fingerprint
+            from runners.fleet.head import on_each_board
+
+            fps = {n: _board_row(n, fp) for n, fp in on_each_board(ray, board_fingerprint).items()}
+            plan = expand(plan, {n: {"resources": r["resources"], "frameworks": list(r["frameworks"])}
+                                 for n, r in fps.items() if not r["error"]})
         outcomes, interrupted = run_plan(ray, plan, db, flag=flag, on_rows=on_rows)
     boards = []
     for o in outcomes:

@@ -10,6 +10,8 @@ tenants = ["mobilenet_v2,framework=tflite,threads=1"]
 [boards.pi4]
 tenants = ["mobilenet_v2,framework=tflite", "resnet18"]
 duration = 5
+[boards."with:edgetpu"]  # every joined board with an EdgeTPU (or cuda, a framework, ...)
+tenants = ["mobilenet_v2,framework=tflite,resource=edgetpu"]
 [boards.nano]
 command = "sweep batch"  # run (the default), sweep batch|concurrency, dmp, tune, capacity
 tenants = ["resnet18"]
@@ -70,7 +72,13 @@ class Plan(NamedTuple):
     sync_start: bool = False  # every board's run starts at one instant of the head's clock
 
 
+SELECTOR = "with:"  # [boards."with:edgetpu"]: every joined board whose fingerprint has it
+
+
 def check_board_name(name: str, where: str) -> str:
+    if name.startswith(SELECTOR):
+        check_board_name(name[len(SELECTOR):], where)
+        return name
     if not name or not set(name) <= NAME_CHARS or len(name) > 64:
         raise BadInput(f"{where}: board name {name!r} must be 1-64 letters, digits, '_', '.' or '-'")
     return name
@@ -158,6 +166,36 @@ def load_plan(path) -> Plan:
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"plan {path} cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
     return parse_plan(text, str(path))
+
+
+def selectors(plan: Plan) -> List[str]:
+    return [name for name in plan.boards if name.startswith(SELECTOR)]
+
+
+def has(fingerprint: dict, what: str) -> bool:
+    """Whether a board's fingerprint ({"resources": [...], "frameworks": [...]}) has ``what``:
+    a resource (``edgetpu`` matches ``edgetpu:usb:0``, ``cuda`` matches ``cuda:0``) or a
+    framework that imports there."""
+    res = fingerprint.get("resources") or []
+    return (any(r == what or r.startswith(what + ":") for r in res)
+            or what in (fingerprint.get("frameworks") or []))
+
+
+def expand(plan: Plan, fingerprints: Dict[str, dict]) -> Plan:
+    """The plan with each ``with:WHAT`` table run on every joined board that has WHAT
+    (``fingerprints``: board -> {"resources", "frameworks"}); a board named by its own
+    table keeps that one. A selector no board matches is bad input, naming it."""
+    boards = {n: b for n, b in plan.boards.items() if not n.startswith(SELECTOR)}
+    for sel in selectors(plan):
+        what = sel[len(SELECTOR):]
+        match = sorted(n for n, fp in fingerprints.items() if has(fp, what))
+        if not match:
+            have = "; ".join(f"{n}: {', '.join((fp.get('resources') or []) + (fp.get('frameworks') or []))}"
+                             for n, fp in sorted(fingerprints.items())) or "none joined"
+            raise BadInput(f"plan {plan.path}, board {sel!r}: no joined board has {what} ({have})")
+        for n in match:
+            boards.setdefault(n, plan.boards[sel]._replace(board=n))
+    return plan._replace(boards=boards)
 
 
 def check_boards(plan: Plan, joined) -> None:

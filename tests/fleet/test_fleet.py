@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import edgemt_testlib
-from conftest import BOARDS, fleet_edgemt
+from fleet.fleet_cluster import BOARDS, fleet_edgemt
 
 # a real Ray cluster whose boards run real tflite tenants: make check leaves these to make test
 pytestmark = [pytest.mark.fleet, pytest.mark.frameworks]
@@ -117,6 +117,24 @@ def test_a_board_runs_a_batch_sweep_and_its_results_land_with_its_tenants(cluste
     for _e, _k, value in mine:  # tenant ids inside results are the fleet DB's, as merge remaps them
         for t in json.loads(value).get("tenants", []):
             assert t in fleet_tenants
+
+
+def test_with_runs_on_every_board_whose_fingerprint_has_it(cluster, tmp_path):
+    plan = tmp_path / "with.toml"
+    plan.write_text(f'duration = 1\n[boards."with:tflite"]\ntenants = ["{SPEC}"]\n')
+    db = tmp_path / "fleet.db"
+    r = fleet_edgemt(cluster, "fleet", "run", str(plan), "--db", str(db), "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sorted(b["board"] for b in json.loads(r.stdout)["boards"]) == list(BOARDS)
+    assert sorted(b for (b,) in _rows(db, "SELECT json_extract(params, '$.fleet.board') FROM runs")) == list(BOARDS)
+    # a fingerprint no board has: refused before anything starts, naming the table
+    plan.write_text(f'duration = 1\n[boards."with:edgetpu"]\ntenants = ["{SPEC}"]\n')
+    db2 = tmp_path / "none.db"
+    r = fleet_edgemt(cluster, "fleet", "run", str(plan), "--db", str(db2))
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "'with:edgetpu'" in lines[0] and "no joined board has edgetpu" in lines[0], r.stderr
+    assert not db2.exists()
 
 
 def test_unknown_board_is_refused_before_anything_starts(cluster, tmp_path):

@@ -88,3 +88,21 @@ def test_a_bad_command_or_option_names_the_board(board, words):
     assert "\n" not in msg and "p.toml" in msg
     for w in words:
         assert w in msg
+
+
+def test_with_selects_every_joined_board_by_its_fingerprint():
+    from runners.fleet.plan import expand
+
+    plan = parse_plan('duration = 2\n[boards."with:edgetpu"]\ntenants = ["mobilenet_v2,framework=tflite"]\n'
+                      '[boards.nano]\ntenants = ["resnet18"]\n', "p.toml")
+    fps = {"coral": {"resources": ["cpu", "edgetpu:usb:0"], "frameworks": ["tflite"]},
+           "nano": {"resources": ["cpu", "cuda:0", "edgetpu:usb:0"], "frameworks": ["torch", "tflite"]},
+           "pi": {"resources": ["cpu"], "frameworks": ["tflite"]}}
+    out = expand(plan, fps)
+    assert sorted(out.boards) == ["coral", "nano"]
+    assert out.boards["coral"].board == "coral" and out.boards["coral"].tenants == ["mobilenet_v2,framework=tflite"]
+    assert out.boards["nano"].tenants == ["resnet18"]  # its own table wins
+    assert sorted(expand(parse_plan('duration = 2\n[boards."with:tflite"]\ntenants = ["mobilenet_v2"]\n', "p"),
+                         fps).boards) == ["coral", "nano", "pi"]
+    with pytest.raises(BadInput, match="board 'with:dla': no joined board has dla"):
+        expand(parse_plan('duration = 2\n[boards."with:dla"]\ntenants = ["mobilenet_v2"]\n', "p"), fps)
