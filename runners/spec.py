@@ -188,6 +188,42 @@ def _open_loop(values: dict, spec: str) -> dict:
     return out
 
 
+OPEN_LOOP_FIELDS = ("rate", "arrival", "trace", "seed", "queue", "slo_ms", "slo_pct")
+
+
+def with_rate(spec: TenantSpec, rate, slo=None) -> TenantSpec:
+    """``spec`` run at another rate (the UI's ``r``, ``Supervisor.set_rate``), checked by the
+    rules of a SPEC's open-loop keys. ``rate``: queries a second (text or number); empty,
+    None or 0: closed loop, which has no SLO, seed or queue. ``slo``: ``MS`` or ``pN:MS``,
+    "" for none, None to keep the spec's. The arrival stays the spec's (constant or
+    poisson; a trace's times cannot take another rate, so it becomes constant) and so do
+    its seed and queue."""
+    rate = "" if rate is None else (f"{rate:.10g}" if isinstance(rate, (int, float)) else str(rate).strip())
+    try:
+        closed = rate == "" or float(rate) == 0
+    except ValueError:
+        closed = False
+    if slo is None:
+        slo = "" if closed or spec.slo_ms is None else (f"{spec.slo_ms:.10g}" if spec.slo_pct == 99
+                                              else f"p{spec.slo_pct:.10g}:{spec.slo_ms:.10g}")
+    slo = str(slo).strip()
+    values = {}
+    if not closed:
+        values["rate"] = rate
+        if spec.arrival in ("constant", "poisson"):
+            values["arrival"] = spec.arrival
+        if spec.arrival == "poisson" and spec.seed is not None:
+            values["seed"] = str(spec.seed)
+        if spec.queue is not None:
+            values["queue"] = str(spec.queue)
+    if slo:
+        values["slo"] = slo
+    text = ",".join(f"{k}={v}" for k, v in values.items()) or "rate="
+    fields = dict.fromkeys(OPEN_LOOP_FIELDS)
+    fields.update(_open_loop(values, text))
+    return spec.with_changes(**fields)
+
+
 def parse_slo(raw: str, head: str, name: str):
     """(percentile, milliseconds) of an SLO, ``MS`` (the p99 bound) or ``pN:MS``; a BadInput
     starting with ``head`` (the value as the user gave it) names ``name`` and what it takes."""

@@ -23,7 +23,7 @@ from runners.exit_reasons import exit_reason
 from runners.run_log import RunLog
 from runners.runner_process import RunnerProcess, watch
 from runners.tenant_state import ACTIVE, TenantState
-from runners.spec import DEFAULT_ISOLATION, TenantSpec, check_batch, kept_precision
+from runners.spec import DEFAULT_ISOLATION, TenantSpec, check_batch, kept_precision, with_rate
 from runners.open_loop import window_queries
 from runners.window_log import KEEP, WindowLog, compact_hist
 from runners.catalog import CATALOG
@@ -257,6 +257,28 @@ class Supervisor:
             self._heard(t, "its batch changed")
             t.runner.send({"cmd": "set_batch", "tenant": t.id, "batch": batch})
         self._log_event("batch_changed", None, {"group": group.id, "from": old, "to": batch})
+
+    async def set_rate(self, group_id: int, rate, slo=None):
+        """Runs a group open-loop at ``rate`` queries a second per tenant, or closed-loop
+        (``rate`` empty, None or 0); ``slo``: its SLO (``MS`` or ``pN:MS``, "" for none, None
+        to keep it). Checked as a SPEC's keys (runners/spec.with_rate); each tenant's
+        schedule starts again at its next window edge (the child's ``set_rate``)."""
+        group = self._group(group_id)
+        old = group.spec
+        spec = with_rate(old, rate, slo)
+        group.spec = spec
+        for i, t in enumerate(group.tenants):
+            if not t.active:
+                continue
+            t.spec = spec
+            self.store.update_tenant(t.id, spec=json.dumps(spec.to_dict()))
+            cs = self.child_spec(spec, t.batch, stream=i)
+            t.runner.send(dict({k: cs[k] for k in ("rate", "arrival", "seed", "queue", "slo_s", "trace")},
+                               cmd="set_rate", tenant=t.id))
+            self._heard(t, "its rate changed")
+            self._notify("tenant", t)
+        self._log_event("rate_changed", None, {"group": group.id, "from": old.rate, "to": spec.rate,
+                                               "slo_ms": spec.slo_ms, "slo_pct": spec.slo_pct})
 
     async def pause(self, group_id: int):
         await self._pause(group_id, True)

@@ -62,7 +62,8 @@ class EdgemtApp(App):
         Binding("d", "remove", "Remove"),
         Binding("e", "export", "Export"),
         Binding("s", "experiment", "Experiment"),
-        Binding("r", "reasons", "n/a why", show=False),
+        Binding("r", "rate", "Rate", show=False),
+        Binding("n", "reasons", "n/a why", show=False),
         Binding("t", "theme", "Theme"),
         Binding("question_mark", "help", "Help"),
         Binding("x", "stop_followed", "Stop run", show=False),
@@ -217,12 +218,13 @@ class EdgemtApp(App):
         """Supervisor callback (in the loop's thread): becomes a message, nothing else."""
         if kind == "window":
             t, w = data
-            self.post_message(msg.WindowDone(t.id, w.t_start, w.t_end, w.images, w.batches, t.batch, w.hist or {}))
+            self.post_message(msg.WindowDone(t.id, w.t_start, w.t_end, w.images, w.batches, t.batch, w.hist or {},
+                                            w.queries))
         elif kind == "tenant":
             t = data
             self.post_message(msg.TenantChanged(t.id, t.group.id, t.spec.model, t.spec.framework, t.spec.resource,
                                                 t.batch, t.spec.isolation, t.spec.threads, t.status, t.error,
-                                                t.moved_from))
+                                                t.moved_from, t.spec.rate, t.spec.slo_ms, t.spec.slo_pct))
         elif kind == "event":
             self.post_message(msg.RunEvent(data["t"], data["kind"], data["tenant"], data["detail"]))
 
@@ -489,6 +491,22 @@ class EdgemtApp(App):
             self.notify(f"g{gid} batch is already {old}", severity="warning")
             return
         self.run_command("batch", lambda: sup.set_batch(gid, new))
+
+    def action_rate(self) -> None:
+        """r: the selected group's rate (open loop) and SLO, or back to closed loop."""
+        if not self._live("rate"):
+            return
+        gid = self._selected()
+        sup = self.session.supervisor
+        if gid is None or gid not in sup.groups:
+            return
+        from tui.screens.rate import RateScreen
+
+        def done(values):
+            if values is not None:
+                self.run_command("rate", lambda: sup.set_rate(gid, *values))
+
+        self.push_screen(RateScreen(sup.groups[gid].label, sup.groups[gid].spec), done)
 
     def action_pause(self) -> None:
         if not self._live("pause"):

@@ -9,6 +9,7 @@ import collections
 from dataclasses import dataclass, field
 
 from storage import aggregate
+from storage import queries
 from storage.aggregate import Window
 from runners.child import latency
 from runners.tenant_state import ACTIVE, TenantState
@@ -16,7 +17,7 @@ from runners.tenant_state import ACTIVE, TenantState
 KEEP = 30  # windows per tenant used for the "mean" column
 SERIES = 600  # chart slots kept
 HISTORY = 60  # resource samples kept per metric (sparklines)
-MARK_KINDS = ("added", "stepped", "moved", "failed", "removed", "batch_changed")
+MARK_KINDS = ("added", "stepped", "moved", "failed", "removed", "batch_changed", "rate_changed")
 
 
 @dataclass
@@ -35,6 +36,9 @@ class TenantRec:
     windows: collections.deque = field(default_factory=lambda: collections.deque(maxlen=KEEP))
     hist: dict = field(default_factory=dict)
     images: int = 0
+    rate: object = None  # open loop: queries a second (None: closed loop); its SLO
+    slo_ms: object = None
+    slo_pct: object = None
 
     @property
     def placement(self) -> str:
@@ -75,6 +79,44 @@ def unit_of(name: str) -> str:
     return ""
 
 
+@dataclass
+class OpenLoopFigures:
+    """An open-loop group's figures over its active tenants' recent windows (the UI's
+    ``rate``, ``good/s`` and ``slo`` cells), as docs/experiments.md ("Open loop") defines
+    them and storage/queries.py computes them for ``--json`` and the CSV."""
+    rate: float  # queries a second per tenant (the SPEC's rate=)
+    offered: object  # queries scheduled a second, the group's
+    goodput: object  # queries within the SLO a second, the group's; None without an SLO
+    attainment: object
+    latency_ms: object  # the query latency at the SLO's percentile (p99 without an SLO)
+    slo_ms: object
+    slo_pct: float
+    met: object  # True / False / None (no SLO, or nothing ended yet)
+
+
+def open_loop_figures(recs):
+    """``OpenLoopFigures`` of a group's tenants (TenantRec), or None when none of its active
+    tenants runs open-loop. The span is the windows' own (first start to last end)."""
+    live = [r for r in recs if r.active and r.rate is not None]
+    if not live:
+        return None
+    ref = live[-1]
+    windows = [w for r in live for w in r.windows if w.queries is not None]
+    pct = ref.slo_pct or 99.0
+    if not windows:
+        return OpenLoopFigures(ref.rate, None, None, None, None, ref.slo_ms, pct, None)
+    seconds = max(w.t_end for w in windows) - min(w.t_start for w in windows)
+    tot = queries.totals(windows)
+    within = tot["within"] if ref.slo_ms is not None else None
+    if ref.slo_ms is not None and within is None:
+        within = 0  # an SLO and windows without any query within it
+    att = queries.attainment(within, tot["completed"], tot["dropped"])
+    lat = latency.percentile(tot["qhist"], pct)
+    return OpenLoopFigures(ref.rate, tot["scheduled"] / seconds if seconds > 0 else None,
+                           queries.goodput(within, seconds), att, None if lat is None else lat * 1000.0,
+                           ref.slo_ms, pct, queries.slo_met(att, pct) if ref.slo_ms is not None else None)
+
+
 class RunState:
     """The UI's model of one run."""
 
@@ -98,18 +140,20 @@ class RunState:
             rec = TenantRec(m.id, m.group, m.model, m.framework, m.resource, m.batch, m.isolation, m.threads,
                             m.status, m.error, m.moved_from)
             self.tenants[m.id] = rec
+            rec.rate, rec.slo_ms, rec.slo_pct = getattr(m, "rate", None), getattr(m, "slo_ms", None), getattr(m, "slo_pct", None)
             if m.group not in self.group_ids:
                 self.group_ids.append(m.group)
         else:
             rec.framework, rec.resource, rec.batch, rec.status = m.framework, m.resource, m.batch, m.status
             rec.error = m.error
+            rec.rate, rec.slo_ms, rec.slo_pct = getattr(m, "rate", None), getattr(m, "slo_ms", None), getattr(m, "slo_pct", None)
         self.version += 1
 
     def on_window(self, m) -> None:
         rec = self.tenants.get(m.tenant)
         if rec is None:
             return
-        rec.windows.append(Window(m.t_start, m.t_end, m.images, m.batches))
+        rec.windows.append(Window(m.t_start, m.t_end, m.images, m.batches, queries=getattr(m, "queries", None)))
         rec.images += m.images
         rec.batch = m.batch or rec.batch
         if rec.status == TenantState.STARTING:

@@ -20,6 +20,10 @@ class TenantChanged(Message):
     status: str
     error: object = None
     moved_from: object = None
+    # open loop (docs/experiments.md): queries a second per tenant (None: closed loop), SLO
+    rate: object = None
+    slo_ms: object = None
+    slo_pct: object = None
 
 
 @dataclass
@@ -33,6 +37,7 @@ class WindowDone(Message):
     batches: int
     batch: int
     hist: dict = field(default_factory=dict)
+    queries: dict = None  # an open-loop tenant's query counts (storage/queries.py), None: closed loop
 
 
 @dataclass

@@ -121,6 +121,7 @@ class Tenant(object):
         self.looping = False  # warm and in _loop: counting may be armed
         self.paused = False
         self.want_batch = None
+        self.want_rate = None  # set_rate's open-loop fields until the loop takes them
         self.stopping = False
         self.finished = False
         self.wake = threading.Event()
@@ -154,6 +155,34 @@ class Tenant(object):
         self.wake.set()
         self.child.reporter_wake.set()
 
+    def set_rate(self, fields):
+        """Runs the tenant open-loop at fields["rate"] (with its arrival, seed, queue, slo_s),
+        or closed-loop when the rate is None; the schedule starts again, as after a pause."""
+        with self.child.lock:
+            self.want_rate = dict(fields)
+            self._disarm(flush=True)
+            self.queue = None
+        self.wake.set()
+        self.child.reporter_wake.set()
+
+    def _apply_rate(self):
+        """Takes set_rate's fields (in the tenant thread, between two loops)."""
+        with self.child.lock:
+            fields = self.want_rate
+        trace = None
+        if fields.get("rate") is not None and fields.get("arrival") == "trace":
+            trace = arrivals.read_trace(fields.get("trace"))
+        with self.child.lock:
+            self.want_rate = None
+            self.queue = None
+            self.rate = fields.get("rate")
+            self.arrival = fields.get("arrival") or "constant"
+            self.queue_bound = int(fields.get("queue") or arrivals.DEFAULT_QUEUE)
+            self.slo_s = fields.get("slo_s")
+            self.trace = trace
+            for key in ("rate", "arrival", "seed", "queue", "slo_s", "trace"):
+                self.spec[key] = fields.get(key)
+
     def stop(self):
         with self.child.lock:
             self.stopping = True
@@ -175,7 +204,8 @@ class Tenant(object):
 
     def _arm_locked(self):
         """Counts from the next grid edge if the tenant runs and is not counting; under the lock."""
-        if not self.looping or self.paused or self.stopping or self.want_batch is not None:
+        if (not self.looping or self.paused or self.stopping or self.want_batch is not None
+                or self.want_rate is not None):
             return False
         if self.armed_k is not None:
             return False
@@ -348,10 +378,11 @@ class Tenant(object):
         # Windows (of 0 images) are reported meanwhile, so the runner does not look hung;
         # a measured phase starts only after every tenant is warm.
         self.child.wait_loads(lambda: self.stopping)
-        if self.rate is None:
-            self._loop(dev)
-        else:
-            self._loop_open(dev)
+        # each loop returns (its prepared batches) when set_rate switches the tenant, None when it stops
+        while dev is not None:
+            dev = self._loop(dev) if self.rate is None else self._loop_open(dev)
+            if dev is not None:
+                self._apply_rate()
 
     def _load(self):
         """Loads the model and prepares the batches: (the ``loaded`` fields, the batches), or
@@ -435,8 +466,11 @@ class Tenant(object):
         while True:
             with self.child.lock:
                 stopping, paused, want = self.stopping, self.paused, self.want_batch
+                new_rate = self.want_rate is not None
             if stopping:
-                return
+                return None
+            if new_rate:
+                return devs
             if want is not None:
                 with self.child.lock:
                     self.want_batch = None
@@ -466,8 +500,11 @@ class Tenant(object):
         while True:
             with lock:
                 stopping, paused, want = self.stopping, self.paused, self.want_batch
+                new_rate = self.want_rate is not None
             if stopping:
-                return
+                return None
+            if new_rate:
+                return devs
             if want is not None:
                 with lock:
                     self.want_batch = None
@@ -641,7 +678,7 @@ class Child(object):
             return True
         with self.lock:
             t = self.tenants.get(tid)
-        if name not in ("set_batch", "pause", "resume", "stop"):
+        if name not in ("set_batch", "set_rate", "pause", "resume", "stop"):
             self.emit("log", message="unknown command %r ignored" % (name,))
             return True
         if t is None:
@@ -662,6 +699,12 @@ class Child(object):
                 self.emit("log", message="set_batch: batch must be an integer >= 1, got %r" % (cmd.get("batch"),))
                 return True
             t.set_batch(n)
+        elif name == "set_rate":
+            rate = cmd.get("rate")
+            if rate is not None and (not isinstance(rate, (int, float)) or rate <= 0):
+                self.emit("log", message="set_rate: rate must be a number > 0 or null, got %r" % (rate,))
+                return True
+            t.set_rate(dict((k, cmd.get(k)) for k in ("rate", "arrival", "seed", "queue", "slo_s", "trace")))
         return True
 
     def shutdown(self, wait_s=5.0, announce=True):

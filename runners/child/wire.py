@@ -5,6 +5,9 @@ Commands go to the child's stdin, one JSON object a line, each with ``"cmd"``:
 - ``{"cmd": "start", "tenant": ID, "spec": {...}}``: load a model and start a tenant
   (the spec keys are listed in ``SPEC_KEYS``). A thread-isolation child takes any number.
 - ``{"cmd": "set_batch", "tenant": ID, "batch": N}``
+- ``{"cmd": "set_rate", "tenant": ID, "rate": R or null, "arrival": A, "seed": S, "queue": Q,
+  "slo_s": SLO, "trace": PATH}``: run open-loop at R queries a second (the spec keys of the
+  same names), or closed-loop with ``"rate": null``; the schedule starts again
 - ``{"cmd": "pause", "tenant": ID}`` / ``{"cmd": "resume", "tenant": ID}``
 - ``{"cmd": "stop", "tenant": ID}``; ``{"cmd": "stop"}`` stops every tenant and exits.
 
@@ -43,7 +46,7 @@ import json
 
 PROTOCOL_VERSION = 2  # 2: ``windows`` (a reporter pass's windows in one line)
 
-COMMANDS = ("start", "set_batch", "pause", "resume", "stop")
+COMMANDS = ("start", "set_batch", "set_rate", "pause", "resume", "stop")
 EVENTS = ("hello", "loaded", "warm", "window", "windows", "batch_clamped", "failed", "stopped", "log", "checked")
 
 # Keys of the "spec" object of a start command.

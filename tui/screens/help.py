@@ -11,11 +11,12 @@ KEYS = """\
 [b]> / <[/]    step it by the larger step (config.toml: step = {step})
 [b]m[/]        move the selected group to another placement
 [b]b / B[/]    halve / double the selected group's batch
+[b]r[/]        the selected group's rate (open loop) and SLO; empty or 0: closed loop
 [b]p[/]        pause or resume the selected group
 [b]d[/]        remove the selected group
 [b]enter[/]    unfold a group to its tenants
 [b]e[/]        export the run to CSV
-[b]r[/]        show why a resource is n/a
+[b]n[/]        show why a resource is n/a
 [b]t[/]        next theme (saved in config.toml)
 [b]?[/]        this help
 [b]x[/]        (following a run) ask its controller to stop it cleanly

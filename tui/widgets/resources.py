@@ -1,6 +1,6 @@
 """The resources panel: CPU (total and per core), memory, GPU, EdgeTPU, power, temperature,
 disk and USB IO, each as a bar with a sparkline of its recent history. A metric the board
-lacks shows "n/a"; ``r`` shows the reason instead of the bar."""
+lacks shows "n/a"; ``n`` shows the reason instead of the bar."""
 from rich.text import Text
 from textual.widgets import Static
 

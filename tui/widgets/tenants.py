@@ -5,16 +5,44 @@ from textual.binding import Binding
 from textual.widgets import DataTable
 
 from runners.tenant_state import TenantState
+from tui.app_state import open_loop_figures
 
 COLUMNS = (("group", "g"), ("model", "model"), ("placement", "placement"), ("batch", "b"), ("iso", "iso"),
            ("n", "n"), ("state", "state"), ("now/s", "now"), ("mean/s", "mean"), ("p50ms", "p50"),
-           ("p99ms", "p99"))
+           ("p99ms", "p99")) + (("rate/s", "rate"), ("good/s", "good"), ("slo ms", "slo"))  # open loop
 STATE_STYLE = {TenantState.RUNNING: "bold", TenantState.FAILED: "bold red", TenantState.STARTING: "italic",
                TenantState.PAUSED: "dim", TenantState.STOPPED: "dim", "removed": "dim"}  # removed: a group's state
 
 
 def _num(v, fmt="{:.1f}"):
     return "-" if v is None else fmt.format(v)
+
+
+MISSED_STYLE, MET_STYLE = "bold red", "green"
+
+
+def open_loop_cells(g) -> list:
+    """The ``rate/s``, ``good/s`` and ``slo ms`` cells of a group row: its rate per tenant,
+    its goodput and its query latency at the SLO's percentile against the bound
+    ("87/100", red when the SLO is missed); "" for a closed-loop group."""
+    f = open_loop_figures(g.tenants)
+    if f is None:
+        return ["", "", ""]
+    if f.slo_ms is None:
+        return [f"{f.rate:.4g}", "-", Text(f"{_num(f.latency_ms, '{:.0f}')}/-")]
+    pct = "" if f.slo_pct == 99 else f"p{f.slo_pct:g} "
+    style = MISSED_STYLE if f.met is False else MET_STYLE if f.met else ""
+    return [f"{f.rate:.4g}", _num(f.goodput), Text(f"{pct}{_num(f.latency_ms, '{:.0f}')}/{f.slo_ms:.4g}", style=style)]
+
+
+def missed_slo(cells) -> bool:
+    """Whether a group row's open-loop cells say its SLO is missed (the row is coloured)."""
+    return isinstance(cells[-1], Text) and cells[-1].style == MISSED_STYLE
+
+
+def padded(cells) -> list:
+    """A row's cells filled up to the table's columns with ""."""
+    return list(cells) + [""] * (len(COLUMNS) - len(cells))
 
 
 class TenantsTable(DataTable):
@@ -54,6 +82,10 @@ class TenantsTable(DataTable):
             cells = [g.label, g.model, g.placement, str(g.batch), g.isolation[:4], str(g.count),
                      Text(g.state, style=STATE_STYLE.get(g.state, "")), _num(g.current), _num(g.mean),
                      _num(g.p50), _num(g.p99)]
+            ol = open_loop_cells(g)
+            cells += ol
+            if missed_slo(ol):
+                cells[0] = Text(g.label, style=MISSED_STYLE)  # a group missing its SLO stands out
             rows.append((g.label, cells))
             shown = set()
             if g.id in self.unfolded:
@@ -73,7 +105,7 @@ class TenantsTable(DataTable):
             selected = self._keys[self.cursor_row] if self._keys and self.cursor_row < len(self._keys) else None
             self.clear()
             for key, cells in rows:
-                self.add_row(*cells, key=key)
+                self.add_row(*padded(cells), key=key)
             self._keys = keys
             if selected in keys:
                 self.move_cursor(row=keys.index(selected))
@@ -83,6 +115,6 @@ class TenantsTable(DataTable):
                 self.move_cursor(row=min(self.cursor_row, len(keys) - 1))
             return
         for key, cells in rows:
-            for (label, _), value in zip(COLUMNS, cells):
+            for (label, _), value in zip(COLUMNS, padded(cells)):
                 if self.get_cell(key, label) != value:
                     self.update_cell(key, label, value)

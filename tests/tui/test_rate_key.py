@@ -1,0 +1,103 @@
+"""`r` on the oracle child (tests/oracle: the real wire protocol, batches of a known time):
+a closed-loop group set to a rate and an SLO runs open-loop (the child's set_rate), the
+tenants pane shows its rate, goodput and latency against the SLO from the figures of
+docs/experiments.md, a group that cannot keep up is coloured, and rate 0 brings a group
+back to closed loop. Bad values say why in the form and change nothing. Counts and
+states only: nothing here depends on how fast this machine is."""
+import pytest
+from rich.text import Text
+from textual.widgets import DataTable, Input, Static
+
+from runners import config
+from runners.spec import parse_spec
+from test_live import add_group, db_rows
+from test_live_oracle import oracle_session
+from tui.app import make_app
+from tui.app_state import open_loop_figures
+from tui_helpers import group_row, probed_envs, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+async def set_rate(pilot, app, rate, slo):
+    await pilot.press("r")
+    await wait_for(pilot, lambda: app.screen.query("#rate"), 10, "the rate form")
+    app.screen.query_one("#rate", Input).value = rate
+    app.screen.query_one("#slo", Input).value = slo
+    app.screen.query_one("#rate", Input).focus()
+    await pilot.press("enter")
+
+
+def figures(app, gid):
+    return open_loop_figures(group_row(app, gid).tenants)
+
+
+async def test_r_sets_a_rate_and_slo_and_back_to_closed_loop(oracle_home):
+    # 20 ms a batch: 10 queries a second are served on their slots, well within 1 s.
+    # squeezenet: 250 ms a batch at 8 a second is twice what it can serve: it misses.
+    oracle_home.model("mobilenet_v2", batch_s=0.02)
+    oracle_home.model("squeezenet1_0", batch_s=0.25, from_start=True)
+    session = oracle_session(oracle_home)
+    db = session.db
+    app = make_app(config.load(), session, envs=probed_envs("torch"), edgetpus=[], save_theme=False)
+    try:
+        async with app.run_test(size=(160, 36)) as pilot:
+            table = app.query_one(DataTable)
+            await add_group(pilot, app, "mobilenet_v2", 1)
+            await wait_for(pilot, lambda: group_row(app, 1).state == "running" and group_row(app, 1).current > 0,
+                           60, "g1 running")
+            await wait_for(pilot, lambda: table.row_count == 1, 10, "g1 on screen")
+            assert table.get_cell("g1", "rate/s") == "" and figures(app, 1) is None  # closed loop
+
+            # a bad rate: the form says why, nothing changes
+            await set_rate(pilot, app, "fast", "100")
+            await wait_for(pilot, lambda: "rate='fast' is not a number" in str(
+                app.screen.query_one("#error", Static).render()), 10, "the form's error")
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not app.screen.query("#rate"), 10, "the form to close")
+            assert app.session.supervisor.groups[1].spec.rate is None
+
+            table.move_cursor(row=0)
+            await set_rate(pilot, app, "10", "1000")
+            await wait_for(pilot, lambda: not app.screen.query("#rate"), 10, "the form to close")
+            await wait_for(pilot, lambda: figures(app, 1) is not None and figures(app, 1).met is True
+                           and figures(app, 1).goodput > 0, 60, "g1 open-loop, within its SLO")
+            spec = app.session.supervisor.groups[1].spec
+            assert (spec.rate, spec.arrival, spec.slo_ms, spec.slo_pct) == (10.0, "constant", 1000.0, 99.0)
+            await wait_for(pilot, lambda: table.get_cell("g1", "rate/s") == "10", 5, "the rate on screen")
+            await wait_for(pilot, lambda: table.get_cell("g1", "slo ms").style == "green", 5, "the SLO met on screen")
+            assert str(table.get_cell("g1", "slo ms")).endswith("/1000")
+            f = figures(app, 1)
+            assert f.attainment == 1.0 and f.latency_ms >= 20.0  # at least the service time
+            # the windows in the DB are open-loop from the change on: the same counts --json reads
+            await wait_for(pilot, lambda: db_rows(db, "SELECT COUNT(*) n FROM windows WHERE tenant = 1 AND "
+                                                      "scheduled IS NOT NULL")[0]["n"] > 0, 30, "open-loop windows in the DB")
+
+            # a group that cannot keep up: added open-loop, its row goes red
+            await app.session.supervisor.add_group(parse_spec("squeezenet1_0,framework=torch,rate=8,queue=4,slo=400"))
+            await wait_for(pilot, lambda: group_row(app, 2) is not None and figures(app, 2) is not None
+                           and figures(app, 2).met is False, 60, "g2 missing its SLO")
+            await wait_for(pilot, lambda: isinstance(table.get_cell("g2", "group"), Text)
+                           and table.get_cell("g2", "group").style == "bold red", 5, "g2 coloured")
+            assert table.get_cell("g2", "slo ms").style == "bold red"
+            assert table.get_cell("g1", "group") == "g1"  # the one within its SLO is not
+
+            # rate 0: back to closed loop (a closed-loop SPEC has no SLO)
+            table.move_cursor(row=0)
+            await set_rate(pilot, app, "0", "")
+            await wait_for(pilot, lambda: app.session.supervisor.groups[1].spec.rate is None, 10, "g1 closed loop")
+            await wait_for(pilot, lambda: figures(app, 1) is None and table.get_cell("g1", "rate/s") == "", 10,
+                           "g1's open-loop cells gone")
+            t_closed = app.session.supervisor.now()
+            await wait_for(pilot, lambda: db_rows(db, "SELECT COUNT(*) n FROM windows WHERE tenant = 1 AND "
+                                                      "scheduled IS NULL AND t_start > ?", (t_closed,))[0]["n"] > 0,
+                           30, "closed-loop windows again")
+            await pilot.press("q")
+            await wait_for(pilot, lambda: not app.is_running, 60, "the app to exit")
+    finally:
+        if session.status == "running":
+            await session.close("failed")
+    kinds = [(e["kind"], e["detail"]) for e in db_rows(db, "SELECT kind, detail FROM events WHERE run = ? ORDER BY id",
+                                                         (session.run_id,))]
+    changes = [d for k, d in kinds if k == "rate_changed"]
+    assert len(changes) == 2, kinds
