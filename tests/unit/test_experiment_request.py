@@ -26,11 +26,30 @@ def test_good_request():
     (("tune", "mobilenet_v2", "4", "search", "1,x", "3"), "batches '1,x'"),
     (("tune", "mobilenet_v2", "4", "search", "", "3"), "batches is empty"),
     (("tune", "mobilenet_v2", "4", "search", "1", "-1"), "duration '-1' is not positive"),
+    (("capacity", "mobilenet_v2", "4", "search", "1", "3", "", "20", ""), "--slo MS is required"),
+    (("capacity", "mobilenet_v2", "4", "search", "1", "3", "100", "", ""), "give --rate-max R"),
+    (("capacity", "mobilenet_v2", "4", "search", "1", "3", "100", "20", "15"), "give --rate-max R"),
+    (("capacity", "mobilenet_v2", "4", "search", "1", "3", "100", "x", ""), "rate max 'x' is not a number"),
+    (("capacity", "mobilenet_v2", "4", "search", "1", "3", "soon", "20", ""), "--slo 'soon'"),
 ])
 def test_bad_fields_name_the_value(fields, words):
     with pytest.raises(BadInput) as err:
         parse_request(*fields)
     assert words in str(err.value)
+
+
+def test_capacity_request_as_the_cli_builds_it():
+    r = parse_request("capacity", "mobilenet_v2,framework=torch,rate=5,slo=10", "4", "search", "1", "2", "p90:100",
+                      "20", "")
+    # the selected group's own rate= and slo= give way to the search's
+    assert (r.kind, r.spec.rate, r.spec.slo_ms, r.slo_ms, r.slo_pct, r.rate_max, r.fps) == (
+        "capacity", None, None, 100.0, 90.0, 20.0, None)
+    assert r.max_level is None and r.duration == 2.0
+    s = parse_request("capacity", "mobilenet_v2", "3", "search", "1", "2", "100", "", "15")
+    assert (s.fps, s.max_level, s.rate_max, s.slo_pct) == (15.0, 3, None, 99.0)
+    assert s.steps == search_budget(3)
+    assert summary_line("capacity", {"max_streams": 3, "first_failed_streams": None, "ended_by": "reached --max"}) \
+        == "capacity: max streams 3, ended by reached --max"
 
 
 def test_summary_line():

@@ -1,6 +1,6 @@
 """The ``s`` dialog: start one of the study's experiments on the live run.
 
-The form picks the experiment (concurrency sweep, batch sweep, tuner), the SPEC (by
+The form picks the experiment (concurrency sweep, batch sweep, tuner, capacity search), the SPEC (by
 default the selected group's) and its few parameters, and validates them with the same
 parser the CLI uses. It dismisses with an ``ExperimentRequest``
 (runners/experiments/request.py, the one the CLI builds too); the app runs it with
@@ -22,13 +22,15 @@ KINDS = (
     ("concurrency sweep", "sweep-concurrency"),
     ("batch sweep", "sweep-batch"),
     ("tune (concurrency x batch x isolation)", "tune"),
+    ("capacity (largest rate / streams within an SLO)", "capacity"),
 )
 STRATEGIES = ("search", "linear", "doubling")
 
 
 def parse_request(kind: str, spec_text: str, max_level: str, strategy: str, batches: str,
-                  duration: str) -> ExperimentRequest:
-    """Checks the form's fields; raises BadInput naming the bad one."""
+                  duration: str, slo: str = "", rate_max: str = "", fps: str = "") -> ExperimentRequest:
+    """Checks the form's fields; raises BadInput naming the bad one. ``slo``, ``rate_max``
+    and ``fps`` are a capacity search's (``max_level``: its most streams with ``fps``)."""
     if kind not in {k for _, k in KINDS}:
         raise BadInput(f"experiment {kind!r}; accepted: {', '.join(k for _, k in KINDS)}")
     spec = parse_spec(spec_text)
@@ -49,9 +51,35 @@ def parse_request(kind: str, spec_text: str, max_level: str, strategy: str, batc
         secs = limits.seconds(duration, limits.DURATION_S)
     except ValueError as exc:
         raise BadInput(f"duration {exc}") from None
+    if kind == "capacity":
+        return _capacity_request(spec, level, slo, rate_max, fps, secs)
     # warm: the running tenants stay between levels, as a person stepping with '+' would
     return ExperimentRequest(kind, [spec.with_changes(count=1)], max_level=level, strategy=strategy,
                              batches=sorted(set(batch_list)), duration=secs, warm=kind == "sweep-concurrency")
+
+
+def _capacity_request(spec, level, slo, rate_max, fps, secs) -> ExperimentRequest:
+    """A capacity search, checked by the rules of ``edgemt capacity`` (tui/capacity_cli.check).
+    The SPEC's own open-loop keys (a selected open-loop group's) give way to the search's."""
+    from types import SimpleNamespace
+
+    from runners.spec import RATE, with_rate
+    from tui import capacity_cli
+
+    def rate(text, name):
+        if not text.strip():
+            return None
+        try:
+            return limits.real(text.strip(), *RATE, "queries a second")
+        except ValueError as exc:
+            raise BadInput(f"{name} {exc}") from None
+
+    args = SimpleNamespace(slo=slo.strip() or None, rate_max=rate(rate_max, "rate max"), fps=rate(fps, "fps"),
+                           step=None, max=None)
+    spec = with_rate(spec, "", "")
+    spec, pct, ms, mode = capacity_cli.check(args, str(spec))
+    return ExperimentRequest("capacity", [spec], max_level=level if mode == "streams" else None, slo_ms=ms,
+                             slo_pct=pct, rate_max=args.rate_max, fps=args.fps, duration=secs)
 
 
 class ExperimentScreen(FormScreen):
@@ -72,6 +100,9 @@ class ExperimentScreen(FormScreen):
                 ("strategy", Select([(s, s) for s in STRATEGIES], value="search", allow_blank=False, id="strategy")),
                 ("batches", Input("1,2,4", id="batches")),
                 ("s per level", Input("3", id="duration")),
+                ("capacity: SLO", Input("100", id="slo")),
+                ("  rate max /s", Input("", id="rate_max")),
+                ("  or fps", Input("", id="fps")),
             ):
                 with Horizontal(classes="row"):
                     yield Label(label, classes="label")
@@ -88,6 +119,7 @@ class ExperimentScreen(FormScreen):
             req = parse_request(
                 q("#kind", Select).value, q("#spec", Input).value, q("#max_level", Input).value,
                 q("#strategy", Select).value, q("#batches", Input).value, q("#duration", Input).value,
+                q("#slo", Input).value, q("#rate_max", Input).value, q("#fps", Input).value,
             )
         except BadInput as exc:
             self.show_error(str(exc))
@@ -99,7 +131,8 @@ def summary_line(kind: str, summary: dict) -> str:
     """One line for the progress panel and the events log."""
     if not isinstance(summary, dict):
         return f"{kind}: done"
-    keys = [k for k in ("max_level", "best_level", "best_batch", "largest_runnable_batch", "best", "best_throughput", "gain",
+    keys = [k for k in ("max_rate", "max_streams", "first_failed_rate", "first_failed_streams", "max_level",
+                        "best_level", "best_batch", "largest_runnable_batch", "best", "best_throughput", "gain",
                         "levels_measured", "batches_measured", "measured", "ended_by") if summary.get(k) is not None]
     parts = []
     for k in keys:

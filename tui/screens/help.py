@@ -21,7 +21,7 @@ KEYS = """\
 [b]?[/]        this help
 [b]x[/]        (following a run) ask its controller to stop it cleanly
 [b]q[/]        quit: stop every tenant cleanly, flush the DB
-[b]s[/]        start an experiment (sweep, tuner) on this run; s again stops it"""
+[b]s[/]        start an experiment (sweep, tuner, capacity) on this run; s again stops it"""
 
 
 class HelpScreen(ModalScreen):

@@ -1,4 +1,4 @@
-"""`r` on the oracle child (tests/oracle: the real wire protocol, batches of a known time):
+"""`r` and `s` (capacity) on the oracle child (tests/oracle: the real wire protocol, batches of a known time):
 a closed-loop group set to a rate and an SLO runs open-loop (the child's set_rate), the
 tenants pane shows its rate, goodput and latency against the SLO from the figures of
 docs/experiments.md, a group that cannot keep up is coloured, and rate 0 brings a group
@@ -101,3 +101,50 @@ async def test_r_sets_a_rate_and_slo_and_back_to_closed_loop(oracle_home):
                                                          (session.run_id,))]
     changes = [d for k, d in kinds if k == "rate_changed"]
     assert len(changes) == 2, kinds
+
+
+async def test_s_runs_a_capacity_search(oracle_home):
+    """`s` with the capacity kind: the search of `edgemt capacity` (run_experiment), its
+    answer on the progress line and its levels in the results table; a form without a
+    rate max or fps says why and starts nothing."""
+    from textual.widgets import Select
+
+    from tui.widgets.experiment_bar import ExperimentBar
+
+    # 0.2 s a query, 2 queries a second per stream: each stream keeps up, so the answer is the most tried
+    oracle_home.model("*", batch_s=0.2, from_start=True)
+    session = oracle_session(oracle_home)
+    app = make_app(config.load(), session, envs=probed_envs("torch"), edgetpus=[], save_theme=False)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("s")
+            await wait_for(pilot, lambda: app.screen.query("#kind"), 10, "the experiment form")
+            form = app.screen
+            form.query_one("#kind", Select).value = "capacity"
+            form.query_one("#spec", Input).value = "mobilenet_v2,framework=torch,isolation=thread"
+            form.query_one("#max_level", Input).value = "2"
+            form.query_one("#duration", Input).value = "1"
+            form.query_one("#slo", Input).value = "p90:600"
+            form.submit()
+            await wait_for(pilot, lambda: "--rate-max R" in str(form.query_one("#error", Static).render()), 10,
+                           "the form's error")
+            assert app.session.supervisor.groups == {}
+            form.query_one("#fps", Input).value = "2"
+            form.submit()
+            await wait_for(pilot, lambda: not app.screen.query("#kind"), 10, "the form to close")
+            bar = app.query_one(ExperimentBar)
+            await wait_for(pilot, lambda: "max streams 2" in bar.text, 120, "the search's answer")
+            assert "ended by reached --max" in bar.text
+            await pilot.press("q")
+            await wait_for(pilot, lambda: not app.is_running, 60, "the app to exit")
+    finally:
+        if session.status == "running":
+            await session.close("failed")
+    import json
+
+    rows = db_rows(session.db, "SELECT key, value FROM results WHERE experiment = 'capacity'")
+    keys = [(json.loads(r["key"]), json.loads(r["value"])) for r in rows]
+    assert sorted(k["streams"] for k, _ in keys if k.get("kind") == "level") == [1, 2]
+    summary = [v for k, v in keys if k.get("kind") == "summary"][0]
+    assert summary["mode"] == "streams" and summary["max_streams"] == 2 and summary["fps"] == 2.0
+    assert summary["slo"] == {"ms": 600.0, "percentile": 90.0}
