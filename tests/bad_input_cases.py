@@ -132,6 +132,11 @@ CASES = [
       "edgemt: --objective 'speed'; accepted: throughput, throughput-per-watt"),
     C("numbers", ["dmp", "--tenant", "mobilenet_v2"], 2,
       "edgemt: dmp needs two or more --tenant SPECs (one group per placement)"),
+    C("numbers", ["dmp", "--tenant", "mobilenet_v2", "--tenant", "squeezenet1_0", "--objective", "most"], 2,
+      "edgemt: --objective 'most'; accepted: throughput, slo"),
+    C("numbers", ["dmp", "--tenant", "mobilenet_v2,rate=15,slo=100", "--tenant", "squeezenet1_0", "--objective", "slo"],
+      2, "edgemt: --objective slo: SPEC 'squeezenet1_0,framework=torch,resource=cpu,batch=1,count=1,isolation=process' "
+      "needs rate= (each stream's queries a second) and slo= (its latency bound), e.g. rate=15,slo=100"),
     C("numbers", ["capacity", "--tenant", "mobilenet_v2", "--rate-max", "10"], 2,
       "edgemt: --slo MS is required: the latency bound of a query in ms (its p99), or pN:MS, e.g. p90:100"),
     C("numbers", ["capacity", "--tenant", "mobilenet_v2", "--slo", "100"], 2,

@@ -61,6 +61,9 @@ def add_parsers(sub, common):
     d.add_argument("--as-given", action="store_true", help="alone and together at the SPECs' counts")
     d.add_argument("--max", type=level_type, default=None,
                    help="highest level tried alone, 1 to 4096 (default: each SPEC's count)")
+    d.add_argument("--objective", default=None,
+                   help="throughput (default) | slo: most streams within the SPECs' slo= (each tenant a stream at "
+                        "its rate=)")
     measuring(d)
 
     t = sub.add_parser("tune", help="guided search of concurrency x batch x isolation")
@@ -255,10 +258,14 @@ def dmp_command(args) -> int:
         raise BadInput("dmp needs two or more --tenant SPECs (one group per placement)")
     if args.max is not None:
         _level(args.max, "--max", 1)
+    args.objective = args.objective or "throughput"
+    dmp.check_objective(args.objective, specs)
     checker = _checker(cfg, specs)
-    request = _request(args, dmp.EXPERIMENT, specs, cache, as_given=args.as_given, max_level=args.max)
+    request = _request(args, dmp.EXPERIMENT, specs, cache, as_given=args.as_given, max_level=args.max,
+                       objective=args.objective)
     return _execute(args, cfg, db, checker, request,
-                    failed=lambda s: s.get("achieved") is None and s.get("ended_by") != "stopped")
+                    failed=lambda s: s.get("streams_achieved" if args.objective == "slo" else "achieved") is None
+                    and s.get("ended_by") != "stopped")
 
 
 def tune_command(args) -> int:

@@ -160,6 +160,13 @@ def _print_summary(console, exp, v):
             console.print(f"[bold]DMP[/] ideal {_f(v['ideal'])} img/s (sum alone), achieved {_f(v['achieved'])} img/s, "
                           f"gap {_f(v['gap_percent'])} %; cpu % together "
                           f"{_res({'resources': v.get('resources_together')}, 'cpu_percent')}; ended by: {v['ended_by']}")
+        if v.get("objective") == "slo":
+            console.print(f"[bold]DMP streams within SLO[/]: ideal {v.get('streams_ideal')} (sum alone), achieved "
+                          f"{v.get('streams_achieved')} together; "
+                          + "; ".join(f"{n}: {p.get('streams_alone')} alone, "
+                                      + ("SLO met together" if (p.get("slo_together") or {}).get("slo_met")
+                                         else "SLO missed together" if p.get("slo_together") else "not together")
+                                      for n, p in v["parts"].items()))
     elif exp == "tune":
         console.print(f"[bold]tune[/] {v['model']} {v['placement']} ({v['objective']}"
                       + (f", p99 <= {v['p99_limit_ms']} ms" if v.get('p99_limit_ms') else "")

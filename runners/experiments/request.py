@@ -27,7 +27,7 @@ class ExperimentRequest:
     strategy: str = "linear"  # sweep-concurrency: linear | doubling | search
     warm: bool = False  # sweep-concurrency: keep the running tenants between levels
     as_given: bool = False  # dmp: alone and together at the SPECs' counts
-    objective: str = "throughput"  # tune: throughput | throughput-per-watt
+    objective: str = "throughput"  # tune: throughput | throughput-per-watt | slo; dmp: throughput | slo
     p99_ms: Optional[float] = None  # tune: the p99 latency limit
     isolations: Optional[List[str]] = None  # tune (None: every isolation)
     budget: Optional[int] = None  # tune: configurations to measure (None: a quarter of the grid)
@@ -109,7 +109,7 @@ class ExperimentRequest:
         out = {"experiment": self.kind, "spec": str(self.spec)}
         if self.kind == "dmp":
             out["specs"] = [str(s) for s in self.specs]
-            out.update(as_given=self.as_given, max_level=self.max_level)
+            out.update(as_given=self.as_given, max_level=self.max_level, objective=self.objective)
         elif self.kind == "sweep-batch":
             out["batches"] = self.batch_list()
         elif self.kind == "sweep-concurrency":
@@ -171,7 +171,8 @@ async def run_experiment(session, request: ExperimentRequest, progress=None, sto
     elif request.kind == "dmp":
         from runners.experiments import dmp
 
-        summary = await dmp.run(ctx, request.specs, as_given=request.as_given, max_level=request.max_level)
+        summary = await dmp.run(ctx, request.specs, as_given=request.as_given, max_level=request.max_level,
+                                objective=request.objective)
     else:
         from runners.experiments import tuner
 
