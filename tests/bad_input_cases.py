@@ -129,7 +129,10 @@ CASES = [
     C("numbers", ["tune", "--tenant", "mobilenet_v2", "--isolations", "fork"], 2,
       "edgemt: --isolations: 'fork' is not an isolation; accepted: process, thread"),
     C("numbers", ["tune", "--tenant", "mobilenet_v2", "--objective", "speed"], 2,
-      "edgemt: --objective 'speed'; accepted: throughput, throughput-per-watt"),
+      "edgemt: --objective 'speed'; accepted: throughput, throughput-per-watt, slo"),
+    C("numbers", ["tune", "--tenant", "mobilenet_v2", "--objective", "slo"], 2,
+      "edgemt: --objective slo: SPEC 'mobilenet_v2' needs rate= (each stream's queries a second) and slo= (its "
+      "latency bound), e.g. rate=15,slo=100"),
     C("numbers", ["dmp", "--tenant", "mobilenet_v2"], 2,
       "edgemt: dmp needs two or more --tenant SPECs (one group per placement)"),
     C("numbers", ["dmp", "--tenant", "mobilenet_v2", "--tenant", "squeezenet1_0", "--objective", "most"], 2,

@@ -68,7 +68,9 @@ def add_parsers(sub, common):
 
     t = sub.add_parser("tune", help="guided search of concurrency x batch x isolation")
     t.add_argument("--tenant", metavar="SPEC", help="the model and placement to tune")
-    t.add_argument("--objective", default=None, help="throughput (default) | throughput-per-watt")
+    t.add_argument("--objective", default=None,
+                   help="throughput (default) | throughput-per-watt | slo: most streams within the SPEC's slo= "
+                        "(each tenant a stream at its rate=)")
     t.add_argument("--p99-ms", type=real_type(*limits.P99_MS), default=None,
                    help="p99 latency limit in ms, 0.001 to 1000000")
     t.add_argument("--max", type=level_type, default=None, help="highest concurrency level, 1 to 4096 (default 4)")
@@ -275,8 +277,11 @@ def tune_command(args) -> int:
     cfg, db, cache = _prepare(args, tuner.EXPERIMENT)
     (spec,) = _specs([args.tenant] if args.tenant else None)
     args.objective = args.objective or "throughput"
-    if args.objective not in ("throughput", "throughput-per-watt"):
-        raise BadInput(f"--objective {args.objective!r}; accepted: throughput, throughput-per-watt")
+    if args.objective not in ("throughput", "throughput-per-watt", "slo"):
+        raise BadInput(f"--objective {args.objective!r}; accepted: throughput, throughput-per-watt, slo")
+    if args.objective == "slo" and (spec.rate is None or spec.slo_ms is None):
+        raise BadInput(f"--objective slo: SPEC {args.tenant!r} needs rate= (each stream's queries a second) and slo= "
+                       "(its latency bound), e.g. rate=15,slo=100")
     if args.p99_ms is not None and not args.p99_ms > 0:
         raise BadInput(f"--p99-ms {args.p99_ms} is not positive; give milliseconds > 0")
     max_level = _level(args.max, "--max", 4)

@@ -172,6 +172,10 @@ def _print_summary(console, exp, v):
                       + (f", p99 <= {v['p99_limit_ms']} ms" if v.get('p99_limit_ms') else "")
                       + f"): best {v['best']} at {_f(v['best_throughput'])} img/s (p99 {_f(v['best_p99_ms'], '{:.1f}')} ms); "
                       f"measured {v['measured']} of a grid of {v['grid_size']} ({v['strategy']}); ended by: {v['ended_by']}")
+        if v.get("objective") == "slo":
+            console.print(f"[bold]tune streams within SLO[/] ({v['rate']:g}/s each, p{v['slo']['percentile']:g} <= "
+                          f"{v['slo']['ms']:g} ms): best {v.get('best_streams')} streams, goodput "
+                          f"{_f(v.get('best_goodput_qps'))}/s")
 
 
 def print_correlations(rows, runs, console=None):

@@ -54,6 +54,22 @@ def judge(spec, tenants, spans) -> dict:
     return open_loop.figures(spec, tot, sum(e - s for s, e in spans))
 
 
+def judge_slo(r: dict, spec, tenants) -> dict:
+    """Adds a measured level's open-loop figures (``judge`` over its trials' spans) to ``r``
+    (measure_level's result) for the SLO of ``spec``; a level that misses it is not ok
+    (dmp and tune with ``objective="slo"``)."""
+    if not r.get("ok"):
+        return r
+    fig = judge(spec, tenants, [(t["since"], t["until"]) for t in r["trials"]])
+    slo = fig["slo"]
+    r.update(open_loop=fig, slo_met=slo["met"], goodput_qps=slo["goodput_qps"], attainment=slo["attainment"])
+    if not slo["met"]:
+        att = "nothing ended" if slo["attainment"] is None else f"{slo['attainment']:.1%} within"
+        r.update(ok=False, reason=f"SLO missed: {att} {spec.slo_ms:g} ms, p{spec.slo_pct:g} needs "
+                                  f"{spec.slo_pct:g}% ({fig['dropped']} dropped)")
+    return r
+
+
 async def run(ctx: Context, spec, slo_ms: float, slo_pct: float, mode: str, rate_max: float = None,
               step: float = None, fps: float = None, max_streams: int = 64) -> dict:
     if mode == "rate":

@@ -20,6 +20,7 @@ they still meet it: streams ideal = the sum alone, streams achieved = the stream
 placements that meet their SLO together ("most streams within SLO across placements").
 """
 from runners.errors import BadInput
+from runners.experiments import capacity
 from runners.experiments.common import Context, Stopped, measure_level, reconfigure
 
 EXPERIMENT = "dmp"
@@ -35,22 +36,6 @@ def check_objective(objective: str, specs) -> None:
             if s.rate is None or s.slo_ms is None:
                 raise BadInput(f"--objective slo: SPEC {str(s)!r} needs rate= (each stream's queries a second) and "
                                "slo= (its latency bound), e.g. rate=15,slo=100")
-
-
-def _judge_slo(r: dict, spec, tenants) -> dict:
-    """Adds a measured level's open-loop figures; a level that misses its SLO is not ok."""
-    from runners.experiments import capacity
-
-    if not r.get("ok"):
-        return r
-    fig = capacity.judge(spec, tenants, [(t["since"], t["until"]) for t in r["trials"]])
-    slo = fig["slo"]
-    r.update(open_loop=fig, slo_met=slo["met"], goodput_qps=slo["goodput_qps"], attainment=slo["attainment"])
-    if not slo["met"]:
-        att = "nothing ended" if slo["attainment"] is None else f"{slo['attainment']:.1%} within"
-        r.update(ok=False, reason=f"SLO missed: {att} {spec.slo_ms:g} ms, p{spec.slo_pct:g} needs "
-                                  f"{spec.slo_pct:g}% ({fig['dropped']} dropped)")
-    return r
 
 
 def _name(i, spec):
@@ -81,7 +66,7 @@ async def run(ctx: Context, specs: list, as_given: bool = False, max_level: int 
                     r = await measure_level(ctx, list(group.active), label=f"{name} alone at {level}")
                     r["concurrency"] = level
                     if objective == "slo":
-                        _judge_slo(r, spec, list(group.active))
+                        capacity.judge_slo(r, spec, list(group.active))
                     ctx.record(key, r)
                 ctx.say(f"{name} alone at {level}: {'%.1f img/s' % r['throughput'] if r['ok'] else 'failed'}", 1)
                 if not r["ok"]:
@@ -126,7 +111,7 @@ async def run(ctx: Context, specs: list, as_given: bool = False, max_level: int 
                     name = _name(i, spec)
                     if name not in parts:
                         continue
-                    part = _judge_slo(dict(ok=True, trials=together["trials"]), spec, parts[name])
+                    part = capacity.judge_slo(dict(ok=True, trials=together["trials"]), spec, parts[name])
                     together["parts_slo"][name] = {k: part.get(k) for k in ("slo_met", "attainment", "goodput_qps",
                                                                            "reason")}
             ctx.record(key, together)

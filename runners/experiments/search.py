@@ -133,6 +133,10 @@ def score(result: dict, objective: str = "throughput", p99_ms: float = None) -> 
         return float("-inf")
     if p99_ms is not None and (result.get("p99_ms") is None or result["p99_ms"] > p99_ms):
         return float("-inf")
+    if objective == "slo":  # most streams within the SLO (capacity.judge_slo); ties: the higher goodput
+        if not result.get("slo_met"):
+            return float("-inf")
+        return result.get("concurrency", 0) + (result.get("goodput_qps") or 0.0) / 1e6
     tp = result.get("throughput") or 0.0
     if objective == "throughput-per-watt":
         watts = result.get("power_w")

@@ -1,5 +1,7 @@
 """Tuner: concurrency x batch x isolation that maximises throughput (or throughput per
-watt) under an optional p99 latency limit, with the guided search of ``search.tune``
+watt, or with ``objective="slo"`` the streams within the SPEC's SLO: each tenant a stream
+at its rate=, a configuration scoring its streams when they meet the SLO, ties going to
+the higher goodput) under an optional p99 latency limit, with the guided search of ``search.tune``
 (or every configuration with ``full_grid``, which is how grids are recorded).
 
 Each configuration is one group reconfigured in place where it can be (same isolation:
@@ -37,6 +39,10 @@ async def run(ctx: Context, spec, axes: dict, objective: str = "throughput", p99
             r.update(cfg)
             if r.get("clamped"):  # the config asked for a batch that does not run as such
                 r.update({"ok": False, "reason": r["clamped"], "batch_run": r.get("batch_run")})
+            if objective == "slo":  # each tenant a stream at the SPEC's rate=, judged against its slo=
+                from runners.experiments import capacity
+
+                capacity.judge_slo(r, spec, tenants)
             if not r["ok"]:
                 await ctx.sup.remove(group.id)
                 state["group"] = None
@@ -77,5 +83,9 @@ async def run(ctx: Context, spec, axes: dict, objective: str = "throughput", p99
         "throttled": any(r.get("throttled") for _, r in measured),
         "oversubscription": best_r.get("oversubscription"), "advice": best_r.get("advice"),
     }
+    if objective == "slo":
+        summary.update(slo={"ms": spec.slo_ms, "percentile": spec.slo_pct}, rate=spec.rate,
+                       best_streams=(answer.get("best") or {}).get("concurrency"),
+                       best_goodput_qps=best_r.get("goodput_qps"), best_attainment=best_r.get("attainment"))
     ctx.record({"kind": "summary", "model": spec.model, "placement": spec.placement}, summary)
     return summary

@@ -47,3 +47,27 @@ def test_dmp_slo_objective_bad_input(oracle_home):
     r = run_edgemt("dmp", "--tenant", FAST, "--tenant", SLOW, "--objective", "most", check=2)
     assert "--objective 'most'; accepted: throughput, slo" in r.stderr
     assert oracle_home.rows("SELECT COUNT(*) FROM results") == [(0,)] if oracle_home.db.exists() else True
+
+
+def test_tune_slo_objective_finds_the_most_streams_within_the_slo(oracle_home):
+    """``edgemt tune --objective slo``: batch 1 takes 0.05 s a query, within a p90 400 ms SLO
+    at 2 queries a second per stream; batch 4 takes 0.7 s, over it. The full grid of
+    concurrency 1-2 x batch 1, 4: the best is 2 streams at batch 1; both batch-4
+    configurations are SLO misses."""
+    oracle_home.model("mobilenet_v2", batch_s={"1": 0.05, "4": 0.7}, from_start=True)
+    r = run_edgemt("tune", "--tenant", "mobilenet_v2,framework=torch,rate=2,slo=p90:400", "--objective", "slo",
+                   "--max", "2", "--batches", "1,4", "--isolations", "process", "--full-grid", "--duration", "1.5",
+                   "--window", "0.5", "--json", check=0)
+    s = json.loads(r.stdout)["summary"]
+    assert s["objective"] == "slo" and s["slo"] == {"ms": 400.0, "percentile": 90.0} and s["rate"] == 2.0
+    assert s["best"] == {"isolation": "process", "batch": 1, "concurrency": 2}, s
+    assert s["best_streams"] == 2 and s["best_attainment"] >= 0.9 and s["best_goodput_qps"] > 0
+    rows = [(json.loads(k), json.loads(v)) for k, v in
+            oracle_home.rows("SELECT key, value FROM results WHERE experiment = 'tune'")]
+    configs = {(k["concurrency"], k["batch"]): v for k, v in rows if k.get("kind") == "config"}
+    assert set(configs) == {(1, 1), (2, 1), (1, 4), (2, 4)}
+    for c in (1, 2):
+        assert configs[(c, 1)]["slo_met"] is True
+        assert configs[(c, 4)]["ok"] is False and configs[(c, 4)]["reason"].startswith("SLO missed")
+    text = " ".join(run_edgemt("report", check=0).stdout.split())
+    assert "tune streams within SLO (2/s each, p90 <= 400 ms): best 2 streams" in text, text
