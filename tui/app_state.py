@@ -96,8 +96,10 @@ class OpenLoopFigures:
 
 def open_loop_figures(recs):
     """``OpenLoopFigures`` of a group's tenants (TenantRec), or None when none of its active
-    tenants runs open-loop. The span is the windows' own (first start to last end)."""
-    live = [r for r in recs if r.active and r.rate is not None]
+    tenants runs open-loop (a stopped group: its stopped tenants, as its other figures).
+    The span is the windows' own (first start to last end)."""
+    pool = [r for r in recs if r.active] or [r for r in recs if r.status == TenantState.STOPPED]
+    live = [r for r in pool if r.rate is not None]
     if not live:
         return None
     ref = live[-1]
@@ -186,6 +188,10 @@ class RunState:
             for rec in self._group_tenants(gid):
                 if rec.active:
                     rec.batch = d.get("to", rec.batch)
+        elif m.kind == "rate_changed" and gid is not None:  # r: the group's open loop (replay: when it was)
+            for rec in self._group_tenants(gid):
+                if rec.active:
+                    rec.rate, rec.slo_ms, rec.slo_pct = d.get("to"), d.get("slo_ms"), d.get("slo_pct")
         elif m.kind in ("paused", "resumed") and gid is not None:
             for rec in self._group_tenants(gid):
                 if rec.status in (TenantState.RUNNING, TenantState.PAUSED):

@@ -33,8 +33,23 @@ def host_info(run: dict, db) -> dict:
 
 
 def _tenant_msg(row: dict, status: str, error=None) -> msg.TenantChanged:
+    try:
+        spec = json.loads(row.get("spec") or "{}") or {}
+    except ValueError:
+        spec = {}
+    # open loop: the SPEC as last recorded (a rate set with r rewrites it; rate_changed events say when)
     return msg.TenantChanged(row["id"], row["group_id"], row["model"], row["framework"], row["resource"],
-                             row["batch"], row["isolation"], row["threads"], status, error, row["moved_from"])
+                             row["batch"], row["isolation"], row["threads"], status, error, row["moved_from"],
+                             spec.get("rate"), spec.get("slo_ms"), spec.get("slo_pct"))
+
+
+def _window_msg(row: dict) -> msg.WindowDone:
+    from storage.queries import from_row
+    from storage.schema import WINDOW_QUERY_COLUMNS
+
+    q = from_row([row[c] for c, _ in WINDOW_QUERY_COLUMNS]) if "scheduled" in row else None
+    return msg.WindowDone(row["tenant"], row["t_start"], row["t_end"], row["images"], row["batches"], row["batch"],
+                          json.loads(row["hist"] or "{}"), q)
 
 
 def _sample_msg(row: dict) -> msg.SampleTaken:
@@ -61,9 +76,7 @@ class Recording:
                 if row["ended"] is not None:
                     items.append((row["ended"], 3, _tenant_msg(row, row["status"], row["error"])))
             for row in reads.windows(conn, rid):
-                items.append((row["t_end"], 2, msg.WindowDone(row["tenant"], row["t_start"], row["t_end"],
-                                                               row["images"], row["batches"], row["batch"],
-                                                               json.loads(row["hist"] or "{}"))))
+                items.append((row["t_end"], 2, _window_msg(row)))
             for row in reads.samples(conn, rid):
                 items.append((row["t"], 1, _sample_msg(row)))
             for row in reads.events(conn, rid):
@@ -137,8 +150,7 @@ class Follower:
                 out.append(_tenant_msg(row, row["status"], row["error"]))
         for row in reads.windows(self.conn, rid, after_id=self.last["windows"]):
             self.last["windows"] = row["id"]
-            out.append(msg.WindowDone(row["tenant"], row["t_start"], row["t_end"], row["images"], row["batches"],
-                                      row["batch"], json.loads(row["hist"] or "{}")))
+            out.append(_window_msg(row))
         for row in reads.samples(self.conn, rid, after_id=self.last["samples"]):
             self.last["samples"] = row["id"]
             out.append(_sample_msg(row))

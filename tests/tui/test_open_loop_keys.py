@@ -14,7 +14,7 @@ from test_live import add_group, db_rows
 from test_live_oracle import oracle_session
 from tui.app import make_app
 from tui.app_state import open_loop_figures
-from tui_helpers import group_row, probed_envs, wait_for
+from tui_helpers import group_row, late_widgets_drawn, probed_envs, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -148,3 +148,37 @@ async def test_s_runs_a_capacity_search(oracle_home):
     summary = [v for k, v in keys if k.get("kind") == "summary"][0]
     assert summary["mode"] == "streams" and summary["max_streams"] == 2 and summary["fps"] == 2.0
     assert summary["slo"] == {"ms": 600.0, "percentile": 90.0}
+
+
+async def test_replay_shows_the_open_loop_figures_of_the_run(oracle_home):
+    """A recorded run's open-loop group (edgemt run, oracle child) replays with the same
+    figures as its --json: the goodput of the UI over the replayed windows is within/seconds
+    of those windows, and a group missing its SLO is coloured."""
+    import json
+
+    from edgemt_testlib import run_edgemt
+    from storage import queries
+    from tui.replay import Recording
+
+    oracle_home.model("mobilenet_v2", batch_s=0.02)
+    oracle_home.model("squeezenet1_0", batch_s=0.25, from_start=True)
+    r = run_edgemt("run", "--tenant", "mobilenet_v2,rate=10,slo=1000", "--tenant",
+                   "squeezenet1_0,rate=8,queue=4,slo=400", "--duration", "3", "--window", "0.5", "--json", check=0)
+    out = json.loads(r.stdout)
+    app = make_app({"theme": "edgemt-dark"}, recording=Recording(oracle_home.db), at_end=True, save_theme=False)
+    async with app.run_test(size=(160, 36)) as pilot:
+        table = app.query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count == 2, 10, "both groups on screen")
+        ok, bad = figures(app, 1), figures(app, 2)
+        assert (ok.rate, ok.slo_ms, ok.met) == (10.0, 1000.0, True)
+        assert bad.met is False
+        # the UI's figure is storage/queries.py's over the same windows (the last 30 of the tenant)
+        rows = oracle_home.rows("SELECT t_start, t_end, within_slo, completed, dropped FROM windows WHERE tenant = ? "
+                                "ORDER BY t_start", (out["tenants"][1]["id"],))[-30:]
+        seconds = rows[-1][1] - rows[0][0]
+        within = sum(x[2] for x in rows)
+        assert bad.goodput == pytest.approx(queries.goodput(within, seconds))
+        assert bad.attainment == pytest.approx(queries.attainment(within, sum(x[3] for x in rows),
+                                                                  sum(x[4] for x in rows)))
+        await wait_for(pilot, lambda: table.get_cell("g2", "group").style == "bold red", 5, "g2 coloured")
+        await late_widgets_drawn(pilot)  # the app may not close while the chart mounts its plot
