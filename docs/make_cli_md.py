@@ -126,7 +126,10 @@ mid-plan keeps the windows the head has, and its run is marked `interrupted` wit
 (its old Ray node declared dead, a node with its `board:NAME` listed); then a new actor
 there attaches to the run that went on on the board and the head copies what it lacks,
 each row once (it asks for the rows past its last ids), with a `board_back` event; the run
-then ends with its status on the board. Ctrl-C on the head stops every board's run (exit status 130). Exit
+then ends with its status on the board. Ctrl-C on the head stops every board's run (exit status 130). `edgemt fleet status --db
+FLEET.db` (read-only, no Ray) gives each board's run: its status, tenants, windows and
+images so far, and the last window's rate (the images of the last grid slot every tenant
+reported in, over its length). Exit
 status 3 when a board's run failed or a board was lost.
 """
 

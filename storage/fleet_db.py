@@ -129,7 +129,18 @@ class FleetDB:
         except sqlite3.DatabaseError as exc:
             self.conn.rollback()
             raise BadInput(f"--db {self.path} cannot be written: {exc}") from None
+        except BaseException:  # half a batch is never kept: its cursor did not move
+            self.conn.rollback()
+            self._forget(board, runs, tenants)
+            raise
         return counts
+
+    def _forget(self, board, runs, tenants) -> None:
+        """After a rollback: the ids of rows that are no longer there."""
+        for mapping, table in ((tenants, "tenants"), (runs, "runs")):
+            for old, new in list(mapping.items()):
+                if self.conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (new,)).fetchone() is None:
+                    del mapping[old]
 
     def set_info(self, board: str, info: dict) -> None:
         """What the head measured of ``board`` (clock offset, round trip, launch time): kept
@@ -177,3 +188,34 @@ class FleetDB:
 
     def close(self):
         schema.close_writer(self.conn)
+
+
+def board_totals(conn) -> list:
+    """Per fleet run (one per board): its board, kind, status, tenants, windows, images, the
+    span of its windows and its last complete window slot (every tenant reported in it),
+    read from a fleet DB (``conn``: storage/schema.py ``connect``). Runs without
+    ``params.fleet`` (not a fleet's) are left out."""
+    from storage.aggregate import Window, slot_totals
+
+    out = []
+    runs = conn.execute("SELECT id, kind, status, params FROM runs ORDER BY id").fetchall()
+    for run_id, kind, status, params in runs:
+        fleet = json.loads(params or "{}").get("fleet")
+        if not fleet:
+            continue
+        per_tenant = {}
+        for tenant, t_start, t_end, images in conn.execute(
+                "SELECT w.tenant, w.t_start, w.t_end, w.images FROM windows w JOIN tenants t ON t.id = w.tenant "
+                "WHERE t.run = ? ORDER BY w.t_end", (run_id,)):
+            per_tenant.setdefault(tenant, []).append(Window(t_start, t_end, images))
+        (n_tenants,) = conn.execute("SELECT COUNT(*) FROM tenants WHERE run = ?", (run_id,)).fetchone()
+        windows = [w for ws in per_tenant.values() for w in ws]
+        slots = slot_totals(per_tenant)
+        out.append({
+            "board": fleet.get("board"), "run": run_id, "kind": kind, "status": status, "tenants": n_tenants,
+            "windows": len(windows), "images": sum(w.images for w in windows),
+            "t_start": min((w.t_start for w in windows), default=None),
+            "t_end": max((w.t_end for w in windows), default=None),
+            "last_slot": list(slots[-1]) if slots else None,
+        })
+    return out

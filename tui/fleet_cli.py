@@ -25,6 +25,8 @@ def add_parser(sub, common):
     r.add_argument("plan", metavar="PLAN", help="the plan file: [boards.NAME] tables of tenants, duration, window")
     r.add_argument("--address", help="the Ray head, HOST:PORT (default: $RAY_ADDRESS, else the local cluster)")
     common(r)
+    st = fsub.add_parser("status", help="each board's run in a fleet DB: status, windows, images, last window")
+    common(st)
     return f
 
 
@@ -148,6 +150,42 @@ def run_command(args) -> int:
     return ExitCode.OK
 
 
+def status_command(args) -> int:
+    """Per board of a fleet DB: its run's status, windows and images so far, and the last
+    window slot's rate (the images of the last grid slot every tenant reported in / its
+    length: equation (1) over one window). Reads only; no Ray."""
+    from runners import config
+    from runners.errors import BadInput
+    from storage import schema
+    from storage.fleet_db import board_totals
+    from tui.session import db_flag, resolve_db
+
+    cfg = config.load()
+    db = resolve_db(args.db, cfg)
+    flag = db_flag(args.db, cfg)
+    if not db.exists():
+        raise BadInput(f"{flag} {db} does not exist; give the fleet DB of edgemt fleet run")
+    conn = schema.connect(db, readonly=True, flag=flag)
+    conn.row_factory = None
+    try:
+        rows = board_totals(conn)
+    finally:
+        conn.close()
+    for r in rows:
+        slot = r.pop("last_slot")
+        r["last_window_rate"] = round(slot[2] / (slot[1] - slot[0]), 3) if slot and slot[1] > slot[0] else None
+    if args.json:
+        print(json.dumps({"db": str(db), "boards": rows}))
+        return ExitCode.OK
+    if not rows:
+        print(f"{db} holds no fleet run")
+    for r in rows:
+        rate = f"{r['last_window_rate']} img/s in the last window" if r["last_window_rate"] is not None else "no window"
+        print(f"{r['board']}: run {r['run']} ({r['kind']}) {r['status']}, {r['tenants']} tenants, "
+              f"{r['windows']} windows, {r['images']} images, {rate}")
+    return ExitCode.OK
+
+
 def check_commands(plan) -> None:
     """Each board's command line, parsed by the command's own parser (the experiments' and
     capacity's) before anything starts: a bad option is one line naming the board."""
@@ -182,4 +220,6 @@ def fleet_command(args) -> int:
         return boards_command(args)
     if args.fleet_command == "run":
         return run_command(args)
-    raise BadInput("edgemt fleet: say boards or run PLAN")
+    if args.fleet_command == "status":
+        return status_command(args)
+    raise BadInput("edgemt fleet: say boards, run PLAN or status")

@@ -10,6 +10,7 @@ a plan by the board's resource, polls them and writes their rows into the fleet 
 """
 import logging
 import os
+import signal
 import time
 import uuid
 from typing import Callable, Dict, NamedTuple
@@ -21,6 +22,8 @@ from storage.fleet_db import FleetDB
 
 BOARD_PREFIX = "board:"
 POLL_S = 0.5  # how often the head asks each board for its new rows
+STOP_WAIT_S = 120.0  # Ctrl-C: how long the boards' runs get to stop and hand in their last rows
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def connect(address: str = None):
@@ -132,6 +135,15 @@ def run_plan(ray, plan: Plan, db, flag: str = "--db", on_rows: Callable = None, 
     last_look = 0.0
     interrupted = False
     clocks = {}  # board -> its clock offset, round trip and launch on the head's clock
+    # Ctrl-C and SIGTERM only set a flag that the loop reads between Ray calls: an exception
+    # raised inside a Ray call or a DB write could leave either half done
+    stop = []
+    handlers = {}
+    for sig in STOP_SIGNALS:
+        try:
+            handlers[sig] = signal.signal(sig, lambda signum, _frame: stop.append(signum))
+        except ValueError:  # not the main thread (a test, a library caller): no handler
+            pass
     try:
         from ray.exceptions import RayActorError
 
@@ -150,6 +162,8 @@ def run_plan(ray, plan: Plan, db, flag: str = "--db", on_rows: Callable = None, 
             at = None if start_at is None else start_at + clocks[name]["clock_offset_s"]
             pending[name] = a.start.remote(plan.boards[name].run_args(), at)
         while len(outcomes) < len(actors):
+            if stop:
+                raise KeyboardInterrupt
             now = time.monotonic()
             if waiting and now - last_look >= 2.0:  # asking the GCS is cheap, but not at every turn
                 last_look = now
@@ -190,6 +204,8 @@ def run_plan(ray, plan: Plan, db, flag: str = "--db", on_rows: Callable = None, 
             outcomes[name] = BoardOutcome(name, "lost", None, fleet.board_runs(name), "", why)
         _stop_all(ray, fleet, actors, outcomes, pending, on_rows, clocks)
     finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
         for a in actors.values():
             try:
                 ray.kill(a)
@@ -199,13 +215,14 @@ def run_plan(ray, plan: Plan, db, flag: str = "--db", on_rows: Callable = None, 
     return [outcomes[n]._replace(clock=clocks.get(n)) for n in plan.boards], interrupted
 
 
-def _answer(ray, fleet, name, ref, outcomes, on_rows, stopping: bool, keep: bool = False, clocks=None):
+def _answer(ray, fleet, name, ref, outcomes, on_rows, stopping: bool, keep: bool = False, clocks=None,
+            timeout=None):
     """Writes one board's answer. A board whose actor is gone is marked lost; with ``keep``
     it is left out of ``outcomes`` (the head waits for it) and the reason is returned."""
     from ray.exceptions import GetTimeoutError, RayActorError
 
     try:
-        res = ray.get(ref)
+        res = ray.get(ref, timeout=timeout)
     except (RayActorError, GetTimeoutError) as exc:
         reason = f"{type(exc).__name__}: " + (str(exc).splitlines() or [""])[0][:200]
         fleet.mark_lost(name, reason)
@@ -228,22 +245,26 @@ def _answer(ray, fleet, name, ref, outcomes, on_rows, stopping: bool, keep: bool
 
 
 def _stop_all(ray, fleet, actors, outcomes, pending, on_rows, clocks=None):
-    """Ctrl-C on the head: every board's run gets its Ctrl-C, then what each wrote comes in."""
+    """Ctrl-C on the head: every board's run gets its Ctrl-C, then what each wrote comes in.
+    Every wait is bounded: a board that does not answer in time is marked lost."""
     running = [n for n in actors if n not in outcomes]
-    stops = {n: actors[n].stop.remote() for n in running}
-    for n, ref in stops.items():
-        try:
-            ray.get(ref, timeout=120)
-        except Exception:  # noqa: BLE001 - a board that cannot be reached is lost, below
-            pass
+    stops = [actors[n].stop.remote() for n in running]  # all at once: each waits for its run
+    try:
+        ray.wait(stops, num_returns=len(stops), timeout=STOP_WAIT_S)
+    except Exception:  # noqa: BLE001 - a board that cannot be reached is lost, below
+        pass
+    deadline = time.monotonic() + STOP_WAIT_S
     for n in running:
         if n in pending:
-            try:
-                ray.get(pending.pop(n), timeout=60)
-            except Exception:  # noqa: BLE001
-                pass
-        for _ in range(200):  # drain: until a poll after the exit brings nothing new
-            if n in outcomes:
+            ray.wait([pending.pop(n)], timeout=max(0.1, deadline - time.monotonic()))
+        while n not in outcomes:  # drain: until a poll after the run's exit brings nothing new
+            left = deadline - time.monotonic()
+            if left <= 0:
+                why = f"did not stop and hand in its rows within {STOP_WAIT_S:g} s of the Ctrl-C"
+                fleet.mark_lost(n, why)
+                outcomes[n] = BoardOutcome(n, "lost", None, fleet.board_runs(n), "", why)
                 break
             _answer(ray, fleet, n, actors[n].poll.remote(fleet.cursor(n)), outcomes, on_rows, stopping=True,
-                    clocks=clocks)
+                    clocks=clocks, timeout=left)
+            if n not in outcomes:
+                time.sleep(0.2)

@@ -113,3 +113,35 @@ def test_a_board_db_not_made_yet_reads_as_nothing(tmp_path):
     assert read_new_rows(str(tmp_path / "none.db"), {}) == {}
     (tmp_path / "empty.db").write_bytes(b"")
     assert read_new_rows(str(tmp_path / "empty.db"), {}) == {}
+
+
+def test_fleet_status_gives_each_board_its_totals(tmp_path):
+    import subprocess
+    import sys
+
+    b1, b2 = _board_db(tmp_path, "b1"), _board_db(tmp_path, "b2", status="done")
+    fleet = FleetDB(tmp_path / "fleet.db")
+    try:
+        _stream(fleet, "b1", b1)
+        fleet.apply("b2", read_new_rows(str(b2), {}, limit=30), str(b2))  # b2: part of it so far
+    finally:
+        fleet.close()
+    edgemt = str(Path(sys.executable).parent / "edgemt")
+    r = subprocess.run([edgemt, "fleet", "status", "--db", str(tmp_path / "fleet.db"), "--json"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rows = {b["board"]: b for b in json.loads(r.stdout)["boards"]}
+    assert sorted(rows) == ["b1", "b2"]
+    (images,) = _q(REPLAY, "SELECT SUM(images) FROM windows")[0]
+    assert rows["b1"]["images"] == images and rows["b1"]["windows"] == 102 and rows["b1"]["status"] == "running"
+    assert rows["b2"]["windows"] == 30 and rows["b2"]["status"] == "done"
+    # the last slot every tenant reported in, as the DB has it
+    per_slot = _q(tmp_path / "fleet.db", "SELECT w.t_start, w.t_end, SUM(w.images), COUNT(*) FROM windows w JOIN "
+                                         "tenants t ON t.id = w.tenant WHERE t.run = ? GROUP BY round(w.t_start, 3) "
+                                         "ORDER BY w.t_start", (rows["b1"]["run"],))
+    n = _q(tmp_path / "fleet.db", "SELECT COUNT(*) FROM tenants WHERE run = ?", (rows["b1"]["run"],))[0][0]
+    s, e, imgs, _ = [x for x in per_slot if x[3] == n][-1]
+    assert rows["b1"]["last_window_rate"] == round(imgs / (e - s), 3)
+    text = subprocess.run([edgemt, "fleet", "status", "--db", str(tmp_path / "fleet.db")], capture_output=True,
+                          text=True, timeout=120)
+    assert text.returncode == 0 and text.stdout.startswith("b1: run ")
