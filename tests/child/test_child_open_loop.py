@@ -172,3 +172,41 @@ def test_pause_restarts_the_schedule(monkeypatch):
         after = starts[n:]
     # the queries missed while paused are not run in a burst after the resume
     assert after[0][1] >= resumed - 0.05
+
+
+def test_set_rate_switches_closed_to_open_loop_and_back(monkeypatch):
+    """set_rate (the UI's r): a closed-loop tenant runs open-loop from its next counted
+    window edge, at the new rate, its schedule starting there (no burst of queries
+    "missed" before); set_rate with rate null brings it back to closed loop, whose windows
+    carry no query fields; a bad rate is refused with a log line and changes nothing."""
+    starts, lock = _record_starts(monkeypatch)
+    child, events = _child({"*": {"batch_s": 0.002, "from_start": True}})
+    _start(child, 1, 0.1)
+    events.wait(lambda: len(events.of("window", 1)) >= 3)
+    assert not starts and all("scheduled" not in w for w in events.of("window", 1))  # closed loop
+
+    child.handle({"cmd": "set_rate", "tenant": 1, "rate": "fast"})
+    events.wait(lambda: any("set_rate" in e["message"] for e in events.of("log")))
+    changed = time.monotonic()
+    child.handle({"cmd": "set_rate", "tenant": 1, "rate": 20.0, "arrival": "constant", "seed": None,
+                  "queue": None, "slo_s": 0.5, "trace": None})
+    events.wait(lambda: len(starts) >= 10)
+    with lock:
+        got = list(starts)
+    origin = got[0][1]
+    assert origin >= changed  # the schedule starts after the command, at a window edge
+    assert [s for _, s in got[:10]] == [origin + n / 20.0 for n in range(10)]
+    events.wait(lambda: any(w.get("completed") for w in events.of("window", 1)))
+    opened = [w for w in events.of("window", 1) if "scheduled" in w]
+    assert opened and all("within" in w for w in opened)  # slo_s given: within counted
+    assert opened[0]["t0"] >= changed - 0.1  # no open-loop window from before the change
+
+    n_open = len(opened)
+    child.handle({"cmd": "set_rate", "tenant": 1, "rate": None})
+    back = time.monotonic()
+    events.wait(lambda: len([w for w in events.of("window", 1) if w["t0"] >= back + 0.1]) >= 2)
+    _stop(child, events, [1])
+    late = [w for w in events.of("window", 1) if w["t0"] >= back + 0.1]
+    assert late and all("scheduled" not in w for w in late)  # closed loop again
+    assert sum(w["batches"] for w in late) > 0
+    assert len([w for w in events.of("window", 1) if "scheduled" in w]) >= n_open
