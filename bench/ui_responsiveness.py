@@ -7,9 +7,19 @@
    sampler runs at 2 Hz (children's CPU is theirs, not counted); the same run headless
    (no UI) is printed beside it;
 3. first frame: spawn-to-first-frame of `edgemt` vs a minimal Textual app started the same
-   way (a pseudo-terminal, 120x36, bytecode compiled), median of a few starts taken in turn.
+   way (a pseudo-terminal, 120x36, bytecode compiled), median of a few starts taken in turn;
+4. key to screen at scale (``--many N``, default 2,000; issue 13): a live Session whose N
+   thread tenants (``--groups`` SPECs of N/groups each) are the oracle child of
+   tests/oracle (the real child program and protocol, batches of a known time: one a
+   second here, so the tenants cost little CPU and the controller gets N windows a
+   second, as from real ones), the UI on it (headless Pilot, 120x36). Once every tenant
+   reports, keys are sent as a terminal sends them (down/up between group rows, enter to
+   unfold a group of N/groups tenants and to fold it) and each is timed from the key
+   event to the first screen update that shows its effect (the compositor's refresh,
+   what the terminal is then sent). ``--keys-only`` runs just this part.
 
     .venv/bin/python bench/ui_responsiveness.py [--skip-live] [--starts N] [--tenants SPEC]
+    .venv/bin/python bench/ui_responsiveness.py --keys-only [--many 2000] [--groups 4]
 """
 import argparse
 import asyncio
@@ -31,10 +41,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("tui", "runners", "storage", "collectors", "themes")
 
 
-def feed(app, tenants: int, seconds: int = 60):
+def feed(app, tenants: int, seconds: int = 60, groups: int = None):
     from tui import messages as msg
 
-    groups = max(1, tenants // 4)
+    groups = groups or max(1, tenants // 4)
     for i in range(tenants):
         app.state.on_tenant(msg.TenantChanged(i + 1, i % groups + 1, "mobilenet_v2", "torch", "cpu", 1, "process",
                                               None, "running"))
@@ -101,6 +111,94 @@ async def live_cpu(spec: str, seconds: float = 15.0, ui: bool = True) -> tuple:
     return cpu, busy, draws
 
 
+async def key_to_screen(n: int, groups: int, presses: int = 20) -> dict:
+    """Key-to-screen times (seconds) of ``presses`` keys with ``n`` live oracle tenants."""
+    from runners import config
+    from tui.app import make_app
+    from tui.session import Session
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from oracle.oracle_env import OracleHome
+
+    home = Path(tempfile.mkdtemp(prefix="edgemt-keys-"))
+    oracle = OracleHome(home)
+    oracle.model("*", base_s=1.0)  # one batch a second a tenant
+    os.environ.update(XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"))
+    cfg = config.load()
+    s = Session(home / "keys.db", "bench", {"bench": "keys", "tenants": n}, cfg, window_s=1.0,
+                logs_dir=home / "logs")
+    s.supervisor.hang_windows = 30
+    app = make_app(cfg, s, envs={}, edgetpus=[], save_theme=False)
+    out = {"tenants": n, "groups": groups}
+    async with app.run_test(size=(120, 36)):
+        try:
+            await _time_keys(app, s, n, groups, presses, out)
+        finally:
+            if s.status == "running":
+                await s.close("done")
+    return out
+
+
+async def _time_keys(app, s, n, groups, presses, out):
+    from textual import events
+
+    from runners.spec import parse_spec
+
+    table = app.query_one("#tenants")
+    paints = []  # (time, cursor row, rows) of every screen update
+    screen = app.screen
+    refresh = screen._compositor_refresh
+
+    def timed_refresh():
+        refresh()
+        paints.append((time.perf_counter(), table.cursor_row, table.row_count))
+
+    screen._compositor_refresh = timed_refresh
+    t0 = time.monotonic()
+    per = n // groups
+    models = ("mobilenet_v2", "squeezenet1_0", "resnet18", "alexnet", "resnet50", "vgg16")
+    for i in range(groups):
+        await s.supervisor.add_group(parse_spec(
+            f"{models[i % len(models)]},framework=torch,isolation=thread,threads=1,count={per}"))
+    sup = s.supervisor
+    while not all(t.status == "running" and t.n_windows for t in sup.all_tenants()):
+        if time.monotonic() - t0 > 600:
+            raise SystemExit("the tenants did not all report within 600 s")
+        await asyncio.sleep(0.5)
+    out["running_after_s"] = round(time.monotonic() - t0, 1)
+    print(f"{n} tenants running after {out['running_after_s']} s", file=sys.stderr)
+    await asyncio.sleep(3)  # a few passes of n windows through the UI
+    while table.row_count != groups:
+        await asyncio.sleep(0.1)
+    table.move_cursor(row=0)
+    await asyncio.sleep(1)
+    times = {"move": [], "unfold": [], "fold": []}
+    c0, w0 = time.process_time(), time.monotonic()
+    for k in range(presses):
+        kind = ("move", "move", "unfold", "fold")[k % 4]
+        if kind == "move":
+            key, want = ("down", lambda p: p[1] == 1) if table.cursor_row == 0 else ("up", lambda p: p[1] == 0)
+        elif kind == "unfold":
+            key, want = "enter", lambda p: p[2] > groups
+        else:
+            key, want = "enter", lambda p: p[2] == groups
+        seen = len(paints)
+        start = time.perf_counter()
+        app._driver.send_message(events.Key(key, "\r" if key == "enter" else None))
+        while True:
+            hit = next((p for p in paints[seen:] if want(p)), None)
+            if hit is not None:
+                times[kind].append(hit[0] - start)
+                break
+            if time.perf_counter() - start > 10:
+                raise SystemExit(f"no screen update showed {kind} within 10 s")
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(0.3 + 0.1 * (k % 3))  # keys at different phases of the 2 Hz refresh
+    out["ui_process_cpu_percent"] = round(100 * (time.process_time() - c0) / (time.monotonic() - w0), 1)
+    out["windows_per_s"] = round(sum(t.n_windows for t in sup.all_tenants()) / max(1e-9, sup.now()), 0)
+    out["times"] = times
+
+
 def first_frame(argv, marker: bytes, env=None, timeout=60.0, quit_key=b"q") -> float:
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
@@ -148,7 +246,15 @@ def main():
     ap.add_argument("--starts", type=int, default=10)
     ap.add_argument("--tenants", default="mobilenet_v2,framework=tflite,count=4,threads=1",
                     help="SPEC of the busy tenants of the CPU figure")
+    ap.add_argument("--many", type=int, default=2000, help="tenants of the key-to-screen figure")
+    ap.add_argument("--groups", type=int, default=4, help="groups (SPECs) the --many tenants come in")
+    ap.add_argument("--presses", type=int, default=20, help="keys timed")
+    ap.add_argument("--keys-only", action="store_true", help="only the key-to-screen figure")
     args = ap.parse_args()
+
+    if args.keys_only:
+        print_keys(asyncio.run(key_to_screen(args.many, args.groups, args.presses)))
+        return
 
     one = asyncio.run(refresh_cost(1))
     many = asyncio.run(refresh_cost(32))
@@ -189,6 +295,22 @@ def main():
         print(f"controller+UI process CPU:         {cpu:.1f}% of one core ({busy} tenants running; "
               f"{draws} chart redraws)  (target < 5%)")
         print(f"UI beyond the headless controller: {cpu - headless:.1f}% of one core")
+    print_keys(asyncio.run(key_to_screen(args.many, args.groups, args.presses)))
+
+
+def print_keys(r: dict) -> None:
+    every = sorted(x for v in r["times"].values() for x in v)
+    load = os.getloadavg()
+    print(f"key to screen, {r['tenants']} live oracle tenants in {r['groups']} groups "
+          f"(all running after {r['running_after_s']} s; {r['windows_per_s']:.0f} windows/s; "
+          f"UI+controller process {r['ui_process_cpu_percent']}% of a core while keys were timed; "
+          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}):")
+    for kind, v in r["times"].items():
+        if v:
+            print(f"  {kind:<7} n={len(v):<3} median {statistics.median(v) * 1000:6.1f} ms   "
+                  f"max {max(v) * 1000:6.1f} ms")
+    print(f"  all     n={len(every):<3} median {statistics.median(every) * 1000:6.1f} ms   "
+          f"p90 {every[int(0.9 * (len(every) - 1))] * 1000:6.1f} ms   max {every[-1] * 1000:6.1f} ms  (target < 100 ms)")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,10 @@
-"""The tenants table: one row per group, unfolding (enter) to its tenants; failed tenants
-always show a row with their reason under their group."""
+"""The tenants table: one row per group (the tenants one SPEC, `a` or `+` started), with
+the group's aggregates, unfolding (enter) to its tenants; failed tenants show a row with
+their reason under their group.
+
+Thousands of tenants (issue 13) stay a few rows: an unfolded group shows its first
+``TENANT_ROWS`` tenants and one row saying how many more there are, and a folded group
+its first ``FAILED_ROWS`` failed tenants and one row counting the rest."""
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
@@ -10,6 +15,8 @@ from tui.app_state import open_loop_figures
 COLUMNS = (("group", "g"), ("model", "model"), ("placement", "placement"), ("batch", "b"), ("iso", "iso"),
            ("n", "n"), ("state", "state"), ("now/s", "now"), ("mean/s", "mean"), ("p50ms", "p50"),
            ("p99ms", "p99")) + (("rate/s", "rate"), ("good/s", "good"), ("slo ms", "slo"))  # open loop
+TENANT_ROWS = 20  # tenant rows of an unfolded group at most; the rest are one "more" row
+FAILED_ROWS = 10  # failed-tenant rows of a folded group at most
 STATE_STYLE = {TenantState.RUNNING: "bold", TenantState.FAILED: "bold red", TenantState.STARTING: "italic",
                TenantState.PAUSED: "dim", TenantState.STOPPED: "dim", "removed": "dim"}  # removed: a group's state
 
@@ -74,7 +81,7 @@ class TenantsTable(DataTable):
         gid = self.selected_group
         if gid is not None:
             self.unfolded ^= {gid}
-            self.app.request_view_refresh()
+            self.app.refresh_tenants()  # this table only: the key's effect on screen first
 
     def show(self, groups) -> None:
         rows = []
@@ -87,19 +94,31 @@ class TenantsTable(DataTable):
             if missed_slo(ol):
                 cells[0] = Text(g.label, style=MISSED_STYLE)  # a group missing its SLO stands out
             rows.append((g.label, cells))
-            shown = set()
             if g.id in self.unfolded:
-                for r in g.tenants:
-                    shown.add(r.id)
+                for r in g.tenants[:TENANT_ROWS]:
                     state = r.status if not r.error else f"failed: {r.error}"
                     cur = r.windows[-1].images / (r.windows[-1].t_end - r.windows[-1].t_start) if r.windows else None
                     rows.append((f"{g.label}-t{r.id}", [
                         f" t{r.id}", "", r.placement, str(r.batch), "", "",
                         Text(state[:60], style=STATE_STYLE.get(r.status, "")), _num(cur), "", "", ""]))
-            for tid, reason in g.failures:
-                if tid not in shown:
+                more = len(g.tenants) - TENANT_ROWS
+                if more > 0:
+                    rest = g.tenants[TENANT_ROWS:]
+                    failed = sum(1 for r in rest if r.status == TenantState.FAILED)
+                    text = f"+{more} more tenants (t{rest[0].id}-t{rest[-1].id})" + (
+                        f", {failed} of them failed" if failed else "")
+                    rows.append((f"{g.label}-more", [
+                        "", Text(text, style="red" if failed else "dim"),
+                        "", "", "", "", "", "", "", "", ""]))
+            else:
+                for tid, reason in g.failures[:FAILED_ROWS]:
                     rows.append((f"{g.label}-t{tid}", [f" t{tid}", Text(f"failed: {reason}", style="red"), "", "",
                                                         "", "", "", "", "", "", ""]))
+                more = len(g.failures) - FAILED_ROWS
+                if more > 0:
+                    rows.append((f"{g.label}-failed", [
+                        "", Text(f"+{more} more failed (enter: the tenants)", style="red"),
+                        "", "", "", "", "", "", "", "", ""]))
         keys = [k for k, _ in rows]
         if keys != self._keys:
             selected = self._keys[self.cursor_row] if self._keys and self.cursor_row < len(self._keys) else None
