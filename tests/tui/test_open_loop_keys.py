@@ -126,7 +126,7 @@ async def test_s_runs_a_capacity_search(oracle_home):
             form.query_one("#duration", Input).value = "1"
             form.query_one("#slo", Input).value = "p90:600"
             form.submit()
-            await wait_for(pilot, lambda: "--rate-max R" in str(form.query_one("#error", Static).render()), 10,
+            await wait_for(pilot, lambda: "give a rate max" in str(form.query_one("#error", Static).render()), 10,
                            "the form's error")
             assert app.session.supervisor.groups == {}
             form.query_one("#fps", Input).value = "2"

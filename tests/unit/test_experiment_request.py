@@ -26,11 +26,11 @@ def test_good_request():
     (("tune", "mobilenet_v2", "4", "search", "1,x", "3"), "batches '1,x'"),
     (("tune", "mobilenet_v2", "4", "search", "", "3"), "batches is empty"),
     (("tune", "mobilenet_v2", "4", "search", "1", "-1"), "duration '-1' is not positive"),
-    (("capacity", "mobilenet_v2", "4", "search", "1", "3", "", "20", ""), "--slo MS is required"),
-    (("capacity", "mobilenet_v2", "4", "search", "1", "3", "100", "", ""), "give --rate-max R"),
-    (("capacity", "mobilenet_v2", "4", "search", "1", "3", "100", "20", "15"), "give --rate-max R"),
+    (("capacity", "mobilenet_v2", "4", "search", "1", "3", "", "20", ""), "the SLO is required"),
+    (("capacity", "mobilenet_v2", "4", "search", "1", "3", "100", "", ""), "give a rate max (the largest rate that meets the SLO) or an fps"),
+    (("capacity", "mobilenet_v2", "4", "search", "1", "3", "100", "20", "15"), "give a rate max"),
     (("capacity", "mobilenet_v2", "4", "search", "1", "3", "100", "x", ""), "rate max 'x' is not a number"),
-    (("capacity", "mobilenet_v2", "4", "search", "1", "3", "soon", "20", ""), "--slo 'soon'"),
+    (("capacity", "mobilenet_v2", "4", "search", "1", "3", "soon", "20", ""), "SLO 'soon'; SLO takes MS"),
 ])
 def test_bad_fields_name_the_value(fields, words):
     with pytest.raises(BadInput) as err:

@@ -77,7 +77,14 @@ def _capacity_request(spec, level, slo, rate_max, fps, secs) -> ExperimentReques
     args = SimpleNamespace(slo=slo.strip() or None, rate_max=rate(rate_max, "rate max"), fps=rate(fps, "fps"),
                            step=None, max=None)
     spec = with_rate(spec, "", "")
-    spec, pct, ms, mode = capacity_cli.check(args, str(spec))
+    try:
+        spec, pct, ms, mode = capacity_cli.check(args, str(spec))
+    except BadInput as exc:  # the CLI's words, in the form's field names
+        text = str(exc)
+        for flag, field in (("--slo MS", "the SLO"), ("--slo", "SLO"), ("--rate-max R", "a rate max"),
+                            ("--fps F", "an fps"), ("--rate-max", "rate max"), ("--fps", "fps"), ("--tenant", "SPEC")):
+            text = text.replace(flag, field)
+        raise BadInput(text) from None
     return ExperimentRequest("capacity", [spec], max_level=level if mode == "streams" else None, slo_ms=ms,
                              slo_pct=pct, rate_max=args.rate_max, fps=args.fps, duration=secs)
 
