@@ -27,8 +27,9 @@ class RateScreen(FormScreen):
         self.spec = spec
 
     def compose(self) -> ComposeResult:
-        rate = "" if self.spec.rate is None or self.spec.arrival == "trace" else f"{self.spec.rate:.10g}"
-        arrival = self.spec.arrival or "constant"
+        # a trace's mean rate is offered: set, it replaces the trace with constant arrivals (with_rate)
+        rate = "" if self.spec.rate is None else f"{self.spec.rate:.10g}"
+        arrival = "constant" if self.spec.arrival in (None, "trace") else self.spec.arrival
         with Vertical(id="dialog"):
             yield Static(f"[b]Rate of {self.label}[/] (open loop, {arrival} arrivals; queries a second per "
                          "tenant, one query = one batch)", classes="title")
