@@ -120,8 +120,14 @@ def test_state_dict_file_and_torchscript_file(child_factory, tmp_path):
     c = child_factory("torch")
     c.start("sd", model="squeezenet1_0", file=str(sd))
     c.start("ts", model="squeezenet1_0", file=str(ts))
-    assert c.wait_ev("loaded", "sd")["weights"] == "file"
-    assert c.wait_ev("loaded", "ts")["weights"] == "file"
+    # the two load in whichever order the child's threads take its load lock
+    loaded = {}
+    while len(loaded) < 2:
+        ev = c.wait_for(lambda e: e["ev"] in ("loaded", "failed") and e.get("tenant") in ("sd", "ts"),
+                        what="loaded of sd and ts")
+        assert ev["ev"] == "loaded", ev
+        loaded[ev["tenant"]] = ev
+    assert loaded["sd"]["weights"] == "file" and loaded["ts"]["weights"] == "file"
     c.windows("sd", 1)
     c.windows("ts", 1)
 

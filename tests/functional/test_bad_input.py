@@ -142,10 +142,16 @@ def _run(case, argv, env, db):
             # model's check can end before a fixed sleep does (CI saw "before the run started").
             check = _wait_check_child(p.pid)
             os.kill(check, signal.SIGSTOP)
-            time.sleep(0.5)  # the check cannot end now; let the controller reach its wait for it
-            p.send_signal(signal.SIGINT)
-            out, err = p.communicate(timeout=300)
-            return p.returncode, out, err
+            try:
+                time.sleep(0.5)  # the check cannot end now; let the controller reach its wait for it
+                p.send_signal(signal.SIGINT)
+                out, err = p.communicate(timeout=300)
+                return p.returncode, out, err
+            finally:  # never leave a held process behind, whatever the controller did
+                try:
+                    os.kill(check, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         _wait_window(db)
         if case.action in ("sigint", "sigterm"):
             p.send_signal(signal.SIGINT if case.action == "sigint" else signal.SIGTERM)
