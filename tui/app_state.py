@@ -19,6 +19,25 @@ HISTORY = 60  # resource samples kept per metric (sparklines)
 MARK_KINDS = ("added", "stepped", "moved", "failed", "removed", "batch_changed", "rate_changed")
 
 
+QUERY_SUMS = ("scheduled", "completed", "dropped", "within")
+
+
+def _no_queries() -> dict:
+    return dict(scheduled=0, completed=0, dropped=0, within=0, qhist={})
+
+
+def _sum_queries(tot: dict, q: dict, sign: int) -> None:
+    for k in QUERY_SUMS:
+        tot[k] += sign * (q.get(k) or 0)
+    h = tot["qhist"]
+    for b, n in (q.get("qhist") or {}).items():
+        v = h.get(b, 0) + sign * n
+        if v:
+            h[b] = v
+        else:
+            h.pop(b, None)
+
+
 @dataclass
 class TenantRec:
     id: int
@@ -39,10 +58,26 @@ class TenantRec:
     slo_ms: object = None
     slo_pct: object = None
     win_images: int = 0  # images of ``windows`` (kept as they come and go: level_throughput_of)
+    # open loop: the last KEEP windows' (t_start, t_end, queries) since the rate last changed,
+    # and their counts and latency histogram added up as they come and go (open_loop_figures:
+    # a group of 2,000 open-loop tenants costs a refresh 2,000 small sums, not 60,000 windows)
+    qwin: collections.deque = field(default_factory=lambda: collections.deque(maxlen=KEEP))
+    qtot: dict = field(default_factory=lambda: _no_queries())
 
     @property
     def placement(self) -> str:
         return f"{self.framework}@{self.resource}"
+
+    def add_queries(self, t_start: float, t_end: float, q: dict) -> None:
+        """One open-loop window's queries (storage/queries.py's dict) into ``qwin``/``qtot``."""
+        if len(self.qwin) == KEEP:
+            _sum_queries(self.qtot, self.qwin[0][2], -1)
+        self.qwin.append((t_start, t_end, q))
+        _sum_queries(self.qtot, q, 1)
+
+    def reset_queries(self) -> None:
+        self.qwin.clear()
+        self.qtot = _no_queries()
 
     @property
     def active(self) -> bool:
@@ -97,21 +132,24 @@ class OpenLoopFigures:
 def open_loop_figures(recs):
     """``OpenLoopFigures`` of a group's tenants (TenantRec), or None when none of its active
     tenants runs open-loop (a stopped group: its stopped tenants, as its other figures).
-    The span is the windows' own (first start to last end)."""
+    Over each tenant's last KEEP open-loop windows since its rate last changed; the span is
+    theirs (first start to last end)."""
     pool = [r for r in recs if r.active] or [r for r in recs if r.status == TenantState.STOPPED]
     live = [r for r in pool if r.rate is not None]
     if not live:
         return None
     ref = live[-1]
-    windows = [w for r in live for w in r.windows if w.queries is not None]
     pct = ref.slo_pct or 99.0
-    if not windows:
+    counted = [r for r in live if r.qwin]
+    if not counted:
         return OpenLoopFigures(ref.rate, None, None, None, None, ref.slo_ms, pct, None)
-    seconds = max(w.t_end for w in windows) - min(w.t_start for w in windows)
-    tot = queries.totals(windows)
+    # storage.queries.totals of every window of ``qwin``, from the running sums
+    seconds = max(r.qwin[-1][1] for r in counted) - min(r.qwin[0][0] for r in counted)
+    tot = {k: sum(r.qtot[k] for r in counted) for k in QUERY_SUMS}
+    tot["qhist"] = {}
+    for r in counted:
+        latency.merge(tot["qhist"], r.qtot["qhist"])
     within = tot["within"] if ref.slo_ms is not None else None
-    if ref.slo_ms is not None and within is None:
-        within = 0  # an SLO and windows without any query within it
     att = queries.attainment(within, tot["completed"], tot["dropped"])
     lat = latency.percentile(tot["qhist"], pct)
     return OpenLoopFigures(ref.rate, tot["scheduled"] / seconds if seconds > 0 else None,
@@ -189,7 +227,10 @@ class RunState:
             return
         if len(rec.windows) == KEEP:
             rec.win_images -= rec.windows[0].images
-        rec.windows.append(Window(m.t_start, m.t_end, m.images, m.batches, queries=getattr(m, "queries", None)))
+        q = getattr(m, "queries", None)
+        rec.windows.append(Window(m.t_start, m.t_end, m.images, m.batches, queries=q))
+        if q is not None:
+            rec.add_queries(m.t_start, m.t_end, q)
         rec.win_images += m.images
         rec.images += m.images
         rec.batch = m.batch or rec.batch
@@ -227,6 +268,7 @@ class RunState:
             for rec in self._group_tenants(gid):
                 if rec.active:
                     rec.rate, rec.slo_ms, rec.slo_pct = d.get("to"), d.get("slo_ms"), d.get("slo_pct")
+                    rec.reset_queries()  # the figures are of the new rate's windows
         elif m.kind in ("paused", "resumed") and gid is not None:
             for rec in self._group_tenants(gid):
                 if rec.status in (TenantState.RUNNING, TenantState.PAUSED):

@@ -20,7 +20,10 @@ def q(scheduled, completed, dropped, within, qhist):
 def rec(tid, windows, spec):
     r = TenantRec(tid, 1, "m", "torch", "cpu", 1, "process", None, "running", rate=spec.rate, slo_ms=spec.slo_ms,
                   slo_pct=spec.slo_pct)
-    r.windows.extend(windows)
+    for w in windows:  # as RunState.on_window adds them
+        r.windows.append(w)
+        if w.queries is not None:
+            r.add_queries(w.t_start, w.t_end, w.queries)
     return r
 
 
@@ -37,6 +40,18 @@ def test_group_figures_agree_with_the_json_summary():
     assert f.met is whole["met"] is False  # 87.5% within, the SLO asks 90%
     assert f.offered == pytest.approx(40 / 2.0)
     assert (f.rate, f.slo_ms, f.slo_pct) == (10.0, 100.0, 90.0)
+    # the running sums forget a window that leaves the last KEEP as totals() over the rest would
+    from storage import queries
+    from tui.app_state import KEEP
+
+    many = [Window(float(i), i + 1.0, 1, 1, None, q(1, 1, 0, i % 2, {"50": 1} if i % 3 else {"300": 1}))
+            for i in range(KEEP + 7)]
+    g = open_loop_figures([rec(3, many, spec)])
+    kept = many[-KEEP:]
+    tot = queries.totals(kept)
+    assert g.attainment == pytest.approx(queries.attainment(tot["within"], tot["completed"], tot["dropped"]))
+    assert g.goodput == pytest.approx(tot["within"] / KEEP)
+    assert g.latency_ms == pytest.approx(open_loop.figures(spec, tot, KEEP)["latency_ms"]["p90"])
 
 
 def test_cells_colour_a_missed_slo_and_leave_closed_loop_empty():
