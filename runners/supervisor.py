@@ -540,7 +540,7 @@ class Supervisor:
             except Exception as exc:  # one bad row must not lose the rest of the pass
                 self._on_bad_report(runner, dict(zip(keys, row), ev="window"), exc)
         self.store.add_windows(recorded)
-        if rows:
+        if recorded:  # its reporter is alive (windows of tenants it no longer has do not say so)
             runner.last_window = now
             runner.last_t1 = last_t1
 
