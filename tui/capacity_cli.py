@@ -13,7 +13,8 @@ FPS_HELP = "each stream's queries a second (one tenant a stream): search the num
 
 def add_parser(sub, common):
     from runners import limits, spec
-    from tui.arguments import real_type, run_id_type, seconds_type, whole_type
+    from tui.arguments import real_type, whole_type
+    from tui.experiments_cli import add_measuring_options
 
     rate_type = real_type(*spec.RATE, "queries a second")
     p = sub.add_parser("capacity", help="the largest rate or number of streams that meets a latency SLO")
@@ -24,21 +25,7 @@ def add_parser(sub, common):
     p.add_argument("--fps", type=rate_type, help=FPS_HELP)
     p.add_argument("--max", type=whole_type(*limits.LEVEL, what="a number of streams"), default=None,
                    help="most streams tried with --fps, 1 to 4096 (default 64)")
-    # the measuring options of the sweeps (tui/experiments_cli.py)
-    p.add_argument("--duration", type=seconds_type(limits.DURATION_S),
-                   help="seconds measured per level after warm-up, 0.1 to 604800 (default: the steady-state rule)")
-    p.add_argument("--max-duration", type=seconds_type(limits.MAX_DURATION_S), default=120.0,
-                   help="give up waiting for a steady state of one level after this many seconds, 1 to 604800 "
-                        "(default 120)")
-    p.add_argument("--repeat", type=whole_type(*limits.REPEAT), default=1, help="trials per level, 1 to 100")
-    p.add_argument("--cooldown", type=seconds_type(limits.COOLDOWN_S), default=0.0,
-                   help="seconds idle (paused) between levels, 0 to 3600")
-    p.add_argument("--window", type=seconds_type(limits.WINDOW_S),
-                   help="window length in seconds, 0.1 to 60 (default from config, 1.0)")
-    p.add_argument("--images", help="folder of images (default: built-in set)")
-    p.add_argument("--resume", type=run_id_type, metavar="RUN",
-                   help="continue the capacity search of RUN (its parameters; levels already measured are reused)")
-    common(p)
+    add_measuring_options(p, common, what="capacity search")
 
 
 def check(args, spec_text):

@@ -19,42 +19,50 @@ KINDS = {"sweep-batch": "sweep-batch", "sweep-concurrency": "sweep-concurrency",
 
 
 # -- argument parsing (added by tui/cli.py) ------------------------------------------------------
+def add_measuring_options(p, common, what="sweep"):
+    """The options every experiment measures its levels with (the sweeps, dmp, tune and
+    capacity share them): duration, steady-state limit, repeats, cooldown, window, images,
+    --resume of a run of WHAT, and the common ones."""
+    from runners import limits
+    from tui.arguments import run_id_type, seconds_type, whole_type
+
+    p.add_argument("--duration", type=seconds_type(limits.DURATION_S),
+                   help="seconds measured per level after warm-up, 0.1 to 604800 (default: the steady-state rule)")
+    p.add_argument("--max-duration", type=seconds_type(limits.MAX_DURATION_S), default=120.0,
+                   help="give up waiting for a steady state of one level after this many seconds, 1 to 604800 "
+                        "(default 120)")
+    p.add_argument("--repeat", type=whole_type(*limits.REPEAT), default=1,
+                   help="trials per level, 1 to 100: mean and std (default 1)")
+    p.add_argument("--cooldown", type=seconds_type(limits.COOLDOWN_S), default=0.0,
+                   help="seconds idle (paused) between levels, 0 to 3600")
+    p.add_argument("--window", type=seconds_type(limits.WINDOW_S),
+                   help="window length in seconds, 0.1 to 60 (default from config, 1.0)")
+    p.add_argument("--images", help="folder of images (default: built-in set)")
+    p.add_argument("--resume", type=run_id_type, metavar="RUN",
+                   help=f"continue the {what} of RUN (its parameters; levels already measured are reused)")
+    common(p)
+
+
 def add_parsers(sub, common):
     # every number is parsed and range-checked by runners/limits.py (ranges: docs/cli.md)
     from runners import limits
-    from tui.arguments import real_type, run_id_type, seconds_type, whole_type
+    from tui.arguments import real_type, run_id_type, whole_type
 
     level_type = whole_type(*limits.LEVEL, what="a concurrency level")
 
-    def measuring(p):
-        p.add_argument("--duration", type=seconds_type(limits.DURATION_S),
-                       help="seconds measured per level after warm-up, 0.1 to 604800 (default: the steady-state rule)")
-        p.add_argument("--max-duration", type=seconds_type(limits.MAX_DURATION_S), default=120.0,
-                       help="give up waiting for a steady state of one level after this many seconds, 1 to 604800 "
-                            "(default 120)")
-        p.add_argument("--repeat", type=whole_type(*limits.REPEAT), default=1,
-                       help="trials per level, 1 to 100: mean and std (default 1)")
-        p.add_argument("--cooldown", type=seconds_type(limits.COOLDOWN_S), default=0.0,
-                       help="seconds idle (paused) between levels, 0 to 3600")
-        p.add_argument("--window", type=seconds_type(limits.WINDOW_S),
-                       help="window length in seconds, 0.1 to 60 (default from config, 1.0)")
-        p.add_argument("--images", help="folder of images (default: built-in set)")
-        p.add_argument("--resume", type=run_id_type, metavar="RUN",
-                       help="continue the sweep of RUN (its parameters; levels already measured are reused)")
-        common(p)
 
     sw = sub.add_parser("sweep", help="batch or concurrency sweeps")
     ssub = sw.add_subparsers(dest="sweep_command", parser_class=type(sw))
     sb = ssub.add_parser("batch", help="throughput at each batch size, up to the first that fails")
     sb.add_argument("--tenant", metavar="SPEC", help="the group to sweep (its batch is overridden)")
     sb.add_argument("--batches", help="comma list (default 1,2,4,...,256)")
-    measuring(sb)
+    add_measuring_options(sb, common)
     sc = ssub.add_parser("concurrency", help="throughput at each concurrency level, up to the first that fails")
     sc.add_argument("--tenant", metavar="SPEC", help="the group to sweep (its count is overridden)")
     sc.add_argument("--max", type=level_type, default=None, help="highest level, 1 to 4096 (default 64)")
     sc.add_argument("--strategy", default=None, help="linear (default) | doubling | search")
     sc.add_argument("--warm-start", action="store_true", help="keep warm tenants between levels (default: fresh)")
-    measuring(sc)
+    add_measuring_options(sc, common)
 
     d = sub.add_parser("dmp", help="placements alone at their best level, then together: ideal vs achieved")
     d.add_argument("--tenant", action="append", metavar="SPEC", help="one group per placement; repeat")
@@ -64,7 +72,7 @@ def add_parsers(sub, common):
     d.add_argument("--objective", default=None,
                    help="throughput (default) | slo: most streams within the SPECs' slo= (each tenant a stream at "
                         "its rate=)")
-    measuring(d)
+    add_measuring_options(d, common)
 
     t = sub.add_parser("tune", help="guided search of concurrency x batch x isolation")
     t.add_argument("--tenant", metavar="SPEC", help="the model and placement to tune")
@@ -79,7 +87,7 @@ def add_parsers(sub, common):
     t.add_argument("--budget", type=whole_type(*limits.BUDGET), default=None,
                    help="configurations to measure, 1 to 10000 (default 25%% of the grid)")
     t.add_argument("--full-grid", action="store_true", help="measure every configuration (records a grid)")
-    measuring(t)
+    add_measuring_options(t, common)
 
     c = sub.add_parser("correlate", help="Pearson r of throughput with every resource, batch and concurrency")
     c.add_argument("runs", nargs="*", type=run_id_type, metavar="RUN", help="run ids (default: the latest)")
