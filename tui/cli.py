@@ -18,6 +18,7 @@ from runners import limits
 from tui.arguments import ArgumentError, Parser, real_type, run_id_type, seconds_type
 
 from tui.exit_codes import ExitCode, OutputClosed, exit_code_for
+from tui.stdout import GuardedStdout
 
 
 def _common(p, json_flag=True):
@@ -152,29 +153,6 @@ def walk_parsers(parser, path):
                 yield from walk_parsers(sub, path + [name])
 
 
-class _Stdout:
-    """sys.stdout whose write errors are told apart from every other OSError: a reader that
-    closed the pipe (``| head``) or a full device (``> /dev/full``) raises OutputClosed."""
-
-    def __init__(self, stream):
-        self._stream = stream
-
-    def write(self, text):
-        try:
-            return self._stream.write(text)
-        except OSError as exc:
-            raise OutputClosed(exc) from None
-
-    def flush(self):
-        try:
-            self._stream.flush()
-        except OSError as exc:
-            raise OutputClosed(exc) from None
-
-    def __getattr__(self, name):
-        return getattr(self._stream, name)
-
-
 def _say(line: str) -> None:
     """One line on stderr; a closed stderr has nobody to tell. A line made long by what the
     user typed (a 5000-character SPEC) keeps its head and its tail, which says what is accepted."""
@@ -230,7 +208,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_ui_parser() if only_ui_options(argv) else build_parser()
     real_stdout = sys.stdout
-    sys.stdout = _Stdout(real_stdout)
+    sys.stdout = GuardedStdout(real_stdout)
     try:
         args = _parse(parser, argv)
         handler = _dispatch(args, parser)
@@ -267,7 +245,7 @@ def main(argv=None) -> int:
         _say("edgemt: interrupted by Ctrl-C (SIGINT) before the run started; nothing was measured")
         code = exit_code_for(exc)
     finally:
-        if isinstance(sys.stdout, _Stdout):
+        if isinstance(sys.stdout, GuardedStdout):
             sys.stdout = real_stdout
     sys.exit(code)
 

@@ -11,6 +11,7 @@ import json
 import sys
 
 from tui.exit_codes import ExitCode
+from tui.stdout import keep_native_writes_off_stdout
 
 
 def add_parser(sub, common):
@@ -67,7 +68,9 @@ def _board_row(name: str, fp: dict) -> dict:
 def boards_command(args) -> int:
     from runners.fleet.head import connect, on_each_board
 
-    with contextlib.redirect_stdout(sys.stderr):  # Ray's own lines (a node that died) stay off stdout
+    # Ray's own lines (a node that died, a raylet's log) stay off stdout: its Python and its native parts
+    keep_native_writes_off_stdout()
+    with contextlib.redirect_stdout(sys.stderr):
         ray = connect(args.address)
         rows = [_board_row(n, fp) for n, fp in on_each_board(ray, board_fingerprint).items()]
     if args.json:
@@ -101,13 +104,15 @@ def run_command(args) -> int:
     schema.identify(db, flag)
     from runners.fleet.head import connect, run_plan
 
+    # Ray's own lines (a node that died, a raylet's log) stay off stdout: its Python and its native parts
+    keep_native_writes_off_stdout()
     out = sys.stdout
 
     def on_rows(board, counts, res):
         if not args.json and counts.get("runs"):
             print(f"{board}: run started on the board ({res['db']})", file=out, flush=True)
 
-    with contextlib.redirect_stdout(sys.stderr):  # Ray's own lines (a node that died) stay off stdout
+    with contextlib.redirect_stdout(sys.stderr):
         ray = connect(args.address)
         if selectors(plan):  # "every board with an EdgeTPU": by each joined board's fingerprint
             from runners.fleet.head import on_each_board
