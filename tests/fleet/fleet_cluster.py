@@ -26,6 +26,17 @@ BOARDS = ("b1", "b2", "b3")
 NODE_ARGS = ["--num-cpus", "1", "--object-store-memory", "100000000", "--disable-usage-stats", "--block"]
 
 
+# (Ray's private GlobalState: the node table straight from the GCS, without ray.init)
+NODE_TABLE = """
+import json, sys
+from ray._private import services, state
+gs = state.GlobalState()
+gs._initialize_global_state(services._get_gcs_client_options(sys.argv[1]))
+print(json.dumps([{"NodeID": n["NodeID"], "Alive": bool(n["Alive"]), "Resources": n.get("Resources") or {}}
+                  for n in gs.node_table()]))
+"""
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -95,6 +106,7 @@ class Cluster:
         self.address = f"127.0.0.1:{self.port}"
         self.nodes = {}
         self.board_homes = {}
+        self.dying = []  # node ids of boards killed, until the GCS declares them dead
 
     def env(self, board=None) -> dict:
         env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
@@ -123,6 +135,39 @@ class Cluster:
             self.add_board(b)
             self.nodes[b].wait_started()
 
+    def node_table(self) -> list:
+        """The GCS's node table ([{NodeID, Alive, Resources}]), read by a short process that
+        talks to the GCS only (a driver would attach to a raylet, maybe a dead one)."""
+        r = subprocess.run([sys.executable, "-c", NODE_TABLE, self.address], capture_output=True, text=True,
+                           timeout=120, env=self.env())
+        if r.returncode != 0:
+            raise AssertionError(f"reading the GCS node table failed:\n{r.stderr[-3000:]}")
+        return json.loads(r.stdout.strip().splitlines()[-1])
+
+    def node_ids(self, board) -> list:
+        return [n["NodeID"] for n in self.node_table() if n["Alive"] and f"board:{board}" in n["Resources"]]
+
+    def kill_board(self, b):
+        """The board's Ray node is gone at once (unplugged): every process of its session. Its
+        node stays 'alive' in the GCS until the health checks fail (~15-30 s); a driver
+        started before that may attach to the dead raylet on this machine's IP (all nodes
+        share it here; a real board is its own machine) and die at once, so the next head
+        waits for it to be declared dead (settle)."""
+        self.dying += self.node_ids(b)
+        self.nodes[b].kill()
+
+    def settle(self, timeout=180):
+        """Waits until every node killed by kill_board is declared dead by the GCS."""
+        end = time.monotonic() + timeout
+        while self.dying:
+            alive = {n["NodeID"] for n in self.node_table() if n["Alive"]}
+            self.dying = [n for n in self.dying if n in alive]
+            if not self.dying:
+                return
+            if time.monotonic() > end:
+                raise AssertionError(f"killed Ray nodes still alive in the GCS after {timeout} s: {self.dying}")
+            time.sleep(1)
+
     def add_board(self, b):
         res = json.dumps({"edgemt": 1, f"board:{b}": 1})
         # (a worker node takes the head's temp dir)
@@ -139,6 +184,7 @@ class Cluster:
 
 def fleet_edgemt(cluster, *args, timeout=300, **kw):
     """The real `edgemt` as the head runs it (RAY_ADDRESS names the test's cluster)."""
+    cluster.settle()
     env = {**os.environ, "RAY_ADDRESS": cluster.address, "RAY_USAGE_STATS_ENABLED": "0"}
     return subprocess.run([edgemt_testlib.EDGEMT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           timeout=timeout, env=env, **kw)

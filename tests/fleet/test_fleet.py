@@ -197,6 +197,7 @@ def _board_runs_left(cluster, db_name_part):
 
 
 def _head(cluster, plan, db):
+    cluster.settle()  # no killed board's node left 'alive' for the head's driver to attach to
     env = {**os.environ, "RAY_ADDRESS": cluster.address, "RAY_USAGE_STATS_ENABLED": "0"}
     return subprocess.Popen([edgemt_testlib.EDGEMT, "fleet", "run", str(plan), "--db", str(db), "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -247,7 +248,7 @@ def test_a_board_killed_mid_plan_keeps_its_windows_and_is_marked_lost(cluster, t
     try:
         _wait_windows(db, BOARDS, head)
         fleet_id = Path(_rows(db, "SELECT json_extract(params, '$.fleet.db') FROM runs")[0][0]).name.rsplit("-", 1)[0]
-        cluster.nodes["b3"].kill()  # the board's Ray node is gone at once (its edgemt run goes on there)
+        cluster.kill_board("b3")  # the board's Ray node is gone at once (its edgemt run goes on there)
         out, err = head.communicate(timeout=300)
     finally:
         if head.poll() is None:
@@ -279,7 +280,7 @@ def test_a_board_that_drops_and_comes_back_is_reconciled_without_duplicates(clus
     try:
         _wait_windows(db, BOARDS, head)
         fleet_id = Path(_rows(db, "SELECT json_extract(params, '$.fleet.db') FROM runs")[0][0]).name.rsplit("-", 1)[0]
-        cluster.nodes["b3"].kill()  # the link drops: the board's Ray node is gone, its run goes on
+        cluster.kill_board("b3")  # the link drops: the board's Ray node is gone, its run goes on
         cluster.add_board("b3")     # and it comes back
         cluster.nodes["b3"].wait_started()
         out, err = head.communicate(timeout=300)
