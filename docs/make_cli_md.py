@@ -113,7 +113,7 @@ board starts and nothing is written. Each board runs `edgemt run` into its own D
 (`$XDG_DATA_HOME/edgemt/fleet/<fleet id>-<board>.db` there: the first copy), and the head
 writes the rows as they come (every 0.5 s) into `--db`: each board's run is one run of the
 fleet DB, whose `params` holds `fleet` = {board, run (its id on the board), db, plan,
-clock_offset_s, rtt_s, launched_at} (`json_extract(params, '$.fleet.board')` is the board
+id (the fleet's: this `fleet run`), clock_offset_s, rtt_s, launched_at} (`json_extract(params, '$.fleet.board')` is the board
 of every row). Before the runs start, the head measures each board's clock offset (its wall
 clock minus the head's, from the shortest of 5 round trips: known to within half the round
 trip `rtt_s`); `launched_at` is when the board started its run, on the head's clock. With
@@ -131,6 +131,15 @@ FLEET.db` (read-only, no Ray) gives each board's run: its status, tenants, windo
 images so far, and the last window's rate (the images of the last grid slot every tenant
 reported in, over its length). Exit
 status 3 when a board's run failed or a board was lost.
+
+Comparing the boards (the study's Table II): `edgemt report --db FLEET.db` (no RUN, the
+latest run a board's; or `--fleet ID` for an earlier fleet in the same DB) prints one row
+per board of the fleet: its model and host (its fingerprint), run, tenants, the seconds
+measured, total throughput, batch latency p50/p99, CPU %, memory % and MB, power and J/img
+where power was measured, each over the board's measured phase as defined in
+docs/experiments.md ("A board's row"); `--json` gives the same numbers. `edgemt correlate
+--db FLEET.db` gives Pearson r per board and over every board's window slots together.
+`edgemt report RUN` is still one board's run.
 """
 
 

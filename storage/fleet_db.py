@@ -9,7 +9,8 @@ writes them with new ids the way ``edgemt merge`` does (storage/merge.py ``inser
 and ``remap_result``: the same remapping of runs, tenants, ``moved_from`` and the tenant
 ids inside results) and keeps, per board, which board id became which fleet id, so a row
 sent twice is written once. Each fleet run's ``params`` gains ``fleet`` = {board, run
-(its id on the board), db (the board's file), plan}: the board of every row is its run's
+(its id on the board), db (the board's file), plan, id (the fleet's: one ``edgemt fleet
+run``)}: the board of every row is its run's
 ``json_extract(params, '$.fleet.board')``. The run's ``controller_pid`` is the head's, so
 a head that dies leaves its runs marked ``interrupted`` at the next start of edgemt.
 """
@@ -60,9 +61,10 @@ def read_new_rows(path, cursors: Dict[str, int], limit: int = 5000) -> Dict[str,
 class FleetDB:
     """The head's writer of the fleet DB (one per ``edgemt fleet run``)."""
 
-    def __init__(self, path, flag: str = "--db", plan: str = None):
+    def __init__(self, path, flag: str = "--db", plan: str = None, fleet_id: str = None):
         self.path = path
         self.plan = plan
+        self.fleet_id = fleet_id
         self.conn = schema.connect(path, flag=flag)
         self.conn.row_factory = None
         self.runs: Dict[str, Dict[int, int]] = {}  # board -> {board run id: fleet run id}
@@ -86,7 +88,7 @@ class FleetDB:
             for rec in (dict(zip(cols, r)) for r in rows):
                 params = json.loads(rec.get("params") or "{}")
                 params["fleet"] = {"board": board, "run": rec["id"], "db": board_db, "plan": self.plan,
-                                   **self.info.get(board, {})}
+                                   "id": self.fleet_id, **self.info.get(board, {})}
                 rec["params"] = json.dumps(params)
                 rec["controller_pid"] = os.getpid()
                 if rec["id"] in runs:
@@ -219,3 +221,42 @@ def board_totals(conn) -> list:
             "last_slot": list(slots[-1]) if slots else None,
         })
     return out
+
+
+def fleet_id_of(fleet: dict):
+    """The fleet (one ``edgemt fleet run``) a run's ``params.fleet`` belongs to: its ``id``,
+    else (a DB written before ids were kept) the board DB's name ``<fleet id>-<board>.db``."""
+    if fleet.get("id"):
+        return str(fleet["id"])
+    name = os.path.basename(str(fleet.get("db") or ""))
+    suffix = f"-{fleet.get('board')}.db"
+    return name[:-len(suffix)] if name.endswith(suffix) else None
+
+
+def fleet_runs(conn, fleet_id: str = None) -> list:
+    """The runs of one fleet in a fleet DB (default: the fleet of the latest fleet run), one
+    per board, by board name: {run, board, fleet, kind, status, host, params} (host and
+    params decoded). BadInput naming the fleets there when ``fleet_id`` is not one, or when
+    the DB holds no fleet run."""
+    runs = []
+    for run_id, kind, status, host, params in conn.execute(
+            "SELECT id, kind, status, host, params FROM runs ORDER BY id").fetchall():
+        try:
+            params = json.loads(params or "{}") or {}
+            host = json.loads(host or "{}") or {}
+        except ValueError:
+            continue
+        fleet = params.get("fleet") if isinstance(params, dict) else None
+        if not isinstance(fleet, dict) or not fleet.get("board"):
+            continue
+        runs.append({"run": run_id, "board": fleet["board"], "fleet": fleet_id_of(fleet), "kind": kind,
+                     "status": status, "host": host if isinstance(host, dict) else {}, "params": params})
+    if not runs:
+        raise BadInput("the DB holds no fleet run (no run has params.fleet); give the --db of edgemt fleet run, "
+                       "or a RUN")
+    fleets = list(dict.fromkeys(r["fleet"] for r in runs))
+    if fleet_id is None:
+        fleet_id = runs[-1]["fleet"]
+    elif fleet_id not in fleets:
+        raise BadInput(f"--fleet {fleet_id!r} is not a fleet of the DB; fleets: {', '.join(map(str, fleets[-10:]))}")
+    return sorted((r for r in runs if r["fleet"] == fleet_id), key=lambda r: (r["board"], r["run"]))

@@ -90,11 +90,15 @@ def add_parsers(sub, common):
     add_measuring_options(t, common)
 
     c = sub.add_parser("correlate", help="Pearson r of throughput with every resource, batch and concurrency")
-    c.add_argument("runs", nargs="*", type=run_id_type, metavar="RUN", help="run ids (default: the latest)")
+    c.add_argument("runs", nargs="*", type=run_id_type, metavar="RUN",
+                   help="run ids (default: the latest; on a fleet DB, every board's run of the latest fleet)")
+    c.add_argument("--fleet", metavar="ID", help="a fleet DB's fleet (params.fleet.id): each board, and all together")
     common(c)
 
     r = sub.add_parser("report", help="a run's results as tables, and plots with --plot")
-    r.add_argument("run", nargs="?", type=run_id_type, metavar="RUN", help="run id (default: the latest)")
+    r.add_argument("run", nargs="?", type=run_id_type, metavar="RUN",
+                   help="run id (default: the latest; on a fleet DB, one row per board of the latest fleet)")
+    r.add_argument("--fleet", metavar="ID", help="a fleet DB's fleet (params.fleet.id): one row per board")
     r.add_argument("--plot", metavar="FILE", help="write the plots to FILE.png or FILE.svg")
     r.add_argument("--csv", metavar="FILE", help="write the run's results table as CSV")
     common(r)
@@ -367,10 +371,40 @@ async def _run(args, cfg, db, checker, request, params, failed) -> int:
     return code
 
 
+def _fleet_asked(conn, args, given) -> bool:
+    """Whether the command compares a fleet's boards: ``--fleet``, or no RUN on a DB whose
+    latest run is a board's run of ``edgemt fleet run`` (its params have ``fleet``)."""
+    if args.fleet is not None:
+        if given:
+            raise BadInput(f"--fleet {args.fleet!r} compares a fleet's boards: give it or RUN, not both")
+        return True
+    if given:
+        return False
+    from storage import reads
+
+    latest = reads.latest_run(conn)
+    try:
+        params = json.loads((latest or {}).get("params") or "{}") or {}
+    except ValueError:
+        return False
+    return isinstance(params, dict) and isinstance(params.get("fleet"), dict)
+
+
 def correlate_command(args) -> int:
     from storage.analysis import correlate, run_ids
 
     conn = _open_ro(args)
+    if _fleet_asked(conn, args, args.runs):
+        from runners.fleet.compare import correlations
+
+        data = correlations(conn, args.fleet)
+        if args.json:
+            print(json.dumps(data))
+        else:
+            from tui import report
+
+            report.print_board_correlations(data)
+        return ExitCode.OK
     runs = run_ids(conn, args.runs)
     rows = correlate(conn, runs)
     if args.json:
@@ -387,6 +421,18 @@ def report_command(args) -> int:
     from tui import report
 
     conn = _open_ro(args)
+    if _fleet_asked(conn, args, args.run is not None):
+        if args.plot or args.csv:
+            raise BadInput(f"{'--plot' if args.plot else '--csv'} is one run's: give RUN (a board's run id: "
+                           "edgemt report RUN); the boards' table has --json")
+        from runners.fleet.compare import boards
+
+        data = boards(conn, args.fleet)
+        if args.json:
+            print(json.dumps(data))
+        else:
+            report.print_boards(data)
+        return ExitCode.OK
     (run,) = run_ids(conn, [args.run] if args.run is not None else None)
     if args.plot:
         report.check_plot_path(args.plot)

@@ -190,6 +190,52 @@ def print_correlations(rows, runs, console=None):
     console.print(t)
 
 
+def print_boards(data: dict, console=None):
+    """The boards of a fleet side by side (runners/fleet/compare.py: the figures' definitions)."""
+    from rich.table import Table
+
+    console = console or _console()
+    t = Table(title=f"fleet {data['fleet']}: one row per board (each over its run's measured phase)")
+    cols = ("board", "model", "host", "run", "kind", "status", "tenants", "s", "img/s", "p50 ms", "p99 ms", "cpu %",
+            "mem %", "mem MB", "power W", "J/img")
+    for c in cols:
+        t.add_column(c, justify="left" if c in ("board", "model", "host", "kind", "status") else "right")
+    for b in data["boards"]:
+        lat = b["latency_ms"]
+        t.add_row(b["board"], b["model"] or "-", b["hostname"] or "-", str(b["run"]), b["kind"], b["status"],
+                  str(b["tenants"]), _f(b["measured_s"], "{:.1f}"), _f(b["total_throughput"]),
+                  _f(lat["p50"], "{:.1f}"), _f(lat["p99"], "{:.1f}"), _f(b["cpu_percent"], "{:.1f}"),
+                  _f(b["mem_percent"], "{:.1f}"), _f(b["mem_used_mb"], "{:.0f}"), _f(b["power_w"], "{:.2f}"),
+                  _f(b["joules_per_inference"], "{:.4f}"))
+    console.print(t)
+    reasons = sorted({b["energy_reason"] for b in data["boards"] if b["joules_per_inference"] is None
+                      and b["energy_reason"]})
+    for why in reasons:  # a column of dashes says nothing: why, once
+        console.print(f"J/img n/a: {why}", markup=False)
+
+
+def print_board_correlations(data: dict, console=None):
+    """Pearson r with throughput per board and over every board's window slots together."""
+    from rich.table import Table
+
+    console = console or _console()
+    t = Table(title=f"fleet {data['fleet']}: Pearson r with throughput, per board and all boards (runs "
+                    f"{', '.join(map(str, data['runs']))})")
+    t.add_column("series")
+    boards = [(b["board"], {r["series"]: r for r in b["rows"]}) for b in data["boards"]]
+    for name, _rows in boards:
+        t.add_column(name, justify="right")
+    t.add_column("all boards", justify="right")
+    t.add_column("n all", justify="right")
+
+    def cell(r):
+        return "-" if r is None or r["r"] is None else f"{r['r']:+.3f}"
+
+    for r in data["rows"]:
+        t.add_row(r["series"], *[cell(rows.get(r["series"])) for _n, rows in boards], cell(r), str(r["n"]))
+    console.print(t)
+
+
 def check_plot_path(path: str):
     p = Path(path)
     if p.suffix.lower() not in (".png", ".svg"):

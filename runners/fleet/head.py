@@ -116,8 +116,8 @@ def run_plan(ray, plan: Plan, db, flag: str = "--db", on_rows: Callable = None, 
     what it lacks (its cursors make every row come once)."""
     known = joined_boards(ray)  # board -> the node it runs on
     check_boards(plan, known)
-    fleet = FleetDB(db, flag=flag, plan=plan.path)
     fleet_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    fleet = FleetDB(db, flag=flag, plan=plan.path, fleet_id=fleet_id)
     actor = ray.remote(BoardRunner)
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
