@@ -277,8 +277,10 @@ class Supervisor:
                                cmd="set_rate", tenant=t.id))
             self._heard(t, "its rate changed")
             self._notify("tenant", t)
+        # what was in force before as well as after: a replay shows each at its time (tui/replay.py)
         self._log_event("rate_changed", None, {"group": group.id, "from": old.rate, "to": spec.rate,
-                                               "slo_ms": spec.slo_ms, "slo_pct": spec.slo_pct})
+                                               "slo_ms": spec.slo_ms, "slo_pct": spec.slo_pct,
+                                               "from_slo_ms": old.slo_ms, "from_slo_pct": old.slo_pct})
 
     async def pause(self, group_id: int):
         await self._pause(group_id, True)

@@ -32,15 +32,62 @@ def host_info(run: dict, db) -> dict:
     }
 
 
-def _tenant_msg(row: dict, status: str, error=None) -> msg.TenantChanged:
+def _open_loop_of(row: dict) -> tuple:
+    """(rate, slo_ms, slo_pct) of a tenant row's SPEC: the last recorded (a rate set with
+    ``r`` rewrites it)."""
     try:
         spec = json.loads(row.get("spec") or "{}") or {}
     except ValueError:
         spec = {}
-    # open loop: the SPEC as last recorded (a rate set with r rewrites it; rate_changed events say when)
+    return spec.get("rate"), spec.get("slo_ms"), spec.get("slo_pct")
+
+
+def _tenant_msg(row: dict, status: str, error=None, open_loop: tuple = None) -> msg.TenantChanged:
+    """``open_loop``: (rate, slo_ms, slo_pct) in force at the message's time; None: the row's."""
+    rate, slo_ms, slo_pct = open_loop if open_loop is not None else _open_loop_of(row)
     return msg.TenantChanged(row["id"], row["group_id"], row["model"], row["framework"], row["resource"],
                              row["batch"], row["isolation"], row["threads"], status, error, row["moved_from"],
-                             spec.get("rate"), spec.get("slo_ms"), spec.get("slo_pct"))
+                             rate, slo_ms, slo_pct)
+
+
+class RateHistory:
+    """The open-loop settings each group had over a recorded run, from its ``rate_changed``
+    events (``r``, ``Supervisor.set_rate``): a tenant's row holds only the SPEC as last
+    recorded, so a replay that started every tenant with it would show a later rate from
+    the start."""
+
+    def __init__(self, events=()):
+        self.changes = {}  # group -> [(t, detail)], in time order
+        self.add(events)
+
+    def add(self, events) -> None:
+        """Takes the ``rate_changed`` of event rows (the others are passed over)."""
+        for row in events:
+            if row["kind"] != "rate_changed":
+                continue
+            d = json.loads(row["detail"] or "{}")
+            if d.get("group") is not None:
+                changes = self.changes.setdefault(d["group"], [])
+                changes.append((row["t"], d))
+                changes.sort(key=lambda c: c[0])
+
+    def at(self, row: dict, t: float) -> tuple:
+        """(rate, slo_ms, slo_pct) of tenant ``row`` in force at ``t``."""
+        changes = self.changes.get(row["group_id"])
+        if not changes:
+            return _open_loop_of(row)
+        done = [d for ct, d in changes if ct <= t + 1e-9]
+        if done:
+            d = done[-1]
+            return d.get("to"), d.get("slo_ms"), d.get("slo_pct")
+        d = changes[0][1]  # before the first change: what it changed from
+        if d.get("from") is None:
+            return None, None, None  # closed loop has no SLO
+        if "from_slo_ms" in d:
+            return d["from"], d["from_slo_ms"], d["from_slo_pct"]
+        # recorded before the event held the SLO it replaced: the row's is the best known
+        _, slo_ms, slo_pct = _open_loop_of(row)
+        return d["from"], slo_ms, slo_pct
 
 
 def _window_msg(row: dict) -> msg.WindowDone:
@@ -52,6 +99,10 @@ def _window_msg(row: dict) -> msg.WindowDone:
                           json.loads(row["hist"] or "{}"), q)
 
 
+def _event_msg(row: dict) -> msg.RunEvent:
+    return msg.RunEvent(row["t"], row["kind"], row["tenant"], json.loads(row["detail"] or "{}"))
+
+
 def _sample_msg(row: dict) -> msg.SampleTaken:
     metrics = {}
     for k, v in row.items():
@@ -59,6 +110,17 @@ def _sample_msg(row: dict) -> msg.SampleTaken:
             continue
         metrics[k] = (v, unit_of(k), None if v is not None else "not recorded in this sample")
     return msg.SampleTaken(row["t"], metrics)
+
+
+def _started(row: dict, rates: RateHistory) -> tuple:
+    """(t, order, message) of a tenant's start, with the rate in force then; order 0 keeps
+    it before its windows (2) and the events (1) of the same moment."""
+    start = row["started"] or 0.0
+    return start, 0, _tenant_msg(row, "starting", open_loop=rates.at(row, start))
+
+
+def _ended(row: dict, rates: RateHistory) -> tuple:
+    return row["ended"], 3, _tenant_msg(row, row["status"], row["error"], rates.at(row, row["ended"]))
 
 
 class Recording:
@@ -70,18 +132,19 @@ class Recording:
         try:
             self.run = reads.resolve_run(conn, run_id)
             rid = self.run["id"]
+            events = reads.events(conn, rid)
+            rates = RateHistory(events)
             items = []  # (t, order, message): order keeps a tenant's start before its windows
             for row in reads.tenants(conn, rid):
-                items.append((row["started"] or 0.0, 0, _tenant_msg(row, "starting")))
+                items.append(_started(row, rates))
                 if row["ended"] is not None:
-                    items.append((row["ended"], 3, _tenant_msg(row, row["status"], row["error"])))
+                    items.append(_ended(row, rates))
             for row in reads.windows(conn, rid):
                 items.append((row["t_end"], 2, _window_msg(row)))
             for row in reads.samples(conn, rid):
                 items.append((row["t"], 1, _sample_msg(row)))
-            for row in reads.events(conn, rid):
-                items.append((row["t"], 1, msg.RunEvent(row["t"], row["kind"], row["tenant"],
-                                                        json.loads(row["detail"] or "{}"))))
+            for row in events:
+                items.append((row["t"], 1, _event_msg(row)))
         finally:
             conn.close()
         items.sort(key=lambda x: (x[0], x[1]))
@@ -110,6 +173,7 @@ class Follower:
         self.run = reads.resolve_run(self.conn, run_id)
         self.last = {"windows": 0, "samples": 0, "events": 0}
         self.tenants = {}
+        self.rates = RateHistory()
 
     def info(self) -> dict:
         return host_info(self.run, self.db)
@@ -141,23 +205,37 @@ class Follower:
         return f"run {self.run['id']}: asked controller {pid} to stop"
 
     def poll(self) -> list:
+        """The new rows as messages in time order, as Recording plays them (a follower that
+        joins late gets the whole run so far in one poll): a ``rate_changed`` applies to the
+        tenants running then and resets their open-loop figures, so a tenant starts with the
+        rate it started with and the windows after a change come after it. A tenant still
+        running ends the poll with its state now."""
         rid = self.run["id"]
-        out = []
+        events = reads.events(self.conn, rid, after_id=self.last["events"])
+        self.rates.add(events)
+        timed, now = [], []  # (t, order, message), ordered as Recording's; then the state now
         for row in reads.tenants(self.conn, rid):
             key = (row["status"], row["batch"], row["error"])
-            if self.tenants.get(row["id"]) != key:
-                self.tenants[row["id"]] = key
-                out.append(_tenant_msg(row, row["status"], row["error"]))
+            if self.tenants.get(row["id"]) == key:
+                continue
+            if row["id"] not in self.tenants:
+                timed.append(_started(row, self.rates))
+            self.tenants[row["id"]] = key
+            if row["ended"] is not None:
+                timed.append(_ended(row, self.rates))
+            else:
+                now.append(_tenant_msg(row, row["status"], row["error"]))
         for row in reads.windows(self.conn, rid, after_id=self.last["windows"]):
             self.last["windows"] = row["id"]
-            out.append(_window_msg(row))
+            timed.append((row["t_end"], 2, _window_msg(row)))
         for row in reads.samples(self.conn, rid, after_id=self.last["samples"]):
             self.last["samples"] = row["id"]
-            out.append(_sample_msg(row))
-        for row in reads.events(self.conn, rid, after_id=self.last["events"]):
+            timed.append((row["t"], 1, _sample_msg(row)))
+        for row in events:
             self.last["events"] = row["id"]
-            out.append(msg.RunEvent(row["t"], row["kind"], row["tenant"], json.loads(row["detail"] or "{}")))
-        return out
+            timed.append((row["t"], 1, _event_msg(row)))
+        timed.sort(key=lambda x: (x[0], x[1]))
+        return [m for _, _, m in timed] + now
 
     def close(self):
         self.conn.close()
