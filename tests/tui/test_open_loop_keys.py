@@ -150,6 +150,61 @@ async def test_s_runs_a_capacity_search(oracle_home):
     assert summary["slo"] == {"ms": 600.0, "percentile": 90.0}
 
 
+async def test_s_tunes_for_the_most_streams_within_an_slo(oracle_home):
+    """`s` with the tuner and objective slo (as `edgemt tune --objective slo`): the form's SLO
+    and fps make each tenant a stream at fps queries a second judged against the SLO; the
+    stored summary says objective slo with that SLO and rate. Without a stream rate the form
+    says what is missing and starts nothing."""
+    from textual.widgets import Select
+
+    from tui.widgets.experiment_bar import ExperimentBar
+
+    # 0.05 s a query at 2 queries a second per stream: every stream is served on its slot
+    oracle_home.model("*", batch_s=0.05, from_start=True)
+    session = oracle_session(oracle_home)
+    app = make_app(config.load(), session, envs=probed_envs("torch"), edgetpus=[], save_theme=False)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("s")
+            await wait_for(pilot, lambda: app.screen.query("#kind"), 10, "the experiment form")
+            form = app.screen
+            form.query_one("#kind", Select).value = "tune"
+            form.query_one("#objective", Select).value = "slo"
+            form.query_one("#spec", Input).value = "mobilenet_v2,framework=torch"
+            form.query_one("#max_level", Input).value = "2"
+            form.query_one("#batches", Input).value = "1"
+            form.query_one("#duration", Input).value = "1"
+            form.query_one("#slo", Input).value = "p90:600"
+            form.submit()
+            await wait_for(pilot, lambda: "objective slo needs each stream's rate: give fps" in str(
+                form.query_one("#error", Static).render()), 10, "the form's error")
+            assert app.session.supervisor.groups == {}
+            form.query_one("#fps", Input).value = "2"
+            form.query_one("#ok").focus()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: not app.screen.query("#kind"), 10, "the form to close")
+            bar = app.query_one(ExperimentBar)
+            await wait_for(pilot, lambda: "best streams" in bar.text, 180, "the tuner's answer")
+            await pilot.press("q")
+            await wait_for(pilot, lambda: not app.is_running, 60, "the app to exit")
+    finally:
+        if session.status == "running":
+            await session.close("failed")
+    import json
+
+    rows = db_rows(session.db, "SELECT key, value FROM results WHERE experiment = 'tune'")
+    keys = [(json.loads(r["key"]), json.loads(r["value"])) for r in rows]
+    summary = [v for k, v in keys if k.get("kind") == "summary"][0]
+    assert summary["objective"] == "slo" and summary["rate"] == 2.0
+    assert summary["slo"] == {"ms": 600.0, "percentile": 90.0}
+    assert summary["best_streams"] >= 1 and summary["best_attainment"] >= 0.9
+    configs = [v for k, v in keys if k.get("kind") == "config"]
+    assert configs and all(v.get("slo_met") is not None for v in configs)  # each judged against the SLO
+    started = [json.loads(e["detail"]) for e in db_rows(session.db, "SELECT detail FROM events WHERE kind = "
+                                                                     "'experiment_started'")]
+    assert started[0]["objective"] == "slo"
+
+
 async def test_replay_shows_the_open_loop_figures_of_the_run(oracle_home):
     """A recorded run's open-loop group (edgemt run, oracle child) replays with the same
     figures as its --json: the goodput of the UI over the replayed windows is within/seconds

@@ -31,6 +31,15 @@ def test_good_request():
     (("capacity", "mobilenet_v2", "4", "search", "1", "3", "100", "20", "15"), "give a rate max"),
     (("capacity", "mobilenet_v2", "4", "search", "1", "3", "100", "x", ""), "rate max 'x' is not a number"),
     (("capacity", "mobilenet_v2", "4", "search", "1", "3", "soon", "20", ""), "SLO 'soon'; SLO takes MS"),
+    # the tuner's objective, as edgemt tune --objective
+    (("tune", "mobilenet_v2", "4", "search", "1", "3", "100", "", "", "speed"),
+     "objective 'speed'; accepted: throughput, throughput-per-watt, slo"),
+    (("tune", "mobilenet_v2", "4", "search", "1", "3", "100", "", "", "slo"),
+     "objective slo needs each stream's rate: give fps"),
+    (("tune", "mobilenet_v2", "4", "search", "1", "3", "", "", "15", "slo"), "objective slo needs the SLO"),
+    (("tune", "mobilenet_v2", "4", "search", "1", "3", "100", "", "fast", "slo"), "fps 'fast' is not a number"),
+    (("tune", "mobilenet_v2", "4", "search", "1", "3", "p100:5", "", "15", "slo"),
+     "SLO 'p100:5': percentile p100 is out of range"),
 ])
 def test_bad_fields_name_the_value(fields, words):
     with pytest.raises(BadInput) as err:
@@ -50,6 +59,24 @@ def test_capacity_request_as_the_cli_builds_it():
     assert s.steps == search_budget(3)
     assert summary_line("capacity", {"max_streams": 3, "first_failed_streams": None, "ended_by": "reached --max"}) \
         == "capacity: max streams 3, ended by reached --max"
+
+
+def test_tune_objective_as_the_cli_builds_it():
+    r = parse_request("tune", "mobilenet_v2,framework=torch,count=3", "2", "search", "4,1", "2", "p90:400", "",
+                      "2", "slo")
+    assert (r.kind, r.objective, r.max_level, r.batches, r.duration) == ("tune", "slo", 2, [1, 4], 2.0)
+    # what tune_command checks the SPEC for: each stream's rate= and its slo=
+    assert (r.spec.rate, r.spec.slo_ms, r.spec.slo_pct, r.spec.count) == (2.0, 400.0, 90.0, 1)
+    assert r.describe()["objective"] == "slo"
+    # empty fields leave the SPEC's own rate= and slo= (a selected open-loop group's)
+    s = parse_request("tune", "mobilenet_v2,rate=5,slo=p95:80", "2", "search", "1", "2", "", "", "", "slo")
+    assert (s.spec.rate, s.spec.slo_ms, s.spec.slo_pct) == (5.0, 80.0, 95.0)
+    # other objectives tune the SPEC as given; the SLO fields are capacity's
+    t = parse_request("tune", "mobilenet_v2", "2", "search", "1", "2", "100", "", "", "throughput-per-watt")
+    assert (t.objective, t.spec.rate, t.spec.slo_ms) == ("throughput-per-watt", None, None)
+    assert parse_request("tune", "mobilenet_v2", "2", "search", "1", "2").objective == "throughput"
+    assert summary_line("tune", {"best_streams": 2, "measured": 4, "ended_by": "done"}) == \
+        "tune: best streams 2, measured 4, ended by done"
 
 
 def test_summary_line():

@@ -1,8 +1,9 @@
 """The ``s`` dialog: start one of the study's experiments on the live run.
 
 The form picks the experiment (concurrency sweep, batch sweep, tuner, capacity search), the SPEC (by
-default the selected group's) and its few parameters, and validates them with the same
-parser the CLI uses. It dismisses with an ``ExperimentRequest``
+default the selected group's) and its few parameters (the tuner's objective as ``edgemt tune
+--objective``: throughput, throughput per watt, or the most streams within an SLO), and
+validates them with the same rules the CLI uses. It dismisses with an ``ExperimentRequest``
 (runners/experiments/request.py, the one the CLI builds too); the app runs it with
 ``run_experiment`` as a worker on the session's Supervisor (tenants appear in the table
 like any group) and shows its progress in the ExperimentBar below the tenants
@@ -25,14 +26,20 @@ KINDS = (
     ("capacity (largest rate / streams within an SLO)", "capacity"),
 )
 STRATEGIES = ("search", "linear", "doubling")
+OBJECTIVES = ("throughput", "throughput-per-watt", "slo")  # the tuner's (edgemt tune --objective)
 
 
 def parse_request(kind: str, spec_text: str, max_level: str, strategy: str, batches: str,
-                  duration: str, slo: str = "", rate_max: str = "", fps: str = "") -> ExperimentRequest:
+                  duration: str, slo: str = "", rate_max: str = "", fps: str = "",
+                  objective: str = "throughput") -> ExperimentRequest:
     """Checks the form's fields; raises BadInput naming the bad one. ``slo``, ``rate_max``
-    and ``fps`` are a capacity search's (``max_level``: its most streams with ``fps``)."""
+    and ``fps`` are a capacity search's (``max_level``: its most streams with ``fps``);
+    ``objective`` the tuner's, whose ``slo`` takes the SLO and each stream's rate from
+    ``slo`` and ``fps`` (or the SPEC's slo= and rate=)."""
     if kind not in {k for _, k in KINDS}:
         raise BadInput(f"experiment {kind!r}; accepted: {', '.join(k for _, k in KINDS)}")
+    if objective not in OBJECTIVES:
+        raise BadInput(f"objective {objective!r}; accepted: {', '.join(OBJECTIVES)}")
     spec = parse_spec(spec_text)
     if not limits._INT_RE.match(max_level.strip()):
         raise BadInput(f"max level {max_level!r} is not a number; give a whole number from 1 to 256")
@@ -53,9 +60,44 @@ def parse_request(kind: str, spec_text: str, max_level: str, strategy: str, batc
         raise BadInput(f"duration {exc}") from None
     if kind == "capacity":
         return _capacity_request(spec, level, slo, rate_max, fps, secs)
+    if kind == "tune":
+        spec = _tune_spec(spec, objective, slo, fps)
+        return ExperimentRequest(kind, [spec.with_changes(count=1)], max_level=level, batches=sorted(set(batch_list)),
+                                 duration=secs, objective=objective)
     # warm: the running tenants stay between levels, as a person stepping with '+' would
     return ExperimentRequest(kind, [spec.with_changes(count=1)], max_level=level, strategy=strategy,
                              batches=sorted(set(batch_list)), duration=secs, warm=kind == "sweep-concurrency")
+
+
+def _stream_rate(text: str, name: str):
+    """A rate field (queries a second), None when empty."""
+    from runners.spec import RATE
+
+    if not text.strip():
+        return None
+    try:
+        return limits.real(text.strip(), *RATE, "queries a second")
+    except ValueError as exc:
+        raise BadInput(f"{name} {exc}") from None
+
+
+def _tune_spec(spec, objective: str, slo: str, fps: str):
+    """The tuned SPEC. For ``objective`` slo (``edgemt tune --objective slo``: each tenant a
+    stream at the SPEC's rate=, judged against its slo=) the SLO and fps fields give them,
+    an empty one leaving the SPEC's; without either the form says which is missing."""
+    from runners.spec import parse_slo, with_rate
+
+    if objective != "slo":
+        return spec
+    rate = _stream_rate(fps, "fps")
+    if rate is None and (spec.rate is None or spec.arrival == "trace"):
+        raise BadInput("objective slo needs each stream's rate: give fps (queries a second per stream), e.g. 15")
+    slo = slo.strip()
+    if slo:
+        parse_slo(slo, f"SLO {slo!r}", "SLO")
+    elif spec.slo_ms is None:
+        raise BadInput("objective slo needs the SLO: give MS (the p99 bound) or pN:MS, e.g. 100 or p90:100")
+    return with_rate(spec, rate if rate is not None else spec.rate, slo or None)
 
 
 def _capacity_request(spec, level, slo, rate_max, fps, secs) -> ExperimentRequest:
@@ -63,19 +105,11 @@ def _capacity_request(spec, level, slo, rate_max, fps, secs) -> ExperimentReques
     The SPEC's own open-loop keys (a selected open-loop group's) give way to the search's."""
     from types import SimpleNamespace
 
-    from runners.spec import RATE, with_rate
+    from runners.spec import with_rate
     from tui import capacity_cli
 
-    def rate(text, name):
-        if not text.strip():
-            return None
-        try:
-            return limits.real(text.strip(), *RATE, "queries a second")
-        except ValueError as exc:
-            raise BadInput(f"{name} {exc}") from None
-
-    args = SimpleNamespace(slo=slo.strip() or None, rate_max=rate(rate_max, "rate max"), fps=rate(fps, "fps"),
-                           step=None, max=None)
+    args = SimpleNamespace(slo=slo.strip() or None, rate_max=_stream_rate(rate_max, "rate max"),
+                           fps=_stream_rate(fps, "fps"), step=None, max=None)
     spec = with_rate(spec, "", "")
     try:
         spec, pct, ms, mode = capacity_cli.check(args, str(spec))
@@ -107,13 +141,18 @@ class ExperimentScreen(FormScreen):
                 ("strategy", Select([(s, s) for s in STRATEGIES], value="search", allow_blank=False, id="strategy")),
                 ("batches", Input("1,2,4", id="batches")),
                 ("s per level", Input("3", id="duration")),
-                ("capacity: SLO", Input("100", id="slo")),
+                ("SLO", Input("100", id="slo")),
                 ("  rate max /s", Input("", id="rate_max")),
                 ("  or fps", Input("", id="fps")),
             ):
                 with Horizontal(classes="row"):
                     yield Label(label, classes="label")
                     yield widget
+                    if label == "strategy":  # the tuner's, beside the sweep's: one row more would not fit 36 lines
+                        yield Label("objective", classes="label")
+                        yield Select([(o, o) for o in OBJECTIVES], value="throughput", allow_blank=False,
+                                     id="objective")
+            yield Static("tune, objective slo: the SLO, and fps as each stream's rate", classes="hint")
             yield Static("", id="error", classes="error")
             yield self.buttons("Start")
 
@@ -127,6 +166,7 @@ class ExperimentScreen(FormScreen):
                 q("#kind", Select).value, q("#spec", Input).value, q("#max_level", Input).value,
                 q("#strategy", Select).value, q("#batches", Input).value, q("#duration", Input).value,
                 q("#slo", Input).value, q("#rate_max", Input).value, q("#fps", Input).value,
+                q("#objective", Select).value,
             )
         except BadInput as exc:
             self.show_error(str(exc))
@@ -139,8 +179,8 @@ def summary_line(kind: str, summary: dict) -> str:
     if not isinstance(summary, dict):
         return f"{kind}: done"
     keys = [k for k in ("max_rate", "max_streams", "first_failed_rate", "first_failed_streams", "max_level",
-                        "best_level", "best_batch", "largest_runnable_batch", "best", "best_throughput", "gain",
-                        "levels_measured", "batches_measured", "measured", "ended_by") if summary.get(k) is not None]
+                        "best_level", "best_batch", "largest_runnable_batch", "best", "best_streams", "best_throughput",
+                        "gain", "levels_measured", "batches_measured", "measured", "ended_by") if summary.get(k) is not None]
     parts = []
     for k in keys:
         v = summary[k]
