@@ -246,6 +246,12 @@ class Tenant(object):
                                lag_max=0.0, lag_hist={}, qhist={})
         return q
 
+    def _queries_at(self, t):
+        """The open-loop counts of the pending window that counts something at time t, or
+        None when nothing is counted then (under the lock; see ``_slot``)."""
+        slot, _ = self._slot(t)
+        return None if slot is None else self._queries(slot)
+
     def _count(self, t0, t1, scheduled=None):
         """Counts one batch that ended at t1 (under the lock): in its window, or, if that
         window was sent already, in the next unsent one, as late. An open-loop query
@@ -256,39 +262,34 @@ class Tenant(object):
             return
         slot[0] += self.batch
         slot[1] += 1
-        key = str(latency.bucket_of(t1 - t0))
-        slot[2][key] = slot[2].get(key, 0) + 1
+        latency.count(slot[2], t1 - t0)
         if late:
             slot[3] += 1
         if scheduled is not None:
             q = self._queries(slot)
             q["completed"] += 1
             took = t1 - scheduled
-            key = str(latency.bucket_of(took))
-            q["qhist"][key] = q["qhist"].get(key, 0) + 1
+            latency.count(q["qhist"], took)
             if self.slo_s is not None and took <= self.slo_s:
                 q["within"] += 1
 
     def _arrived(self, t, dropped):
         """A query scheduled at t was admitted to the queue or dropped (under the lock)."""
-        slot, _ = self._slot(t)
-        if slot is not None:
-            q = self._queries(slot)
+        q = self._queries_at(t)
+        if q is not None:
             q["scheduled"] += 1
             if dropped:
                 q["dropped"] += 1
 
     def _started(self, now, scheduled):
         """A query scheduled at ``scheduled`` starts at ``now`` (under the lock)."""
-        slot, _ = self._slot(now)
-        if slot is not None:
-            q = self._queries(slot)
+        q = self._queries_at(now)
+        if q is not None:
             q["started"] += 1
             lag = max(0.0, now - scheduled)
             q["lag_sum"] += lag
             q["lag_max"] = max(q["lag_max"], lag)
-            key = str(latency.bucket_of(lag))
-            q["lag_hist"][key] = q["lag_hist"].get(key, 0) + 1
+            latency.count(q["lag_hist"], lag)
 
     def _new_queue(self, now):
         seed = self.spec.get("seed")

@@ -24,6 +24,12 @@ def bucket_of(seconds):
     return min(i, N_BUCKETS - 1)
 
 
+def count(hist, seconds):
+    """Counts one latency into sparse histogram ``hist`` (str index -> count)."""
+    key = str(bucket_of(seconds))
+    hist[key] = hist.get(key, 0) + 1
+
+
 def upper_edge(index):
     """Upper bound in seconds of bucket ``index`` (the value percentiles report)."""
     if index >= N_BUCKETS - 1:
