@@ -25,7 +25,7 @@ import math
 
 from runners import open_loop
 from runners.experiments import search
-from runners.experiments.common import Context, Stopped, level_key, measure_level
+from runners.experiments.common import Context, level_key, measure_level, search_levels
 from runners.measure import in_phase
 from storage import queries
 
@@ -56,8 +56,8 @@ def judge(spec, tenants, spans) -> dict:
 
 def judge_slo(r: dict, spec, tenants) -> dict:
     """Adds a measured level's open-loop figures (``judge`` over its trials' spans) to ``r``
-    (measure_level's result) for the SLO of ``spec``; a level that misses it is not ok
-    (dmp and tune with ``objective="slo"``)."""
+    (measure_level's result) for the SLO of ``spec``; a level that misses it is not ok, its
+    reason saying by how much (a capacity level, and dmp and tune with ``objective="slo"``)."""
     if not r.get("ok"):
         return r
     fig = judge(spec, tenants, [(t["since"], t["until"]) for t in r["trials"]])
@@ -65,8 +65,9 @@ def judge_slo(r: dict, spec, tenants) -> dict:
     r.update(open_loop=fig, slo_met=slo["met"], goodput_qps=slo["goodput_qps"], attainment=slo["attainment"])
     if not slo["met"]:
         att = "nothing ended" if slo["attainment"] is None else f"{slo['attainment']:.1%} within"
-        r.update(ok=False, reason=f"SLO missed: {att} {spec.slo_ms:g} ms, p{spec.slo_pct:g} needs "
-                                  f"{spec.slo_pct:g}% ({fig['dropped']} dropped)")
+        pct = f"p{spec.slo_pct:g}"
+        r.update(ok=False, reason=f"SLO missed: {att} {spec.slo_ms:g} ms, {pct} needs {spec.slo_pct:g}% "
+                                  f"({pct} {_ms(slo['latency_ms'])}, {fig['dropped']} dropped)")
     return r
 
 
@@ -79,15 +80,8 @@ async def run(ctx: Context, spec, slo_ms: float, slo_pct: float, mode: str, rate
     levels = {}
     state = {"group": None}
 
-    async def measure_at(level: int) -> dict:
+    async def measure(level: int) -> dict:
         rate, count = level_load(mode, level, spec, step, fps)
-        key = level_key(spec, mode=mode, rate=rate, streams=count)
-        cached = ctx.cached(key)
-        if cached is not None:
-            levels[level] = cached
-            ctx.say(f"{_what(mode, rate, count)}: from run {ctx.resumed_from}", 1)
-            return cached
-        ctx.check_stop()
         if state["group"] is not None:
             await ctx.sup.remove(state["group"].id)
             state["group"] = None
@@ -98,33 +92,26 @@ async def run(ctx: Context, spec, slo_ms: float, slo_pct: float, mode: str, rate
         tenants = list(group.active)
         r = await measure_level(ctx, tenants, label=_what(mode, rate, count))
         r.update(rate=rate, streams=count, tenants=[t.id for t in tenants])
-        if r["ok"]:
-            spans = [(t["since"], t["until"]) for t in r["trials"]]
-            fig = judge(lspec, tenants, spans)
-            slo = fig["slo"]
-            r["open_loop"] = fig
-            r["slo_met"] = slo["met"]
-            if not slo["met"]:
-                att = "nothing ended" if slo["attainment"] is None else f"{slo['attainment']:.1%} within"
-                r["ok"] = False
-                r["reason"] = (f"SLO missed: {att} {slo_ms:g} ms, p{slo_pct:g} needs {slo_pct:g}% "
-                               f"(p{slo_pct:g} {_ms(slo['latency_ms'])}, "
-                               f"{fig['dropped']} dropped)")
-        levels[level] = r
-        ctx.record(key, r)
-        ctx.say(f"{_what(mode, rate, count)}: {'SLO met' if r['ok'] else (r.get('reason') or 'failed')[:40]}", 1)
-        return r
+        return judge_slo(r, lspec, tenants)
 
-    answer, reason = None, None
+    def key_of(level: int) -> dict:
+        rate, count = level_load(mode, level, spec, step, fps)
+        return level_key(spec, mode=mode, rate=rate, streams=count)
+
     try:
-        answer = await search.adrive(search.search(max_level), measure_at)
-        reason = "bisected" if answer["first_failed_level"] else ("reached --rate-max" if mode == "rate"
-                                                                  else "reached --max")
-    except Stopped:
-        reason = "stopped"
+        answer = await search_levels(ctx, search.search(max_level), levels, key_of=key_of,
+                                     label_of=lambda level: _what(mode, *level_load(mode, level, spec, step, fps)),
+                                     measure=measure,
+                                     outcome=lambda r: "SLO met" if r["ok"] else (r.get("reason") or "failed")[:40])
     finally:
         if state["group"] is not None and state["group"].id in ctx.sup.groups:
             await ctx.sup.remove(state["group"].id)
+    if answer is None:
+        reason = "stopped"
+    elif answer["first_failed_level"]:
+        reason = "bisected"
+    else:
+        reason = "reached --rate-max" if mode == "rate" else "reached --max"
     summary = summarize(levels, spec, mode, slo_ms, slo_pct, step, fps, rate_max, max_level, reason)
     ctx.record({"kind": "summary", "model": spec.model, "placement": spec.placement, "mode": mode}, summary)
     return summary

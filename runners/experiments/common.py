@@ -228,6 +228,33 @@ async def reconfigure(ctx: Context, group, spec, count: int, batch: int = None, 
     return group
 
 
+async def search_levels(ctx: Context, gen, levels: dict, key_of, label_of, measure, outcome):
+    """Drives a search over levels (a generator of search.py) on the Supervisor: each level
+    it asks for is the result the run being resumed holds for ``key_of(level)``, else
+    ``await measure(level)`` recorded under that key; either way kept in ``levels`` and said
+    on the progress line as ``label_of(level)`` and the result (``outcome(r)`` once measured).
+    Returns the search's answer, None when the user stopped it (what was measured is kept)."""
+    from runners.experiments import search
+
+    async def measure_at(level: int) -> dict:
+        key, label = key_of(level), label_of(level)
+        r = ctx.cached(key)
+        if r is not None:
+            ctx.say(f"{label}: from run {ctx.resumed_from}", 1)
+        else:
+            ctx.check_stop()
+            r = await measure(level)
+            ctx.record(key, r)
+            ctx.say(f"{label}: {outcome(r)}", 1)
+        levels[level] = r
+        return r
+
+    try:
+        return await search.adrive(gen, measure_at)
+    except Stopped:
+        return None
+
+
 def level_key(spec, **extra) -> dict:
     key = {"kind": "level", "model": spec.model, "placement": spec.placement}
     key.update(extra)

@@ -8,7 +8,7 @@ concurrency}); the summary row (key kind: summary) holds the maximum level, the 
 level, the gain over single tenancy and why the sweep ended.
 """
 from runners.experiments import search
-from runners.experiments.common import Context, Stopped, gain, level_key, measure_level, reconfigure
+from runners.experiments.common import Context, gain, level_key, measure_level, reconfigure, search_levels
 
 EXPERIMENT = "sweep-concurrency"
 
@@ -17,14 +17,7 @@ async def run(ctx: Context, spec, max_level: int = 64, strategy: str = "linear",
     state = {"group": None}
     levels = {}
 
-    async def measure_at(level: int) -> dict:
-        key = level_key(spec, batch=spec.batch, isolation=spec.isolation, concurrency=level)
-        cached = ctx.cached(key)
-        if cached is not None:
-            levels[level] = cached
-            ctx.say(f"level {level}: from run {ctx.resumed_from}", 1)
-            return cached
-        ctx.check_stop()
+    async def measure(level: int) -> dict:
         if levels and ctx.cooldown and state["group"] is not None:
             await ctx.cool([state["group"]])
         ctx.say(f"level {level}: starting {'(warm)' if warm and state['group'] else '(fresh)'}")
@@ -39,17 +32,17 @@ async def run(ctx: Context, spec, max_level: int = 64, strategy: str = "linear",
             # the failed group is useless for the next level: start afresh
             await ctx.sup.remove(group.id)
             state["group"] = None
-        levels[level] = r
-        ctx.record(key, r)
-        ctx.say(f"level {level}: {'%.1f img/s' % r['throughput'] if r['ok'] else 'failed'}", 1)
         return r
 
-    answer, reason = None, None
-    try:
-        answer = await search.adrive(search.strategy(strategy, max_level), measure_at)
-        reason = "a level failed" if answer["first_failed_level"] else "reached --max"
-    except Stopped:
+    answer = await search_levels(
+        ctx, search.strategy(strategy, max_level), levels,
+        key_of=lambda level: level_key(spec, batch=spec.batch, isolation=spec.isolation, concurrency=level),
+        label_of=lambda level: f"level {level}", measure=measure,
+        outcome=lambda r: "%.1f img/s" % r["throughput"] if r["ok"] else "failed")
+    if answer is None:
         reason = "stopped"
+    else:
+        reason = "a level failed" if answer["first_failed_level"] else "reached --max"
     summary = summarize(levels, spec, max_level, strategy, warm, reason)
     ctx.record({"kind": "summary", "model": spec.model, "placement": spec.placement, "batch": spec.batch,
                 "isolation": spec.isolation}, summary)
