@@ -16,10 +16,14 @@
    reports, keys are sent as a terminal sends them (down/up between group rows, enter to
    unfold a group of N/groups tenants and to fold it) and each is timed from the key
    event to the first screen update that shows its effect (the compositor's refresh,
-   what the terminal is then sent). ``--keys-only`` runs just this part.
+   what the terminal is then sent). ``--keys-only`` runs just this part. ``--compare``
+   times the table as it was before its cell cache (issue 13: DataTable drawing every
+   visible cell again after any change, an unfold recomputing every group's figures)
+   beside the table as it is, in turns of four keys in the same run, so both see the
+   same load.
 
     .venv/bin/python bench/ui_responsiveness.py [--skip-live] [--starts N] [--tenants SPEC]
-    .venv/bin/python bench/ui_responsiveness.py --keys-only [--many 2000] [--groups 4]
+    .venv/bin/python bench/ui_responsiveness.py --keys-only [--many 2000] [--groups 4] [--compare]
 """
 import argparse
 import asyncio
@@ -111,7 +115,7 @@ async def live_cpu(spec: str, seconds: float = 15.0, ui: bool = True) -> tuple:
     return cpu, busy, draws
 
 
-async def key_to_screen(n: int, groups: int, presses: int = 20) -> dict:
+async def key_to_screen(n: int, groups: int, presses: int = 20, compare: bool = False) -> dict:
     """Key-to-screen times (seconds) of ``presses`` keys with ``n`` live oracle tenants."""
     from runners import config
     from tui.app import make_app
@@ -132,14 +136,35 @@ async def key_to_screen(n: int, groups: int, presses: int = 20) -> dict:
     out = {"tenants": n, "groups": groups}
     async with app.run_test(size=(120, 36)):
         try:
-            await _time_keys(app, s, n, groups, presses, out)
+            await _time_keys(app, s, n, groups, presses, out, compare)
         finally:
             if s.status == "running":
                 await s.close("done")
     return out
 
 
-async def _time_keys(app, s, n, groups, presses, out):
+def _as_before(table, before: bool) -> None:
+    """The table as it was before its cell cache (``before``) or as it is: instance
+    attributes shadow the class's methods (DataTable calls ``self._render_cell``)."""
+    import types
+
+    from textual.widgets import DataTable
+
+    def unfold_recomputing(self):
+        gid = self.selected_group
+        if gid is not None:
+            self.unfolded ^= {gid}
+            self.show(self.app.state.groups())
+
+    if before:
+        table._render_cell = types.MethodType(DataTable._render_cell, table)
+        table.action_unfold = types.MethodType(unfold_recomputing, table)
+    else:
+        table.__dict__.pop("_render_cell", None)
+        table.__dict__.pop("action_unfold", None)
+
+
+async def _time_keys(app, s, n, groups, presses, out, compare=False):
     from textual import events
 
     from runners.spec import parse_spec
@@ -173,9 +198,13 @@ async def _time_keys(app, s, n, groups, presses, out):
     table.move_cursor(row=0)
     await asyncio.sleep(1)
     times = {"move": [], "unfold": [], "fold": []}
+    before = {"move": [], "unfold": [], "fold": []}  # --compare: the table as it was
     c0, w0 = time.process_time(), time.monotonic()
     for k in range(presses):
         kind = ("move", "move", "unfold", "fold")[k % 4]
+        as_before = compare and (k // 4) % 2 == 1
+        if k % 4 == 0:
+            _as_before(table, as_before)
         if kind == "move":
             key, want = ("down", lambda p: p[1] == 1) if table.cursor_row == 0 else ("up", lambda p: p[1] == 0)
         elif kind == "unfold":
@@ -188,7 +217,7 @@ async def _time_keys(app, s, n, groups, presses, out):
         while True:
             hit = next((p for p in paints[seen:] if want(p)), None)
             if hit is not None:
-                times[kind].append(hit[0] - start)
+                (before if as_before else times)[kind].append(hit[0] - start)
                 break
             if time.perf_counter() - start > 10:
                 raise SystemExit(f"no screen update showed {kind} within 10 s")
@@ -197,6 +226,8 @@ async def _time_keys(app, s, n, groups, presses, out):
     out["ui_process_cpu_percent"] = round(100 * (time.process_time() - c0) / (time.monotonic() - w0), 1)
     out["windows_per_s"] = round(sum(t.n_windows for t in sup.all_tenants()) / max(1e-9, sup.now()), 0)
     out["times"] = times
+    if compare:
+        out["before"] = before
 
 
 def first_frame(argv, marker: bytes, env=None, timeout=60.0, quit_key=b"q") -> float:
@@ -250,10 +281,12 @@ def main():
     ap.add_argument("--groups", type=int, default=4, help="groups (SPECs) the --many tenants come in")
     ap.add_argument("--presses", type=int, default=20, help="keys timed")
     ap.add_argument("--keys-only", action="store_true", help="only the key-to-screen figure")
+    ap.add_argument("--compare", action="store_true",
+                    help="key to screen: the table before its cell cache beside it, in turns, in one run")
     args = ap.parse_args()
 
     if args.keys_only:
-        print_keys(asyncio.run(key_to_screen(args.many, args.groups, args.presses)))
+        print_keys(asyncio.run(key_to_screen(args.many, args.groups, args.presses, args.compare)))
         return
 
     one = asyncio.run(refresh_cost(1))
@@ -295,17 +328,25 @@ def main():
         print(f"controller+UI process CPU:         {cpu:.1f}% of one core ({busy} tenants running; "
               f"{draws} chart redraws)  (target < 5%)")
         print(f"UI beyond the headless controller: {cpu - headless:.1f}% of one core")
-    print_keys(asyncio.run(key_to_screen(args.many, args.groups, args.presses)))
+    print_keys(asyncio.run(key_to_screen(args.many, args.groups, args.presses, args.compare)))
 
 
 def print_keys(r: dict) -> None:
-    every = sorted(x for v in r["times"].values() for x in v)
     load = os.getloadavg()
     print(f"key to screen, {r['tenants']} live oracle tenants in {r['groups']} groups "
           f"(all running after {r['running_after_s']} s; {r['windows_per_s']:.0f} windows/s; "
           f"UI+controller process {r['ui_process_cpu_percent']}% of a core while keys were timed; "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}):")
-    for kind, v in r["times"].items():
+    if "before" in r:
+        print(" the table before its cell cache (turns of four keys in between):")
+        _print_times(r["before"])
+        print(" the table now:")
+    _print_times(r["times"])
+
+
+def _print_times(times: dict) -> None:
+    every = sorted(x for v in times.values() for x in v)
+    for kind, v in times.items():
         if v:
             print(f"  {kind:<7} n={len(v):<3} median {statistics.median(v) * 1000:6.1f} ms   "
                   f"max {max(v) * 1000:6.1f} ms")

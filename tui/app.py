@@ -362,10 +362,6 @@ class EdgemtApp(App):
         self._shown = -1
         self.refresh_view()
 
-    def refresh_tenants(self) -> None:
-        """Redraws the tenants table alone (a key that changed only what it shows)."""
-        self.query_one(TenantsTable).show(self.state.groups())
-
     def refresh_view(self, force: bool = False) -> None:
         if not force and self._shown == self.state.version:
             return
