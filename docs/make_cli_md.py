@@ -83,6 +83,7 @@ duration = 3        # seconds each board measures (0.1 to 604800); a board may s
 window = 1.0        # optional: every board's window (0.1 to 60 s, at most the duration)
 rejoin = 60         # optional: seconds the head waits for a board that left to come back (0-3600, default 0)
 sync_start = true   # optional: every board's run is started at one instant of the head's clock
+warmup = 30         # optional, with sync_start: seconds from that start to every board's measured phase (0-3600, default 30)
 
 [boards.jetson1]    # a board's name: the NAME of its Ray resource board:NAME
 tenants = ["mobilenet_v2,framework=tflite,threads=1"]   # SPECs, as --tenant takes them
@@ -104,7 +105,7 @@ A table `with:WHAT` runs on every joined board whose fingerprint (its `edgemt de
 has WHAT: a resource (`edgetpu` matches `edgetpu:usb:0`, `cuda` matches `cuda:0`) or a
 framework that imports there (`tflite`); a board with its own table keeps that one, and a
 WHAT no joined board has is refused, naming the table and what each board has.
-Keys: `duration`, `window`, `rejoin`, `sync_start`, `boards` at the top; `tenants`, `duration`, `window`, `command`, `args` in a board (`duration` is needed by `run`;
+Keys: `duration`, `window`, `rejoin`, `sync_start`, `warmup`, `boards` at the top; `tenants`, `duration`, `window`, `command`, `args` in a board (`duration` is needed by `run`;
 the experiments default to their steady-state rule).
 Before anything starts, the plan is checked: an unknown key, a number out of range, a bad
 SPEC, an option the board's command does not take, or a board that has not joined is one
@@ -113,14 +114,23 @@ board starts and nothing is written. Each board runs `edgemt run` into its own D
 (`$XDG_DATA_HOME/edgemt/fleet/<fleet id>-<board>.db` there: the first copy), and the head
 writes the rows as they come (every 0.5 s) into `--db`: each board's run is one run of the
 fleet DB, whose `params` holds `fleet` = {board, run (its id on the board), db, plan,
-id (the fleet's: this `fleet run`), clock_offset_s, rtt_s, launched_at} (`json_extract(params, '$.fleet.board')` is the board
+id (the fleet's: this `fleet run`), clock_offset_s, rtt_s, launched_at, and with `sync_start`
+measure_at and measured_at} (`json_extract(params, '$.fleet.board')` is the board
 of every row). Before the runs start, the head measures each board's clock offset (its wall
 clock minus the head's, from the shortest of 5 round trips: known to within half the round
 trip `rtt_s`); `launched_at` is when the board started its run, on the head's clock. With
 `sync_start`, every board starts its run at one instant of the head's clock (2 s after the
 offsets are known, each board waiting by its own clock corrected by its offset), and the
-output says `start_skew_s`, how far apart the launches were. The runs' measured phases
-then begin after each board's load and warm-up, which differ by board. A board that leaves
+output says `start_skew_s`, how far apart the launches were. The boards' *measured phases*
+start together too: each `run` board gets `edgemt run --measure-at` of one instant of the
+head's clock, `warmup` seconds after that start, converted to the board's clock with its
+offset; its tenants load and warm up before it, and its measured phase starts on it (the
+board's window grid is laid so that a window edge falls there). `measure_at` and, once the
+board's run has ended, `measured_at` (where its measured phase began, on the head's clock)
+are in each board's row of the output and in `params.fleet`; `measure_skew_s` is how far
+apart the measured phases began (within the round trips when every board was warm in time;
+a board still warming at the instant starts at its next window edge and its run says
+`late_s`). Sweeps and the other experiments get the synchronised start only. A board that leaves
 mid-plan keeps the windows the head has, and its run is marked `interrupted` with a
 `board_lost` event. With `rejoin`, the head waits that long for the board to join again
 (its old Ray node declared dead, a node with its `board:NAME` listed); then a new actor

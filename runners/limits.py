@@ -25,6 +25,11 @@ WINDOW_S = (0.1, 60.0, "seconds")  # the hang watchdog allows 3 windows; windows
 DURATION_S = (0.1, 7 * 86400.0, "seconds")  # a week: longer is a typo (or a run for a soak harness)
 MAX_DURATION_S = (1.0, 7 * 86400.0, "seconds")
 COOLDOWN_S = (0.0, 3600.0, "seconds")
+# edgemt run --measure-at: an epoch second (the Unix clock); more than a day ahead is a typo
+MEASURE_AT = (0.0, 1e11, "seconds since 1970-01-01 UTC")
+MEASURE_AHEAD_S = 86400.0
+# a fleet plan's warmup (sync_start): seconds from the boards' start to their measured phase
+WARMUP_S = (0.0, 3600.0, "seconds")
 SAMPLE_HZ = (0.01, 100.0, "samples a second")  # sensors answer in ms; more is a busy loop
 P99_MS = (0.001, 1e6, "milliseconds")
 SPEED = (0.0, 1000.0, "as a factor")  # replay; 0 jumps to the end

@@ -49,14 +49,20 @@ async def wait_warm(sup, tenants, timeout: float = 600.0, stop=None) -> None:
 
 
 async def measure(sup, tenants=None, duration: float = None, max_s: float = 300.0, min_batches: int = 30,
-                  steady_windows: int = 3, tolerance: float = 0.10, on_tick=None, stop=None) -> Measurement:
-    """Measures the given tenants (default: all) after their warm-up."""
+                  steady_windows: int = 3, tolerance: float = 0.10, on_tick=None, stop=None,
+                  since_at: float = None) -> Measurement:
+    """Measures the given tenants (default: all) after their warm-up. ``since_at`` (a window
+    edge on the run clock: ``edgemt run --measure-at``): the measured phase starts there
+    when every tenant is warm by then (they go on warming until it), else as usual."""
     tenants = list(tenants if tenants is not None else sup.all_tenants())
     await wait_warm(sup, tenants, stop=stop)
     # The measured phase starts at the next window boundary after every tenant is warm.
     w = sup.window_s
     since = (int(sup.now() / w) + 1) * w
-    start = sup.now()
+    if since_at is not None and sup.now() <= since_at:
+        since = since_at
+    # --max-duration counts from warm; with since_at, from the measured phase (not the wait for it)
+    start = sup.now() if since_at is None else max(sup.now(), since)
     reason = "duration"
     end = aggregate.end_on_grid(since, duration, w) if duration is not None else None
     while True:

@@ -79,6 +79,9 @@ def build_parser() -> Parser:
     r.add_argument("--include-transfer", action="store_true", help="time the host-to-device copy too")
     r.add_argument("--window", type=seconds_type(limits.WINDOW_S),
                    help="window length in seconds, 0.1 to 60 (default from config, 1.0)")
+    r.add_argument("--measure-at", type=real_type(*limits.MEASURE_AT), metavar="EPOCH",
+                   help="start the measured phase at this instant (seconds since 1970 on this machine's clock, "
+                        "within a day; warm-up before it): the fleet's synchronised measured phase")
     _common(r)
 
     sub.add_parser("devices", help="resources and sensors found here").add_argument("--json", action="store_true")

@@ -134,9 +134,12 @@ def run_command(args) -> int:
     # how far apart the boards' runs started, on the head's clock (each board's launch time
     # corrected by its measured offset, known to within half its round trip)
     skew = round(max(launches) - min(launches), 6) if plan.sync_start and len(launches) > 1 else None
+    # how far apart the boards' measured phases began (edgemt run --measure-at), on the head's clock
+    phases = [b["measured_at"] for b in boards if b.get("measured_at") is not None]
+    measure_skew = round(max(phases) - min(phases), 6) if plan.sync_start and len(phases) > 1 else None
     if args.json:
         print(json.dumps({"db": str(db), "boards": boards, "interrupted": interrupted, "sync_start": plan.sync_start,
-                          "start_skew_s": skew}))
+                          "start_skew_s": skew, "measure_skew_s": measure_skew}))
     else:
         for b in boards:
             tp = f"{b['total_throughput']} img/s" if b["total_throughput"] is not None else "no summary"
@@ -146,6 +149,9 @@ def run_command(args) -> int:
             offsets = ", ".join(f"{b['board']} {1000 * (b.get('clock_offset_s') or 0):+.1f} ms" for b in boards)
             print(f"synchronised start: the boards' runs started within {1000 * skew:.1f} ms of each other "
                   f"(clock offsets to the head: {offsets})")
+        if measure_skew is not None:
+            print(f"synchronised measured phase: the boards' measured phases began within {1000 * measure_skew:.1f} ms "
+                  "of each other on the head's clock")
         print(f"fleet DB: {db}")
     if interrupted:
         print("edgemt: fleet interrupted by Ctrl-C (SIGINT); every board's run was stopped", file=sys.stderr)

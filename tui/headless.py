@@ -2,16 +2,17 @@
 import asyncio
 import json
 import sys
+import time
 from pathlib import Path
 
-from runners import config
+from runners import config, limits
 from runners.errors import BadInput
 from runners.measure import in_phase, measure, tenant_summary
 from tui.open_loop_table import print_open_loop
 from runners.spec import parse_spec
 from storage import schema
 from tui.exit_codes import ExitCode
-from tui.session import Session, db_flag, resolve_db
+from tui.session import Session, db_flag, resolve_db, wall_clock_of
 
 
 def check_window(window_s: float, duration: float = None, max_duration: float = None, where="--window") -> None:
@@ -61,8 +62,22 @@ def check_images(folder: str) -> str:
     raise BadInput(f"--images {folder!r} holds no readable image ({len(files)} files, none decodes)")
 
 
+def check_measure_at(epoch, now: float):
+    """``--measure-at EPOCH``: an instant ahead of ``now`` (``time.time()``), within a day."""
+    if epoch is None:
+        return None
+    if epoch <= now:
+        raise BadInput(f"--measure-at {epoch:.3f}: that instant is already past (now {now:.3f}); give a later "
+                       "one, in seconds since 1970 (e.g. $(( $(date +%s) + 30 )))")
+    if epoch - now > limits.MEASURE_AHEAD_S:
+        raise BadInput(f"--measure-at {epoch:.3f}: that is {(epoch - now) / 3600:.1f} h ahead; give an instant "
+                       f"within {limits.MEASURE_AHEAD_S / 3600:g} h of now ({now:.3f})")
+    return float(epoch)
+
+
 def run_command(args) -> int:
     cfg = config.load()
+    measure_at = check_measure_at(args.measure_at, time.time())
     specs = [parse_spec(s) for s in args.tenant]
     check_window(args.window or cfg["window_s"], args.duration, args.max_duration,
                  "--window" if args.window else "window_s in config.toml")
@@ -87,16 +102,20 @@ def run_command(args) -> int:
         progress.done()
     params = {"tenants": args.tenant, "duration": args.duration, "images": images,
               "include_transfer": args.include_transfer, "window_s": args.window}
-    return asyncio.run(_run(args, specs, db, cfg, images, checker, params))
+    if measure_at is not None:
+        params["measure_at"] = measure_at
+    return asyncio.run(_run(args, specs, db, cfg, images, checker, params, measure_at))
 
 
-async def _run(args, specs, db, cfg, images, checker, params) -> int:
+async def _run(args, specs, db, cfg, images, checker, params, measure_at=None) -> int:
     live = None
+    # --measure-at: the instant on the monotonic clock, which the run's window grid is laid on
+    grid_at = None if measure_at is None else time.monotonic() + (measure_at - time.time())
     # the session owns signals, status and close (tui/session.py): a stop signal or a DB
     # the disk stops taking sets session.stop, which ends measure(); the run is then
     # interrupted, failed if anything raised, else done
     async with Session(db, "run", params, cfg, images=images, include_transfer=args.include_transfer,
-                       window_s=args.window, checker=checker) as session:
+                       window_s=args.window, checker=checker, grid_at=grid_at) as session:
         sup = session.supervisor
         try:
             for spec in specs:
@@ -106,11 +125,18 @@ async def _run(args, specs, db, cfg, images, checker, params) -> int:
 
                 live = Live(_table(sup), refresh_per_second=2, transient=False)
                 live.start()
+            since_at = None if measure_at is None else grid_at - session.t0  # a window edge of the run clock
             m = await measure(sup, duration=args.duration, max_s=args.max_duration, stop=session.stop,
-                              on_tick=(lambda: live.update(_table(sup))) if live else None)
+                              on_tick=(lambda: live.update(_table(sup))) if live else None, since_at=since_at)
             session.outcome = "interrupted" if m.reason == "stopped" else "done"
+            phase = m.phase_since if m.phase_since is not None else m.since
+            # where the measured phase began on this machine's wall clock (a fleet's head
+            # turns it into its own clock with the board's offset)
+            measured_at = round(wall_clock_of(session.t0, phase), 6)
+            late = None if since_at is None else round(max(0.0, phase - since_at), 3)
             session.store.update_run_params(session.run_id, {**params, "measured": {
-                "since": m.since, "until": m.until, "steady": m.steady}})
+                "since": m.since, "until": m.until, "steady": m.steady, "phase_since": phase, "at": measured_at,
+                "measure_at": measure_at, "late_s": late}})
         finally:
             if live:
                 live.stop()
@@ -133,7 +159,8 @@ async def _run(args, specs, db, cfg, images, checker, params) -> int:
     out = {"run_id": session.run_id, "db": str(db), "tenants": summaries, "placements": placement_tp,
            "total_throughput": total, "images": sum(s["images"] for s in summaries),
            "span": [round(m.since, 3), round(m.until, 3)], "measured_s": round(measured, 3),
-           "steady": m.steady, "stopped_by": m.reason, "ramp": None}
+           "steady": m.steady, "stopped_by": m.reason, "ramp": None, "measured_at": measured_at,
+           "measure_at": measure_at, "measure_at_late_s": late}
     from runners import threads
 
     over = threads.oversubscription([s for s in summaries if s["status"] == "ok"])
@@ -151,6 +178,9 @@ async def _run(args, specs, db, cfg, images, checker, params) -> int:
         print(json.dumps(out))
     else:
         _print_summary(out, weights)
+    if late:  # the tenants were not warm by --measure-at: said, not hidden
+        print(f"edgemt: the tenants were warm only after --measure-at {measure_at}: the measured phase started "
+              f"{late:g} s later, at the next window edge", file=sys.stderr)
     if status == "interrupted":
         # documented in docs/cli.md: 130 whatever stopped it, the measurements are stored
         print(f"edgemt: stopped by {session.stop_signal_name()} after "

@@ -15,6 +15,7 @@ and the UI's live mode (once the UI has gone: lost terminal with ``--keep-runnin
 app that ended without closing the run) all go through it.
 """
 import asyncio
+import math
 import signal
 import time
 from pathlib import Path
@@ -71,10 +72,26 @@ def host_fingerprint(collectors=()) -> dict:
         return {"machine": platform.machine(), "kernel": platform.release(), "error": str(exc)}
 
 
+def grid_origin(now: float, window_s: float, grid_at: float = None) -> float:
+    """The run's clock origin (``time.monotonic()``): ``now``, or with ``grid_at`` (a later
+    monotonic instant, ``edgemt run --measure-at``) the latest instant at or before ``now``
+    from which ``grid_at`` is a whole number of windows, so that a window edge, where a
+    measured phase starts, falls on it. The origin is then at most one window before now."""
+    if grid_at is None or grid_at <= now:
+        return now
+    return grid_at - math.ceil((grid_at - now) / window_s - 1e-9) * window_s
+
+
+def wall_clock_of(t0: float, t: float) -> float:
+    """The wall-clock instant (``time.time()``) of ``t`` seconds on the run clock whose origin
+    is the monotonic instant ``t0``."""
+    return time.time() - (time.monotonic() - (t0 + t))
+
+
 class Session:
     def __init__(self, db: Path, kind: str, params: dict, cfg: dict = None, *, images: str = None,
                  include_transfer: bool = False, window_s: float = None, sample_hz: float = None,
-                 collectors=None, checker=None, logs_dir: Path = None):
+                 collectors=None, checker=None, logs_dir: Path = None, grid_at: float = None):
         # imported here: the UI draws its first frame before it builds a Session
         from runners.placement import PlacementChecker
         from runners.supervisor import Supervisor
@@ -89,7 +106,7 @@ class Session:
             from collectors.registry import default_collectors
 
             collectors = default_collectors()
-        self.t0 = time.monotonic()
+        self.t0 = grid_origin(time.monotonic(), self.window_s, grid_at)
         self.run_id = self.store.create_run(kind, params, host_fingerprint(collectors), t0_monotonic=self.t0)
         self.checker = checker or PlacementChecker(self.cfg, edgetpu_lister())
         self.supervisor = Supervisor(

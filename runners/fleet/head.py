@@ -8,6 +8,7 @@ its node); ``run_plan`` places one ``BoardRunner`` (runners/fleet/board.py) on e
 a plan by the board's resource, polls them and writes their rows into the fleet DB
 (storage/fleet_db.py). Ray is imported here only, when a fleet command calls in.
 """
+import json
 import logging
 import os
 import signal
@@ -156,11 +157,20 @@ def run_plan(ray, plan: Plan, db, flag: str = "--db", on_rows: Callable = None, 
                 continue
             fleet.set_info(name, clocks[name])
         start_at = time.time() + SYNC_MARGIN_S if plan.sync_start else None
+        # the synchronised measured phase: one instant of the head's clock, after the warm-up
+        measure_at = None if start_at is None else round(start_at + plan.warmup, 6)
         for name, a in actors.items():
             if name in outcomes:
                 continue
-            at = None if start_at is None else start_at + clocks[name]["clock_offset_s"]
-            pending[name] = a.start.remote(plan.boards[name].run_args(), at)
+            offset = clocks[name]["clock_offset_s"]
+            at = None if start_at is None else start_at + offset
+            args = plan.boards[name].run_args()
+            if measure_at is not None and plan.boards[name].command == "run":
+                # the instant on the board's own clock (its offset to the head's)
+                args += ["--measure-at", repr(round(measure_at + offset, 6))]
+                clocks[name]["measure_at"] = measure_at
+                fleet.set_info(name, clocks[name])
+            pending[name] = a.start.remote(args, at)
         while len(outcomes) < len(actors):
             if stop:
                 raise KeyboardInterrupt
@@ -239,9 +249,25 @@ def _answer(ray, fleet, name, ref, outcomes, on_rows, stopping: bool, keep: bool
     if on_rows is not None:
         on_rows(name, counts, res)
     if res["exit"] is not None and not any(counts[t] for t in ("windows", "samples", "events", "results")):
+        _note_measured(fleet, name, res.get("summary", ""), clocks)
         outcomes[name] = BoardOutcome(name, "stopped" if stopping else "done", res["exit"], fleet.board_runs(name),
                                       res.get("summary", ""), res.get("stderr", ""))
     return None
+
+
+def _note_measured(fleet, name, summary: str, clocks) -> None:
+    """Where the board's measured phase began, on the head's clock (its ``edgemt run --json``
+    says ``measured_at`` on the board's clock; the offset turns it into the head's), kept in
+    ``params.fleet.measured_at``."""
+    if clocks is None or name not in clocks:
+        return
+    try:
+        at = (json.loads(summary) or {}).get("measured_at") if summary.strip() else None
+    except (ValueError, AttributeError):
+        at = None
+    if isinstance(at, (int, float)):
+        clocks[name]["measured_at"] = round(at - clocks[name]["clock_offset_s"], 6)
+        fleet.set_info(name, clocks[name])
 
 
 def _stop_all(ray, fleet, actors, outcomes, pending, on_rows, clocks=None):

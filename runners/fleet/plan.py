@@ -5,6 +5,7 @@ duration = 3            # seconds measured on every board (a board may say its o
 window = 1.0            # optional: the window of every board's run
 rejoin = 60             # optional: seconds to wait for a board that left to come back
 sync_start = true       # optional: every board's run starts at one instant (clock offsets measured)
+warmup = 30             # optional, with sync_start: seconds from that start to every board's measured phase
 [boards.jetson1]
 tenants = ["mobilenet_v2,framework=tflite,threads=1"]
 [boards.pi4]
@@ -32,7 +33,8 @@ from runners.config import tomllib  # the stdlib's, or tomli on Python < 3.11
 from runners.errors import BadInput
 from runners.spec import check_total, parse_spec
 
-PLAN_KEYS = ("duration", "window", "rejoin", "sync_start", "boards")
+PLAN_KEYS = ("duration", "window", "rejoin", "sync_start", "warmup", "boards")
+WARMUP_DEFAULT_S = 30.0  # load and warm-up of a board's tenants before the synchronised measured phase
 # how long the head waits for a board that left to come back (0: it is lost at once)
 REJOIN_S = (0.0, 3600.0, "seconds")
 BOARD_KEYS = ("tenants", "duration", "window", "command", "args")
@@ -70,6 +72,8 @@ class Plan(NamedTuple):
     boards: Dict[str, BoardRun]
     rejoin: float = 0.0  # seconds the head waits for a lost board to join again
     sync_start: bool = False  # every board's run starts at one instant of the head's clock
+    # with sync_start: seconds from that instant to every board's measured phase (edgemt run --measure-at)
+    warmup: float = WARMUP_DEFAULT_S
 
 
 SELECTOR = "with:"  # [boards."with:edgetpu"]: every joined board whose fingerprint has it
@@ -154,7 +158,14 @@ def parse_plan(text: str, path: str = "PLAN") -> Plan:
     sync = raw.get("sync_start", False)
     if not isinstance(sync, bool):
         raise BadInput(f"plan {path}: sync_start must be true or false, not {sync!r}")
-    return Plan(path, {name: _board(path, name, b, duration, window) for name, b in boards.items()}, rejoin, sync)
+    warmup = WARMUP_DEFAULT_S
+    if "warmup" in raw:
+        if not sync:
+            raise BadInput(f"plan {path}: warmup is the time before the synchronised measured phase; it needs "
+                           "sync_start = true")
+        warmup = _number(raw["warmup"], limits.WARMUP_S, f"plan {path}", "warmup")
+    return Plan(path, {name: _board(path, name, b, duration, window) for name, b in boards.items()}, rejoin, sync,
+                warmup)
 
 
 def load_plan(path) -> Plan:

@@ -55,7 +55,8 @@ def _rows(db, sql, args=()):
 
 def test_plan_on_three_boards_lands_in_one_db_with_the_board_on_every_row(cluster, tmp_path):
     plan = _plan(tmp_path, BOARDS)
-    plan.write_text("sync_start = true\n" + plan.read_text())
+    # a warm-up long enough for three tflite tenants loading at once on this machine
+    plan.write_text("sync_start = true\nwarmup = 30\n" + plan.read_text())
     db = tmp_path / "fleet.db"
     r = fleet_edgemt(cluster, "fleet", "run", str(plan), "--db", str(db), "--json")
     assert r.returncode == 0, r.stdout + r.stderr
@@ -65,6 +66,24 @@ def test_plan_on_three_boards_lands_in_one_db_with_the_board_on_every_row(cluste
     assert out["sync_start"] is True and out["start_skew_s"] >= 0
     for b in out["boards"]:
         assert abs(b["clock_offset_s"]) <= b["rtt_s"] / 2 + 1e-3 and b["launched_at"] > 0
+    # the synchronised measured phase: one instant of the head's clock, 30 s after the start;
+    # each board began measuring on it (by its own clock and offset), not at its own warm-up's end
+    (measure_at,) = {b["measure_at"] for b in out["boards"]}
+    assert measure_at == pytest.approx(min(b["launched_at"] for b in out["boards"]) + 30, abs=1.0)
+    max_rtt = max(b["rtt_s"] for b in out["boards"])
+    for b in out["boards"]:
+        assert abs(b["measured_at"] - measure_at) <= b["rtt_s"] / 2 + 5e-3, b
+    assert 0 <= out["measure_skew_s"] <= max_rtt + 5e-3, out
+    for b in out["boards"]:
+        (board_db, params) = _rows(db, "SELECT json_extract(params, '$.fleet.db'), params FROM runs "
+                                       "WHERE json_extract(params, '$.fleet.board') = ?", (b["board"],))[0]
+        m = json.loads(params)["measured"]
+        assert m["late_s"] == 0.0 and m["measure_at"] == pytest.approx(measure_at + b["clock_offset_s"], abs=1e-6)
+        assert json.loads(params)["fleet"]["measured_at"] == b["measured_at"]
+        # every window of the measured phase starts at or after the instant, and the first on it
+        first = _rows(board_db, "SELECT MIN(t_start) FROM windows WHERE t_end > ? + 1e-3", (m["phase_since"],))[0][0]
+        assert first == pytest.approx(m["phase_since"], abs=1e-3) and m["since"] >= m["phase_since"] - 1e-3
+        assert m["at"] >= m["measure_at"] - 5e-3
     offsets = dict(_rows(db, "SELECT json_extract(params, '$.fleet.board'), json_extract(params, '$.fleet.clock_offset_s') "
                              "FROM runs"))
     assert offsets == {b["board"]: b["clock_offset_s"] for b in out["boards"]}
@@ -96,6 +115,14 @@ def test_plan_on_three_boards_lands_in_one_db_with_the_board_on_every_row(cluste
     # the fleet DB is an edgemt DB the other commands read
     rep = fleet_edgemt(cluster, "report", str(runs[0][0]), "--db", str(db), "--json")
     assert rep.returncode == 0, rep.stderr
+    # and report compares its boards: each one's throughput as its own edgemt run reported it
+    rep = fleet_edgemt(cluster, "report", "--db", str(db), "--json")
+    assert rep.returncode == 0, rep.stderr
+    table = {b["board"]: b for b in json.loads(rep.stdout)["boards"]}
+    assert sorted(table) == list(BOARDS)
+    for b in out["boards"]:
+        assert table[b["board"]]["total_throughput"] == b["total_throughput"]
+        assert table[b["board"]]["images"] == b["images"] and table[b["board"]]["tenants"] == 1
 
 
 def test_a_board_runs_a_batch_sweep_and_its_results_land_with_its_tenants(cluster, tmp_path):

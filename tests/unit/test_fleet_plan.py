@@ -25,6 +25,9 @@ def test_a_plan_gives_each_board_its_edgemt_run_arguments():
     check_boards(plan, ["b1", "pi-4", "other"])
     assert not plan.sync_start and parse_plan("sync_start = true\n" + GOOD, "p.toml").sync_start
     assert plan.rejoin == 0.0 and parse_plan("rejoin = 60\n" + GOOD, "p.toml").rejoin == 60.0
+    # the synchronised measured phase's warm-up: 30 s unless the plan says
+    assert parse_plan("sync_start = true\n" + GOOD, "p.toml").warmup == 30.0
+    assert parse_plan("sync_start = true\nwarmup = 12.5\n" + GOOD, "p.toml").warmup == 12.5
 
 
 @pytest.mark.parametrize("text, words", [
@@ -39,6 +42,9 @@ def test_a_plan_gives_each_board_its_edgemt_run_arguments():
     ("duration = 3\n", ["names no board"]),
     ("rejoin = 7200\n" + GOOD, ["rejoin", "7200"]),
     ("sync_start = 1\n" + GOOD, ["sync_start", "true or false"]),
+    ("warmup = 10\n" + GOOD, ["warmup", "needs sync_start = true"]),
+    ("sync_start = true\nwarmup = -1\n" + GOOD, ["warmup", "-1"]),
+    ("sync_start = true\nwarmup = 'x'\n" + GOOD, ["warmup"]),
     ("duration = 3\nboard = 1\n", ["'board'"]),
     ("duration = 3\n[boards.'a b']\ntenants = ['mobilenet_v2']\n", ["'a b'"]),
     ("duration = = 3\n", ["not valid TOML"]),
