@@ -192,6 +192,43 @@ class FleetDB:
         schema.close_writer(self.conn)
 
 
+def last_window_rate(slot):
+    """A board's rate now, as ``edgemt fleet status`` and the UI following a fleet DB show
+    it: equation (1) over one window, the last grid slot every tenant of its run reported
+    in (``(t_start, t_end, images)`` of ``storage.aggregate.slot_totals``); None without one."""
+    return round(slot[2] / (slot[1] - slot[0]), 3) if slot and slot[1] > slot[0] else None
+
+
+class LastSlot:
+    """``slot_totals(per_tenant)[-1]`` of one run, kept as its windows arrive (a follower
+    sees each window row once): per grid slot the windows and images reported in it, and
+    the tenants that reported at all. A slot is a few numbers, so a run of hours at 1 s
+    windows keeps ~100 KB an hour whatever its number of tenants; every slot is kept
+    because the last complete one can be old (a tenant that failed reports no more)."""
+
+    def __init__(self):
+        self.tenants = set()
+        self.slots = {}  # (t_start, t_end) rounded as slot_totals does -> [windows, images, t_start, t_end]
+
+    def add(self, tenant, t_start: float, t_end: float, images: int) -> None:
+        self.tenants.add(tenant)
+        key = (round(t_start, 3), round(t_end, 3))
+        s = self.slots.get(key)
+        if s is None:
+            s = self.slots[key] = [0, 0, key[0], key[1]]
+        s[0] += 1
+        s[1] += images
+
+    def last(self):
+        """(t_start, t_end, images) of the last slot every tenant reported in, or None."""
+        n = len(self.tenants)
+        for key in sorted(self.slots, reverse=True):
+            windows, images, t_start, t_end = self.slots[key]
+            if windows == n:
+                return (t_start, t_end, images)
+        return None
+
+
 def board_totals(conn) -> list:
     """Per fleet run (one per board): its board, kind, status, tenants, windows, images, the
     span of its windows and its last complete window slot (every tenant reported in it),

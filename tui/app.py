@@ -129,7 +129,8 @@ class EdgemtApp(App):
         yield RunHeader(id="header")
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield TenantsTable(id="tenants")
+                # following a fleet DB (tui/fleet_follow.py): a board column and board totals
+                yield TenantsTable(id="tenants", boards=bool(getattr(self.follower, "fleet", False)))
                 yield ExperimentBar(id="experiment")
                 yield ThroughputChart(id="chart")
             with Vertical(id="right"):
@@ -318,6 +319,9 @@ class EdgemtApp(App):
         for w in m.windows:
             on_window(w)
 
+    def on_board_totals(self, m: msg.BoardTotals) -> None:
+        self.state.on_boards(m.boards)
+
     def on_run_event(self, m: msg.RunEvent) -> None:
         self.state.on_event(m)
         self.query_one(EventsLog).add(m.t, m.kind, m.tenant, m.detail)
@@ -367,7 +371,7 @@ class EdgemtApp(App):
             return
         self._shown = self.state.version
         self.query_one(RunHeader).show(self.state, self.mode)
-        self.query_one(TenantsTable).show(self.state.groups())
+        self.query_one(TenantsTable).show(self.state.groups(), self.state.boards)
         self.query_one(ResourcesPanel).show(self.state)
         self.query_one(ThroughputChart).show(self.state)
 

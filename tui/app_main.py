@@ -35,6 +35,10 @@ def require_terminal(what: str = "the UI") -> None:
 
 
 def ui_command(args) -> int:
+    from pathlib import Path
+
+    if isinstance(getattr(args, "follow", None), Path):  # --follow FLEET.db
+        return follow_fleet_command(args.follow, config.load())
     require_terminal()
     cfg = config.load()
     db = resolve_db(getattr(args, "db", None), cfg)
@@ -112,6 +116,24 @@ def follow_command(db, cfg, run_id: int) -> int:
 
     follower = Follower(db, run_id)
     make_app(cfg, follower=follower).run()
+    return ExitCode.OK
+
+
+def follow_fleet_command(db, cfg) -> int:
+    """``edgemt --follow FLEET.db``: every board's run of a fleet DB (tui/fleet_follow.py),
+    read-only. A path that is not a fleet DB is refused before the terminal is needed."""
+    from tui.app import make_app
+    from tui.fleet_follow import FleetFollower
+
+    if not db.is_file():
+        raise BadInput(f"--follow {db} is not a file; give a run id, or the fleet DB of edgemt fleet run")
+    schema.identify(db, "--follow")  # another program's DB is refused, never opened
+    follower = FleetFollower(db)
+    try:
+        require_terminal()
+        make_app(cfg, follower=follower).run()
+    finally:
+        follower.close()
     return ExitCode.OK
 
 

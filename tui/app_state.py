@@ -63,6 +63,7 @@ class TenantRec:
     # a group of 2,000 open-loop tenants costs a refresh 2,000 small sums, not 60,000 windows)
     qwin: collections.deque = field(default_factory=lambda: collections.deque(maxlen=KEEP))
     qtot: dict = field(default_factory=lambda: _no_queries())
+    board: object = None  # following a fleet DB: the tenant's board
 
     @property
     def placement(self) -> str:
@@ -99,6 +100,7 @@ class GroupRow:
     p99: object
     tenants: list  # TenantRec, oldest first
     failures: list  # (tenant id, reason)
+    board: object = None  # following a fleet DB: the group's board
 
     @property
     def label(self) -> str:
@@ -203,6 +205,7 @@ class RunState:
         self.history = {}  # name -> deque of values
         self.events = collections.deque(maxlen=500)
         self.version = 0  # bumped on every change; widgets redraw only when it moved
+        self.boards = []  # following a fleet DB: messages.BoardTotal of each board
 
     # -- updates (one per message) -------------------------------------------------------
     def on_tenant(self, m) -> None:
@@ -212,6 +215,7 @@ class RunState:
                             m.status, m.error, m.moved_from)
             self.tenants[m.id] = rec
             rec.rate, rec.slo_ms, rec.slo_pct = getattr(m, "rate", None), getattr(m, "slo_ms", None), getattr(m, "slo_pct", None)
+            rec.board = getattr(m, "board", None)
             self.by_group.setdefault(m.group, []).append(rec)
             if m.group not in self.group_ids:
                 self.group_ids.append(m.group)
@@ -286,6 +290,11 @@ class RunState:
             h.append(value)
         self.version += 1
 
+    def on_boards(self, boards: list) -> None:
+        if boards != self.boards:
+            self.boards = list(boards)
+            self.version += 1
+
     def on_clock(self, t: float) -> None:
         if t != self.t:
             self.t = t
@@ -331,7 +340,7 @@ class RunState:
             rows.append(GroupRow(
                 gid, ref.model, ref.placement, ref.batch, ref.isolation, len(active), state, current, mean,
                 None if p50 is None else p50 * 1000, None if p99 is None else p99 * 1000, ts,
-                [(r.id, r.error) for r in failed],
+                [(r.id, r.error) for r in failed], ref.board,
             ))
         return rows
 

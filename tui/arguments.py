@@ -48,3 +48,18 @@ def seconds_type(lim):
 
 
 run_id_type = whole_type(*limits.RUN_ID, what="a run id")
+
+
+def follow_type(text):
+    """``--follow``: a run id (digits), else the path of a fleet DB file (``edgemt fleet run``'s)."""
+    from pathlib import Path
+
+    if (text.isascii() and text.isdigit()) or not Path(text).is_file():
+        try:
+            return run_id_type(text)
+        except argparse.ArgumentTypeError as exc:
+            if text.isascii() and text.isdigit():
+                raise
+            raise argparse.ArgumentTypeError(f"{str(exc).split(';')[0]} (a run id) nor a file "
+                                             "(the fleet DB of edgemt fleet run)") from None
+    return Path(text)

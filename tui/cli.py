@@ -15,7 +15,7 @@ import os
 import sys
 
 from runners import limits
-from tui.arguments import ArgumentError, Parser, real_type, run_id_type, seconds_type
+from tui.arguments import ArgumentError, Parser, follow_type, real_type, run_id_type, seconds_type
 
 from tui.exit_codes import ExitCode, OutputClosed, exit_code_for
 from tui.stdout import GuardedStdout
@@ -38,7 +38,9 @@ def build_ui_parser() -> Parser:
     p.add_argument("--db", help=argparse.SUPPRESS)
     p.add_argument("--keep-running", action="store_true",
                    help="UI: if the terminal is lost (SIGHUP), the run goes on headless until SIGTERM")
-    p.add_argument("--follow", type=run_id_type, metavar="RUN", help="UI: follow a run in progress, read-only from the DB")
+    p.add_argument("--follow", type=follow_type, metavar="RUN|FLEET.db",
+                   help="UI: follow a run in progress, read-only from the DB; given a fleet DB (edgemt fleet run), "
+                        "every board's run, with a board column and each board's total")
     p.add_argument("--new", action="store_true", help="UI: start a new run even if others are in progress")
     p.set_defaults(command=None)
     return p

@@ -168,7 +168,7 @@ def status_command(args) -> int:
     from runners import config
     from runners.errors import BadInput
     from storage import schema
-    from storage.fleet_db import board_totals
+    from storage.fleet_db import board_totals, last_window_rate
     from tui.session import db_flag, resolve_db
 
     cfg = config.load()
@@ -184,7 +184,7 @@ def status_command(args) -> int:
         conn.close()
     for r in rows:
         slot = r.pop("last_slot")
-        r["last_window_rate"] = round(slot[2] / (slot[1] - slot[0]), 3) if slot and slot[1] > slot[0] else None
+        r["last_window_rate"] = last_window_rate(slot)
     if args.json:
         print(json.dumps({"db": str(db), "boards": rows}))
         return ExitCode.OK

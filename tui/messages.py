@@ -25,6 +25,7 @@ class TenantChanged(Message):
     rate: object = None
     slo_ms: object = None
     slo_pct: object = None
+    board: object = None  # following a fleet DB: the board the tenant runs on
 
 
 @dataclass
@@ -119,3 +120,21 @@ class SessionReady(Message):
     session: object
     info: dict
     error: object = None
+
+
+class BoardTotal(NamedTuple):
+    """One board of a followed fleet DB: its run, the run's status, its tenants running and
+    its rate now (``storage.fleet_db.last_window_rate``, what ``edgemt fleet status`` prints)."""
+
+    board: str
+    run: int
+    status: str
+    tenants: int
+    rate: object  # img/s, None before a slot every tenant reported in
+
+
+@dataclass
+class BoardTotals(Message):
+    """Every followed board's ``BoardTotal``, in the boards' order."""
+
+    boards: list
