@@ -117,3 +117,31 @@ def test_follow_refuses_what_is_not_a_fleet_db(tmp_path):
         assert len(lines) == 1 and says in lines[0] and "--follow" in lines[0], r.stderr
         assert "Traceback" not in r.stderr
     assert other.read_bytes() == before  # another program's DB is never touched
+
+
+def test_follow_fleet_snapshot(snap_compare, tmp_path):
+    """What following a fleet DB looks like: the board column, each board's total row."""
+    from tui_helpers import FIXED_INFO, late_widgets_drawn
+
+    b1, b2 = board_db(tmp_path, "b1"), board_db(tmp_path, "b2", factor=3)
+    db = tmp_path / "fleet.db"
+    fleet = FleetDB(db, plan="plan.toml")
+    try:
+        stream(fleet, "b1", b1)
+        stream(fleet, "b2", b2)
+    finally:
+        fleet.close()
+    info = dict(FIXED_INFO, host="fleet of 2 boards (b1, b2)", db="fleet.db", run_id="fleet")
+
+    async def followed(pilot):
+        table = pilot.app.query_one("#tenants")
+        for _ in range(100):
+            if "board-1" in keys(table):
+                break
+            await pilot.pause(0.1)
+        await pilot.pause(0.6)  # a second poll: nothing new, the same screen
+        await late_widgets_drawn(pilot)
+        await pilot.pause()
+
+    app = make_app({"theme": "edgemt-dark", "step": 4}, follower=FleetFollower(db), info=info, save_theme=False)
+    assert snap_compare(app, terminal_size=(140, 36), run_before=followed)
