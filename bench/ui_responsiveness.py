@@ -17,10 +17,10 @@
    unfold a group of N/groups tenants and to fold it) and each is timed from the key
    event to the first screen update that shows its effect (the compositor's refresh,
    what the terminal is then sent). ``--keys-only`` runs just this part. ``--compare``
-   times the table as it was before its cell cache (issue 13: DataTable drawing every
-   visible cell again after any change, an unfold recomputing every group's figures)
-   beside the table as it is, in turns of four keys in the same run, so both see the
-   same load.
+   times the UI as it was before the table's cell cache (issue 13: DataTable drawing
+   every visible cell again after any change, an unfold recomputing every group's
+   figures, full garbage collections at Python's default pace) beside the UI as it is,
+   in turns of four keys in the same run, so both see the same load.
 
     .venv/bin/python bench/ui_responsiveness.py [--skip-live] [--starts N] [--tenants SPEC]
     .venv/bin/python bench/ui_responsiveness.py --keys-only [--many 2000] [--groups 4] [--compare]
@@ -117,6 +117,10 @@ async def live_cpu(spec: str, seconds: float = 15.0, ui: bool = True) -> tuple:
 
 async def key_to_screen(n: int, groups: int, presses: int = 20, compare: bool = False) -> dict:
     """Key-to-screen times (seconds) of ``presses`` keys with ``n`` live oracle tenants."""
+    import gc
+
+    global PYTHON_GC
+    PYTHON_GC = gc.get_threshold()
     from runners import config
     from tui.app import make_app
     from tui.session import Session
@@ -143,12 +147,19 @@ async def key_to_screen(n: int, groups: int, presses: int = 20, compare: bool = 
     return out
 
 
+PYTHON_GC = None  # the process's collection thresholds before the UI changed them
+
+
 def _as_before(table, before: bool) -> None:
-    """The table as it was before its cell cache (``before``) or as it is: instance
-    attributes shadow the class's methods (DataTable calls ``self._render_cell``)."""
+    """The UI as it was before the table's cell cache (``before``) or as it is: instance
+    attributes shadow the class's methods (DataTable calls ``self._render_cell``), and
+    the full collections go at Python's pace or the UI's (tui/app.py FULL_GC_AFTER)."""
+    import gc
     import types
 
     from textual.widgets import DataTable
+
+    from tui.app import FULL_GC_AFTER
 
     def unfold_recomputing(self):
         gid = self.selected_group
@@ -159,9 +170,11 @@ def _as_before(table, before: bool) -> None:
     if before:
         table._render_cell = types.MethodType(DataTable._render_cell, table)
         table.action_unfold = types.MethodType(unfold_recomputing, table)
+        gc.set_threshold(*PYTHON_GC)
     else:
         table.__dict__.pop("_render_cell", None)
         table.__dict__.pop("action_unfold", None)
+        gc.set_threshold(PYTHON_GC[0], PYTHON_GC[1], max(PYTHON_GC[2], FULL_GC_AFTER))
 
 
 async def _time_keys(app, s, n, groups, presses, out, compare=False):
@@ -338,9 +351,9 @@ def print_keys(r: dict) -> None:
           f"UI+controller process {r['ui_process_cpu_percent']}% of a core while keys were timed; "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}):")
     if "before" in r:
-        print(" the table before its cell cache (turns of four keys in between):")
+        print(" the UI before the table's cell cache and the spread full GC (turns of four keys in between):")
         _print_times(r["before"])
-        print(" the table now:")
+        print(" the UI now:")
     _print_times(r["times"])
 
 
