@@ -136,7 +136,16 @@ mid-plan keeps the windows the head has, and its run is marked `interrupted` wit
 (its old Ray node declared dead, a node with its `board:NAME` listed); then a new actor
 there attaches to the run that went on on the board and the head copies what it lacks,
 each row once (it asks for the rows past its last ids), with a `board_back` event; the run
-then ends with its status on the board. Ctrl-C on the head stops every board's run (exit status 130). `edgemt fleet status --db
+then ends with its status on the board. A head that dies mid-plan (killed, its machine
+rebooted) leaves the boards' runs going (they are the first copy); `edgemt fleet run PLAN
+--db SAME.db` again picks that fleet up instead of starting the runs again: the latest
+fleet of the same plan file in the DB whose head did not end (`params.fleet.head_done`
+missing) and whose head is gone (its `controller_pid`; a head still running is refused in
+one line) keeps its fleet id, a new actor on each of its boards attaches to the run there
+(running or finished), and the head copies what the fleet DB lacks, each row once (what a
+head has copied, its cursors and ids, is kept in `params.fleet.copied` with the rows), with
+a `head_back` event; a board of the plan that had no run yet starts one. A plan whose head
+ended (done, boards lost, Ctrl-C) starts a new fleet. Ctrl-C on the head stops every board's run (exit status 130). `edgemt fleet status --db
 FLEET.db` (read-only, no Ray) gives each board's run: its status, tenants, windows and
 images so far, and the last window's rate (the images of the last grid slot every tenant
 reported in, over its length). Exit

@@ -13,6 +13,12 @@ sent twice is written once. Each fleet run's ``params`` gains ``fleet`` = {board
 run``)}: the board of every row is its run's
 ``json_extract(params, '$.fleet.board')``. The run's ``controller_pid`` is the head's, so
 a head that dies leaves its runs marked ``interrupted`` at the next start of edgemt.
+
+What the head has copied of each board (its cursors and which board id became which fleet
+id) is kept in ``params.fleet.copied``, in the same transaction as the rows: a head started
+again on the same plan and DB after one died (``unfinished``) picks the fleet up with
+``resume`` and asks each board for what it lacks, each row once. A head that ended (done,
+lost boards, Ctrl-C) says so with ``params.fleet.head_done`` (``finish``).
 """
 import json
 import os
@@ -127,6 +133,7 @@ class FleetDB:
                 counts[table] = len(insert_rows(self.conn, table, cols, recs, remaps[table]))
                 if rows:
                     cur[table] = max(cur.get(table, 0), max(r[cols.index("id")] for r in rows))
+            self._save_copied(board)
             self.conn.commit()
         except sqlite3.DatabaseError as exc:
             self.conn.rollback()
@@ -136,6 +143,53 @@ class FleetDB:
             self._forget(board, runs, tenants)
             raise
         return counts
+
+    def _save_copied(self, board: str) -> None:
+        """``params.fleet.copied`` of the board's runs: what a head started again needs."""
+        copied = json.dumps({"cursors": self.cursors.get(board, {}),
+                             "runs": {str(k): v for k, v in self.runs.get(board, {}).items()},
+                             "tenants": {str(k): v for k, v in self.tenants.get(board, {}).items()}})
+        for run_id in self.board_runs(board):
+            self.conn.execute("UPDATE runs SET params = json_set(params, '$.fleet.copied', json(?)) WHERE id = ?",
+                              (copied, run_id))
+
+    def resume(self, board: str, copied: dict, info: dict) -> None:
+        """Takes up what an earlier head copied of ``board`` (``unfinished``): its ids and
+        cursors, and what it measured of the board (``info``: clock offset, launch)."""
+        self.runs[board] = {int(k): int(v) for k, v in (copied.get("runs") or {}).items()}
+        self.tenants[board] = {int(k): int(v) for k, v in (copied.get("tenants") or {}).items()}
+        self.cursors[board] = {k: int(v) for k, v in (copied.get("cursors") or {}).items()}
+        self.info[board] = dict(info)
+
+    def unfinished(self, plan: str):
+        """The latest fleet of the plan file ``plan`` in this DB whose head did not end (it
+        died): {"id", "head_pid", "boards": {board: {"copied", "info"}}}, or None."""
+        fleets = {}
+        for run_id, pid, params in self.conn.execute("SELECT id, controller_pid, params FROM runs ORDER BY id"):
+            try:
+                fleet = (json.loads(params or "{}") or {}).get("fleet")
+            except (ValueError, AttributeError):
+                continue
+            if not isinstance(fleet, dict) or not fleet.get("board") or not fleet.get("plan"):
+                continue
+            if os.path.abspath(str(fleet["plan"])) != os.path.abspath(str(plan)):
+                continue
+            f = fleets.setdefault(fleet_id_of(fleet), {"last": 0, "done": False, "head_pid": pid, "boards": {}})
+            f["last"] = run_id
+            f["done"] = f["done"] or bool(fleet.get("head_done"))
+            info = {k: v for k, v in fleet.items() if k not in ("board", "run", "db", "plan", "id", "copied")}
+            f["boards"][fleet["board"]] = {"copied": fleet.get("copied") or {}, "info": info}
+        if not fleets:
+            return None
+        fid, f = max(fleets.items(), key=lambda kv: kv[1]["last"])
+        if f["done"] or fid is None:
+            return None
+        return {"id": fid, "head_pid": f["head_pid"], "boards": f["boards"]}
+
+    def finish(self) -> None:
+        """The head ended (done, lost boards or Ctrl-C): ``params.fleet.head_done``."""
+        for board in list(self.runs):
+            self.set_info(board, {**self.info.get(board, {}), "head_done": True})
 
     def _forget(self, board, runs, tenants) -> None:
         """After a rollback: the ids of rows that are no longer there."""

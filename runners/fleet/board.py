@@ -5,7 +5,10 @@ the board's own ``edgemt run`` (the edgemt installed beside the Python that ``ra
 ran with, the board's config.toml and framework environments) into a DB in the board's data
 folder, ``fleet/<fleet id>-<board>.db``: the first copy, kept whatever happens to the link.
 ``poll`` returns what that DB holds beyond the head's cursors (storage/fleet_db.py), and the
-run's exit status and summary once it has ended; ``stop`` is the run's Ctrl-C.
+run's exit status and summary once it has ended; ``stop`` is the run's Ctrl-C. The run
+outlives the actor (the head keeps Ray from killing a worker's children as it exits): a
+head that dies leaves it going, and a head started again attaches to it (``attach``; a
+``start`` that finds the fleet's DB already there attaches too).
 
 Nothing here imports Ray: the head wraps the class with ``ray.remote``.
 """
@@ -93,6 +96,8 @@ class BoardRunner:
         clock when given (a synchronised start); returns ``where()`` with ``launched_at``
         (this board's clock when the run's process was started)."""
         self.db.parent.mkdir(parents=True, exist_ok=True)
+        if self.db.exists():  # a head started again: this fleet's run was started here before
+            return self.attach()
         if start_at is not None:
             time.sleep(max(0.0, start_at - time.time()))
         with open(self.db.with_suffix(".out"), "wb") as out, open(self.db.with_suffix(".err"), "wb") as err:
@@ -105,8 +110,8 @@ class BoardRunner:
 
     def attach(self) -> dict:
         """Joins a run an earlier actor started on this board (the board came back after its
-        Ray node was lost; the run went on there): ``poll`` then reads its DB, and its end is
-        its run's status there."""
+        Ray node was lost, or a head was started again after one died; the run went on
+        there): ``poll`` then reads its DB, and its end is its run's status there."""
         return self.where()
 
     def poll(self, cursors: dict) -> dict:
@@ -117,15 +122,34 @@ class BoardRunner:
             rows = read_new_rows(str(self.db), cursors)
         except BadInput:  # the run has not made its tables yet
             rows = {}
+        died = None
         if self.proc is None:  # attached: the run's status in its DB says whether it has ended
             statuses = [r[rows["runs"][0].index("status")] for r in rows["runs"][1]] if rows else []
             if statuses and "running" not in statuses:
                 code = max(RUN_STATUS_EXIT.get(s, 1) for s in statuses)
+            elif statuses and not self._alive(rows):
+                # killed without a word (its status left 'running'): ended, not waited for forever
+                code, died = 1, "the board's run ended without marking its run (killed?)"
         out = {"rows": rows, "exit": code, "db": str(self.db), "board_time": time.time()}
         if code is not None:
             out["summary"] = self._read(".out")
-            out["stderr"] = "\n".join(self._read(".err").splitlines()[-5:])
+            out["stderr"] = died or "\n".join(self._read(".err").splitlines()[-5:])
         return out
+
+    @staticmethod
+    def _alive(rows) -> bool:
+        """Whether a 'running' run of the board DB (``read_new_rows``) still has its process."""
+        cols, runs = rows["runs"]
+        for r in runs:
+            if r[cols.index("status")] == "running":
+                try:
+                    os.kill(int(r[cols.index("controller_pid")]), 0)
+                except PermissionError:  # another user's: alive
+                    return True
+                except (OSError, TypeError, ValueError):
+                    continue
+                return True
+        return False
 
     def _run_pid(self):
         """The pid of the board's run that writes ``self.db`` (its ``runs.controller_pid``)."""

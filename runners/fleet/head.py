@@ -6,7 +6,9 @@ Python 3.8, and node labels are beta in the newer ones). ``joined_boards`` lists
 nodes holding ``edgemt``; ``on_each_board`` runs a function on every one of them (pinned to
 its node); ``run_plan`` places one ``BoardRunner`` (runners/fleet/board.py) on each board of
 a plan by the board's resource, polls them and writes their rows into the fleet DB
-(storage/fleet_db.py). Ray is imported here only, when a fleet command calls in.
+(storage/fleet_db.py). A head started on the plan and DB of one that died picks its fleet
+up (``FleetDB.unfinished``): the same fleet id, an actor attached to each board's run, and
+what the fleet DB lacks copied once. Ray is imported here only, when a fleet command calls in.
 """
 import json
 import logging
@@ -82,6 +84,11 @@ def on_each_board(ray, fn: Callable, timeout_s: float = 300.0) -> Dict[str, obje
     return out
 
 
+# A Ray worker that exits kills its child processes (SIGKILL), and an actor exits with the
+# driver that made it: a head that died would take every board's run with it. The board's
+# run is the first copy and goes on without a head (a head started again picks it up).
+KEEP_RUNS = {"env_vars": {"RAY_kill_child_processes_on_worker_exit": "false"}}
+CLOCK_KEYS = ("clock_offset_s", "rtt_s", "launched_at", "measure_at", "measured_at")
 CLOCK_ROUNDS = 5  # round trips per board; the shortest gives the offset
 SYNC_MARGIN_S = 2.0  # a synchronised start is this long after the offsets are known
 
@@ -117,8 +124,25 @@ def run_plan(ray, plan: Plan, db, flag: str = "--db", on_rows: Callable = None, 
     what it lacks (its cursors make every row come once)."""
     known = joined_boards(ray)  # board -> the node it runs on
     check_boards(plan, known)
-    fleet_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    fleet = FleetDB(db, flag=flag, plan=plan.path, fleet_id=fleet_id)
+    fleet = FleetDB(db, flag=flag, plan=plan.path)
+    # a head that died mid-plan: this one picks its fleet up (same fleet id, so the same
+    # board DBs), attaching to the boards' runs instead of starting them again
+    try:
+        previous = fleet.unfinished(plan.path)
+        if previous is not None:
+            _check_head_gone(previous["head_pid"], plan, db)
+    except BaseException:
+        fleet.close()
+        raise
+    resumed = {}
+    if previous is not None:
+        fleet_id = previous["id"]
+        resumed = {n: b for n, b in previous["boards"].items() if n in plan.boards}
+        for name, b in resumed.items():
+            fleet.resume(name, b["copied"], b["info"])
+    else:
+        fleet_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    fleet.fleet_id = fleet_id
     actor = ray.remote(BoardRunner)
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -126,7 +150,7 @@ def run_plan(ray, plan: Plan, db, flag: str = "--db", on_rows: Callable = None, 
         # a board that came back: on its new node (the old one may still be listed alive)
         pin = {} if node is None else {"scheduling_strategy": NodeAffinitySchedulingStrategy(node, soft=False)}
         return actor.options(num_cpus=0, resources={BOARD_PREFIX + name: 1}, max_restarts=0,
-                             max_task_retries=0, **pin).remote(name, fleet_id)
+                             max_task_retries=0, runtime_env=KEEP_RUNS, **pin).remote(name, fleet_id)
 
     actors = {name: place(name) for name in plan.boards}
     outcomes: Dict[str, BoardOutcome] = {}
@@ -135,6 +159,7 @@ def run_plan(ray, plan: Plan, db, flag: str = "--db", on_rows: Callable = None, 
     waiting = {}   # lost board -> (monotonic deadline to come back, when it was lost, why)
     last_look = 0.0
     interrupted = False
+    ended = False
     clocks = {}  # board -> its clock offset, round trip and launch on the head's clock
     # Ctrl-C and SIGTERM only set a flag that the loop reads between Ray calls: an exception
     # raised inside a Ray call or a DB write could leave either half done
@@ -149,6 +174,10 @@ def run_plan(ray, plan: Plan, db, flag: str = "--db", on_rows: Callable = None, 
         from ray.exceptions import RayActorError
 
         for name, a in actors.items():  # also waits for every actor to be placed
+            if name in resumed:  # measured by the head that died; its run goes on
+                clocks[name] = {k: v for k, v in resumed[name]["info"].items() if k in CLOCK_KEYS}
+                clocks[name]["resumed"] = True
+                continue
             try:
                 clocks[name] = clock_offset(ray, a)
             except RayActorError as exc:  # the board left before its run started
@@ -161,6 +190,10 @@ def run_plan(ray, plan: Plan, db, flag: str = "--db", on_rows: Callable = None, 
         measure_at = None if start_at is None else round(start_at + plan.warmup, 6)
         for name, a in actors.items():
             if name in outcomes:
+                continue
+            if name in resumed:
+                fleet.note(name, "head_back", {"board": name, "fleet": fleet_id, "head_pid": os.getpid()})
+                pending[name] = a.attach.remote()
                 continue
             offset = clocks[name]["clock_offset_s"]
             at = None if start_at is None else start_at + offset
@@ -208,12 +241,16 @@ def run_plan(ray, plan: Plan, db, flag: str = "--db", on_rows: Callable = None, 
                                clocks=clocks)
                 if lost:
                     waiting[name] = (time.monotonic() + plan.rejoin, time.monotonic(), lost)
+        ended = True
     except KeyboardInterrupt:
         interrupted = True
         for name, (_d, _l, why) in waiting.items():
             outcomes[name] = BoardOutcome(name, "lost", None, fleet.board_runs(name), "", why)
         _stop_all(ray, fleet, actors, outcomes, pending, on_rows, clocks)
+        ended = True
     finally:
+        if ended:  # not picked up by a head started again (one that died never gets here)
+            fleet.finish()
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
         for a in actors.values():
@@ -223,6 +260,26 @@ def run_plan(ray, plan: Plan, db, flag: str = "--db", on_rows: Callable = None, 
                 pass
         fleet.close()
     return [outcomes[n]._replace(clock=clocks.get(n)) for n in plan.boards], interrupted
+
+
+def _check_head_gone(pid, plan, db) -> None:
+    """Refuses to pick up a fleet whose head is still running (its ``controller_pid``)."""
+    if not pid or pid == os.getpid():
+        return
+    try:
+        os.kill(int(pid), 0)
+    except PermissionError:
+        pass  # another user's process: alive
+    except (OSError, ValueError):
+        return  # gone: this head takes over
+    try:
+        with open(f"/proc/{int(pid)}/cmdline", "rb") as f:
+            if b"fleet" not in f.read():
+                return  # the pid is another program's now
+    except OSError:
+        pass
+    raise BadInput(f"plan {plan.path}: a head (pid {pid}) is still running this plan into {db}; wait for it, or "
+                   "stop it (Ctrl-C) and run the plan again to pick its boards up")
 
 
 def _answer(ray, fleet, name, ref, outcomes, on_rows, stopping: bool, keep: bool = False, clocks=None,

@@ -336,3 +336,51 @@ def test_a_board_that_drops_and_comes_back_is_reconciled_without_duplicates(clus
     assert kinds == ["board_lost", "board_back"]
     n_board_events = _rows(board_db, "SELECT COUNT(*) FROM events WHERE run = ?", (board_run,))[0][0]
     assert _rows(db, "SELECT COUNT(*) FROM events WHERE run = ?", (b3_run,))[0][0] == n_board_events + 2
+
+
+def test_a_head_started_again_picks_up_the_boards_runs_instead_of_starting_them(cluster, tmp_path):
+    plan = _plan(tmp_path, BOARDS, duration=10)
+    db = tmp_path / "fleet.db"
+    head = _head(cluster, plan, db)
+    fleet_id, again = None, None
+    try:
+        _wait_windows(db, BOARDS, head)
+        head.kill()  # the head dies mid-plan (SIGKILL: nothing of it ends cleanly)
+        head.communicate(timeout=60)
+        before = _rows(db, "SELECT json_extract(params, '$.fleet.board'), json_extract(params, '$.fleet.db'), "
+                           "json_extract(params, '$.fleet.id') FROM runs ORDER BY id")
+        fleet_id = before[0][2]
+        # the boards' runs go on without a head: still running there
+        assert all(_rows(board_db, "SELECT status FROM runs") == [("running",)] for _b, board_db, _f in before)
+        again = fleet_edgemt(cluster, "fleet", "run", str(plan), "--db", str(db), "--json")
+    finally:
+        if head.poll() is None:
+            head.kill()
+        left = _wait_gone(_board_runs_left(cluster, fleet_id)) if fleet_id else []
+    assert not left, f"board runs still running after their duration: {left}"
+    assert again.returncode == 0, again.stdout + again.stderr
+    out = json.loads(again.stdout)
+    assert all(b["state"] == "done" and b["exit"] == 0 and b.get("resumed") for b in out["boards"]), out
+    runs = _rows(db, "SELECT id, json_extract(params, '$.fleet.board'), json_extract(params, '$.fleet.db'), "
+                     "json_extract(params, '$.fleet.run'), json_extract(params, '$.fleet.id'), status FROM runs "
+                     "ORDER BY id")
+    # one run per board, the same fleet: no board's run was started again
+    assert sorted(r[1] for r in runs) == list(BOARDS) and {r[4] for r in runs} == {fleet_id}
+    assert all(r[5] == "done" for r in runs)
+    for b in BOARDS:
+        folder = cluster.board_homes[b] / "data" / "edgemt" / "fleet"
+        assert [p.name for p in folder.glob(f"{fleet_id}-*.db")] == [f"{fleet_id}-{b}.db"]
+    for run_id, _board, board_db, board_run, _f, _s in runs:
+        # every row the board wrote is in the fleet DB once: before the head died and after
+        sql = ("SELECT w.t_start, w.t_end, w.images, w.hist FROM windows w JOIN tenants t ON t.id = w.tenant "
+               "WHERE t.run = ? ORDER BY w.t_start, w.id")
+        assert _rows(db, sql, (run_id,)) == _rows(board_db, sql, (board_run,))
+        for table in ("samples", "results"):
+            assert (_rows(db, f"SELECT COUNT(*) FROM {table} WHERE run = ?", (run_id,))
+                    == _rows(board_db, f"SELECT COUNT(*) FROM {table} WHERE run = ?", (board_run,)))
+        n_board_events = _rows(board_db, "SELECT COUNT(*) FROM events WHERE run = ?", (board_run,))[0][0]
+        kinds = [k for (k,) in _rows(db, "SELECT kind FROM events WHERE run = ? AND kind LIKE 'head_%'", (run_id,))]
+        assert kinds == ["head_back"]
+        assert _rows(db, "SELECT COUNT(*) FROM events WHERE run = ?", (run_id,))[0][0] == n_board_events + 1
+    # the fleet ended: the same plan again is a new fleet, not this one picked up
+    assert all(json.loads(p)["fleet"]["head_done"] for (p,) in _rows(db, "SELECT params FROM runs"))

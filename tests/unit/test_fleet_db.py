@@ -145,3 +145,44 @@ def test_fleet_status_gives_each_board_its_totals(tmp_path):
     text = subprocess.run([edgemt, "fleet", "status", "--db", str(tmp_path / "fleet.db")], capture_output=True,
                           text=True, timeout=120)
     assert text.returncode == 0 and text.stdout.startswith("b1: run ")
+
+
+def test_a_head_started_again_takes_up_what_the_dead_one_copied_each_row_once(tmp_path):
+    b1, b2 = _board_db(tmp_path, "b1"), _board_db(tmp_path, "b2")
+    db = tmp_path / "fleet.db"
+    first = FleetDB(db, plan=str(tmp_path / "plan.toml"), fleet_id="F1")
+    for _ in range(3):  # part of each board, then the head dies (no finish)
+        for name, path in (("b1", b1), ("b2", b2)):
+            first.apply(name, read_new_rows(str(path), first.cursor(name), limit=10), str(path))
+    first.close()
+    again = FleetDB(db, plan=str(tmp_path / "plan.toml"))
+    try:
+        assert again.unfinished(str(tmp_path / "other.toml")) is None  # another plan's fleet is not picked up
+        prev = again.unfinished(str(tmp_path / "plan.toml"))
+        assert prev["id"] == "F1" and prev["head_pid"] == os.getpid() and sorted(prev["boards"]) == ["b1", "b2"]
+        assert prev["boards"]["b1"]["copied"]["cursors"]["windows"] == 30
+        again.fleet_id = prev["id"]
+        for name, b in prev["boards"].items():
+            again.resume(name, b["copied"], b["info"])
+        _stream(again, "b1", b1)
+        _stream(again, "b2", b2)
+        again.finish()
+    finally:
+        again.close()
+    runs = _q(db, "SELECT id, json_extract(params, '$.fleet.board'), json_extract(params, '$.fleet.id'), "
+                  "json_extract(params, '$.fleet.head_done') FROM runs ORDER BY id")
+    assert [(r[1], r[2], r[3]) for r in runs] == [("b1", "F1", 1), ("b2", "F1", 1)]  # no run copied twice
+    (board_run,) = _q(REPLAY, "SELECT id FROM runs")[0]
+    for run_id, _board, _f, _d in runs:
+        assert _q(db, WINDOWS, (run_id,)) == _q(REPLAY, WINDOWS, (board_run,))
+        for table in ("samples", "events", "results"):
+            assert (_q(db, f"SELECT COUNT(*) FROM {table} WHERE run = ?", (run_id,))
+                    == _q(REPLAY, f"SELECT COUNT(*) FROM {table} WHERE run = ?", (board_run,))), table
+        assert _q(db, "SELECT COUNT(*) FROM tenants WHERE run = ?", (run_id,)) == _q(
+            REPLAY, "SELECT COUNT(*) FROM tenants WHERE run = ?", (board_run,))
+    # a head that ended is not picked up again: the next run of the plan is a new fleet
+    check = FleetDB(db, plan="x")
+    try:
+        assert check.unfinished(str(tmp_path / "plan.toml")) is None
+    finally:
+        check.close()
