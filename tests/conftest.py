@@ -86,7 +86,7 @@ def pytest_collection_modifyitems(config, items):
     if config.getoption("--no-frameworks"):
         config.hook.pytest_deselected(items=dropped)
         # The long tests first (marked slow, then those that wait on oracle runs): with
-        # `make check`'s --maxschedchunk 1, xdist deals tests out one at a time as workers
+        # `make check`'s --dist loadgroup, xdist deals tests out one at a time as workers
         # free up, so the long waits start first and the short tests fill in around them;
         # a long test dealt out last would be the run's tail.
         keep.sort(key=lambda item: 0 if item.get_closest_marker("slow") else

@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 from edgemt_testlib import run_edgemt
+from oracle.oracle_env import OracleHome
 from runners.child import latency
 from storage.fleet_db import FleetDB, read_new_rows
 
@@ -57,17 +58,29 @@ def _expected(board_db, run):
             "p50": round(latency.percentile(hist, 50) * 1000, 3), "p99": round(latency.percentile(hist, 99) * 1000, 3)}
 
 
-@pytest.fixture
-def fleet_db(oracle_home, tmp_path):
-    b1 = _board_run(oracle_home, tmp_path / "b1.db", "mobilenet_v2,framework=tflite", 0.02)
-    b2 = _board_run(oracle_home, tmp_path / "b2.db", "mobilenet_v2,framework=tflite,count=2", 0.04)
-    db = tmp_path / "fleet.db"
-    _join(db, "F0", {"b1": tmp_path / "b1.db"})  # an earlier fleet in the same DB
-    _join(db, "F1", {"b1": tmp_path / "b1.db", "b2": tmp_path / "b2.db"})
-    return db, {"b1": (tmp_path / "b1.db", b1), "b2": (tmp_path / "b2.db", b2)}
+# The boards' runs are made once per module and only read by the tests (report and
+# correlate open the DBs read-only); in `make check` the module's tests are one xdist group
+# (tests/conftest.py), so one worker makes them once instead of once per test.
+pytestmark = pytest.mark.xdist_group("fleet_report")
 
 
-def test_report_on_a_fleet_db_has_one_row_per_board_with_the_stored_figures(fleet_db):
+@pytest.fixture(scope="module")
+def fleet_db(tmp_path_factory):
+    home = tmp_path_factory.mktemp("fleet-boards")
+    with pytest.MonkeyPatch.context() as mp:  # the oracle_home fixture's private folders, for the module
+        mp.setenv("XDG_CONFIG_HOME", str(home / "config"))
+        mp.setenv("XDG_DATA_HOME", str(home / "data"))
+        mp.setenv("EDGEMT_DB", str(home / "edgemt.db"))
+        oracle = OracleHome(home)
+        b1 = _board_run(oracle, home / "b1.db", "mobilenet_v2,framework=tflite", 0.02)
+        b2 = _board_run(oracle, home / "b2.db", "mobilenet_v2,framework=tflite,count=2", 0.04)
+    db = home / "fleet.db"
+    _join(db, "F0", {"b1": home / "b1.db"})  # an earlier fleet in the same DB
+    _join(db, "F1", {"b1": home / "b1.db", "b2": home / "b2.db"})
+    return db, {"b1": (home / "b1.db", b1), "b2": (home / "b2.db", b2)}
+
+
+def test_report_on_a_fleet_db_has_one_row_per_board_with_the_stored_figures(fleet_db, oracle_home):
     db, boards = fleet_db
     out = json.loads(run_edgemt("report", "--db", str(db), "--json", check=0).stdout)
     assert out["fleet"] == "F1" and out["plan"] == "plan.toml"  # the latest fleet
@@ -114,7 +127,7 @@ def test_report_on_a_fleet_db_has_one_row_per_board_with_the_stored_figures(flee
     (["--plot", "x.png"], ["--plot", "give RUN"]),
     (["1", "--fleet", "F1"], ["--fleet 'F1'", "not both"]),
 ])
-def test_report_of_a_fleet_refuses_bad_input_in_one_line(fleet_db, args, words, tmp_path):
+def test_report_of_a_fleet_refuses_bad_input_in_one_line(fleet_db, oracle_home, args, words, tmp_path):
     db, _boards = fleet_db
     r = run_edgemt("report", *args, "--db", str(db), cwd=tmp_path)
     assert r.returncode == 2 and not r.stdout
@@ -123,7 +136,7 @@ def test_report_of_a_fleet_refuses_bad_input_in_one_line(fleet_db, args, words, 
     assert not (tmp_path / "x.png").exists()
 
 
-def test_correlate_on_a_fleet_db_gives_each_board_and_all_boards(fleet_db):
+def test_correlate_on_a_fleet_db_gives_each_board_and_all_boards(fleet_db, oracle_home):
     db, boards = fleet_db
     out = json.loads(run_edgemt("correlate", "--db", str(db), "--json", check=0).stdout)
     assert out["fleet"] == "F1" and [b["board"] for b in out["boards"]] == ["b1", "b2"]
