@@ -121,19 +121,15 @@ def test_report_on_a_fleet_db_has_one_row_per_board_with_the_stored_figures(flee
     one = json.loads(run_edgemt("report", str(rows["b2"]["run"]), "--db", str(db), "--json", check=0).stdout)
     assert one["run"]["id"] == rows["b2"]["run"] and "boards" not in one
 
-
-@pytest.mark.parametrize("args, words", [
-    (["--fleet", "nope"], ["--fleet 'nope'", "F0, F1"]),
-    (["--plot", "x.png"], ["--plot", "give RUN"]),
-    (["1", "--fleet", "F1"], ["--fleet 'F1'", "not both"]),
-])
-def test_report_of_a_fleet_refuses_bad_input_in_one_line(fleet_db, oracle_home, args, words, tmp_path):
-    db, _boards = fleet_db
-    r = run_edgemt("report", *args, "--db", str(db), cwd=tmp_path)
-    assert r.returncode == 2 and not r.stdout
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and all(w in lines[0] for w in words), r.stderr
-    assert not (tmp_path / "x.png").exists()
+    # bad input: one line, nothing written
+    for args, words in ((["--fleet", "nope"], ["--fleet 'nope'", "F0, F1"]),
+                        (["--plot", "x.png"], ["--plot", "give RUN"]),
+                        (["1", "--fleet", "F1"], ["--fleet 'F1'", "not both"])):
+        r = run_edgemt("report", *args, "--db", str(db), cwd=db.parent)
+        assert r.returncode == 2 and not r.stdout
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and all(w in lines[0] for w in words), r.stderr
+    assert not (db.parent / "x.png").exists()
 
 
 def test_correlate_on_a_fleet_db_gives_each_board_and_all_boards(fleet_db, oracle_home):
