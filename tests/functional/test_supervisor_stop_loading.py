@@ -41,8 +41,14 @@ if "{kind}" == "reporting":  # one window a window_s, never reads 'stop'
                           "batches": 3, "batch": 1, "hist": {{}}}}), flush=True)
         k += 1
 elif "{kind}" == "silent":  # hung in a busy loop: the watchdog would wait (still using CPU)
+    # a fifth of a core (20 ms of every 100), not a whole one: the watchdog sees CPU progress
+    # (its clock ticks are 10 ms) at every look, and two of these no longer take the CPU
+    # of a 2-core test machine for 3 s
     while True:
-        pass
+        busy_until = time.process_time() + 0.02
+        while time.process_time() < busy_until:
+            pass
+        time.sleep(0.08)
 time.sleep(120)  # 'loading': never reads 'stop'
 """
 
