@@ -110,7 +110,7 @@ CASES = [
     C("numbers", ["diff", "1", "\uff12"], 2, "edgemt diff: argument RUN: '\uff12' is not a whole number; ..."),
     C("numbers", ["replay", "--speed", "nan"], 2, "edgemt replay: argument --speed: 'nan' is not a finite number; ..."),
     C("numbers", ["replay", "--speed", "-1"], 2, "edgemt replay: argument --speed: '-1' is out of range; give as a factor from 0 to 1000"),
-    C("numbers", ["--follow", "abc"], 2, "edgemt: argument --follow: 'abc' is not a whole number; ..."),
+    C("numbers", ["--follow", "abc"], 2, "edgemt: argument --follow: 'abc' is not a whole number (a run id) nor a file (the fleet DB of edgemt fleet run)"),
     C("numbers", ["sweep", "batch", "--tenant", "mobilenet_v2", "--repeat", "0"], 2,
       "edgemt sweep batch: argument --repeat: '0' is out of range; give a whole number from 1 to 100"),
     C("numbers", ["sweep", "batch", "--tenant", "mobilenet_v2", "--cooldown", "inf"], 2,
