@@ -45,6 +45,11 @@ def pytest_configure(config):
             os.environ[var] = os.path.join(empty, var.lower())
         edgemt_testlib.REAL_ENVS.clear()
         edgemt_testlib.REAL_DATA_HOME = os.environ["XDG_DATA_HOME"]
+        edgemt_testlib.ZYGOTE_RUNS = True  # run_edgemt forks its commands (tests/edgemt_testlib.py)
+
+
+def pytest_unconfigure(config):
+    edgemt_testlib.close_zygote()
 
 
 def needs_frameworks(item) -> bool:

@@ -1,4 +1,5 @@
 """Helpers shared by the test modules (importable as `edgemt_testlib`: pytest puts tests/ on sys.path)."""
+import locale
 import os
 import subprocess
 import sys
@@ -71,10 +72,53 @@ def ensure_onnx_models(names, precision: str = "fp32") -> Path:
     return models
 
 
+# Set by tests/conftest.py in the fast tier (`make check`): run_edgemt forks each command
+# from a zygote (tests/edgemt_zygote.py) instead of starting `edgemt`. The oracle tests run
+# ~100 commands there, and an interpreter start with edgemt's imports is ~0.2 s of CPU of
+# each (half of a short oracle run's controller). `make test` starts the real `edgemt`.
+ZYGOTE_RUNS = False
+_zygote = None
+
+
+def _the_zygote():
+    global _zygote
+    if _zygote is None:
+        from edgemt_zygote import Zygote
+
+        _zygote = Zygote()
+    return _zygote
+
+
+def close_zygote():
+    """Ends this process's zygote, if it started one (and waits for it, so that the CPU of
+    the commands it ran counts as this process's children's)."""
+    global _zygote
+    if _zygote is not None:
+        _zygote.close()
+        _zygote = None
+
+
+def _python_vars(env) -> dict:
+    return {k: v for k, v in env.items() if k.startswith("PYTHON")}
+
+
+def _text(data: bytes) -> str:
+    # as subprocess's text=True: the locale's encoding, universal newlines
+    return data.decode(locale.getpreferredencoding(False)).replace("\r\n", "\n").replace("\r", "\n")
+
+
 def run_edgemt(*args, timeout=300, check=None, **kw):
-    """Runs the real `edgemt` command; returns CompletedProcess with text output."""
-    proc = subprocess.run([EDGEMT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          timeout=timeout, **kw)
+    """Runs the `edgemt` command (in the fast tier, a fork of the zygote with stdin
+    /dev/null: see ZYGOTE_RUNS); returns CompletedProcess with text output."""
+    env = kw.get("env") or os.environ
+    if ZYGOTE_RUNS and set(kw) <= {"cwd", "env"} and _python_vars(env) == _python_vars(_the_zygote().env):
+        # (an interpreter's PYTHON* variables, e.g. a PYTHONPATH with a fake module, act at
+        # its start: a command given other ones is started as `edgemt`)
+        code, out, err = _the_zygote().run(list(args), env, timeout=timeout, cwd=kw.get("cwd"))
+        proc = subprocess.CompletedProcess([EDGEMT, *args], code, _text(out), _text(err))
+    else:
+        proc = subprocess.run([EDGEMT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              timeout=timeout, **kw)
     if check is not None:
         assert proc.returncode == check, f"exit {proc.returncode}\nstdout:{proc.stdout}\nstderr:{proc.stderr}"
     return proc

@@ -21,10 +21,12 @@ Linux only (file descriptors pass over a Unix socket).
 import array
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 
 from edgemt_testlib import EDGEMT
 
@@ -115,6 +117,7 @@ class Zygote:
                                      stdout=subprocess.DEVNULL)
         theirs.close()
         self._buffer = b""
+        self.env = dict(os.environ)  # the environment it started with (and imported in)
 
     def start(self, argv, env, stdin, stdout, stderr, cwd=None) -> Command:
         """Starts `edgemt ARGV` with ENV; STDIN, STDOUT, STDERR are file descriptors (the
@@ -125,14 +128,16 @@ class Zygote:
                           [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds.tobytes())])
         return Command(self, self._read()["pid"])
 
-    def run(self, argv, env, timeout=300):
-        """Runs `edgemt ARGV` with stdin /dev/null and stdout, stderr pipes to its end;
-        returns (returncode, stdout bytes, stderr bytes)."""
+    def run(self, argv, env, timeout=300, cwd=None):
+        """Runs `edgemt ARGV` with stdin /dev/null and stdout, stderr pipes to its end, in
+        CWD (default: ours); returns (returncode, stdout bytes, stderr bytes). Past TIMEOUT
+        seconds the command is killed and subprocess.TimeoutExpired raised, as
+        subprocess.run does."""
         stdin = os.open(os.devnull, os.O_RDONLY)
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         try:
-            cmd = self.start(argv, env, stdin, out_w, err_w)
+            cmd = self.start(argv, env, stdin, out_w, err_w, cwd=None if cwd is None else str(cwd))
         finally:
             for fd in (stdin, out_w, err_w):
                 os.close(fd)
@@ -152,9 +157,13 @@ class Zygote:
                    for name, fd in (("out", out_r), ("err", err_r))]
         for t in readers:
             t.start()
+        end = time.monotonic() + timeout
         for t in readers:
-            t.join(timeout)
-            assert not t.is_alive(), f"edgemt {argv} did not end in {timeout} s"
+            t.join(max(0.0, end - time.monotonic()))
+            if t.is_alive():
+                os.kill(cmd.pid, signal.SIGKILL)
+                cmd.wait()
+                raise subprocess.TimeoutExpired(["edgemt", *argv], timeout)
         return cmd.wait(), got["out"], got["err"]
 
     def _read(self) -> dict:
