@@ -15,7 +15,11 @@ Store's writer) from the burst command until every window is in the DB, divided 
 windows. The two forms alternate (lines, batched, lines, batched, ...) so a change in
 the machine's load falls on both; the figure of each form is its median round.
 
-  .venv/bin/python bench/window_decode.py [--tenants 2000] [--passes 5] [--rounds 3]
+  .venv/bin/python bench/window_decode.py [--tenants 2000] [--passes 5] [--rounds 3] [--forms batched]
+
+Old code against new in one run: a copy of this file in an export of the old tree runs
+the old code (it imports from the tree it sits in), e.g. alternating
+``python OLD/bench/window_decode.py --forms batched`` and the same here.
 """
 import argparse
 import asyncio
@@ -92,10 +96,11 @@ async def main_async(a):
     g = await sup.add_group(parse_spec(f"mobilenet_v2,framework=tflite,count={a.tenants}"))
     await wait_warm(sup, g.tenants, timeout=120)
     runner = next(iter(sup.runners))
-    results = {"lines": [], "batched": []}
     first = 1
+    forms = a.forms.split(",")
+    results = {m: [] for m in forms}
     for _ in range(a.rounds):
-        for mode in ("lines", "batched"):
+        for mode in forms:
             store.flush()
             target = g.tenants[0].n_windows + a.passes
             c0 = time.process_time()
@@ -111,8 +116,11 @@ async def main_async(a):
     print(f"\n{a.tenants} tenants, {a.passes} passes a round, {a.rounds} rounds each; "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"{'form':<10} {'controller CPU us/window (median)':>34} {'rounds':>30}")
-    for m in ("lines", "batched"):
+    for m in forms:
         print(f"{m:<10} {per[m]:>34.1f} {' '.join(f'{x:.1f}' for x in results[m]):>30}")
+        print(f"{m} cpu_s_per_1000_windows={per[m] / 1000:.4f}")
+    if len(forms) < 2:
+        return
     print(f"ratio lines/batched: {per['lines'] / per['batched']:.2f}x; at 2,000 windows a second: "
           f"{per['lines'] * 2000 / 1e4:.1f}% -> {per['batched'] * 2000 / 1e4:.1f}% of a core")
 
@@ -122,6 +130,7 @@ def main():
     ap.add_argument("--tenants", type=int, default=2000)
     ap.add_argument("--passes", type=int, default=5, help="reporter passes a round")
     ap.add_argument("--rounds", type=int, default=3, help="rounds of each form, alternating")
+    ap.add_argument("--forms", default="lines,batched", help="forms measured, of lines,batched")
     ap.add_argument("--gap", type=float, default=0.05, help="seconds between passes")
     asyncio.run(main_async(ap.parse_args()))
 

@@ -61,15 +61,20 @@ class WindowLog:
         self._marks = collections.OrderedDict()  # since -> (images before, batches before, first start)
 
     def append(self, w: Window) -> None:
-        if len(self.recent) == self.recent.maxlen:
-            self._evicted_start = self.recent[0].t_start
-        self.recent.append(w)
+        # Runs once a window (2,000 a second at 2,000 tenants): attributes read once each.
+        recent = self.recent
+        if len(recent) == recent.maxlen:
+            self._evicted_start = recent[0].t_start
+        recent.append(w)
         self.count += 1
-        self.images += w.images
-        self.batches += w.batches
-        self._cum.append((self.images, self.batches))
-        for k, v in (w.hist or {}).items():
-            self.hist[k] = self.hist.get(k, 0) + v
+        images = self.images = self.images + w.images
+        batches = self.batches = self.batches + w.batches
+        self._cum.append((images, batches))
+        if w.hist:
+            total = self.hist
+            get = total.get
+            for k, v in w.hist.items():
+                total[k] = get(k, 0) + v
         if self.first_start is None:
             self.first_start = w.t_start
         self.last_end = w.t_end

@@ -27,6 +27,10 @@ class StorageError(BadInput):
     """The DB cannot be written (raised only where nothing has started yet)."""
 
 
+# Marks a pending entry that is (statement, list of rows) rather than (statement, row).
+_MANY = object()
+
+
 def _now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -86,6 +90,10 @@ class Store:
                 i = 0
                 while i < len(pending):
                     sql = pending[i][0]
+                    if sql is _MANY:  # a batch of rows of one statement (add_windows)
+                        self.conn.executemany(*pending[i][1])
+                        i += 1
+                        continue
                     j = i + 1
                     while j < len(pending) and pending[j][0] is sql:
                         j += 1
@@ -277,13 +285,16 @@ class Store:
     def add_windows(self, rows) -> None:
         """Closed-loop windows, each ``(tenant_id, t_start, t_end, images, batches, batch,
         hist)``, queued under one lock: a reporter pass of 2,000 tenants is one call."""
-        sql = self.WINDOW_SQL
-        queued = [(sql, (tid, t_start, t_end, images, batches, batch,
-                         "{" + ",".join('"%s":%d' % kv for kv in hist.items()) + "}" if hist else "{}"))
-                  for tid, t_start, t_end, images, batches, batch, hist in rows]
+        # One pending entry for the whole pass (its rows go to one executemany), not one
+        # entry a row: flush() would otherwise walk and re-list 2,000 entries a second.
+        many = [(tid, t_start, t_end, images, batches, batch,
+                 "{" + ",".join('"%s":%d' % kv for kv in hist.items()) + "}" if hist else "{}")
+                for tid, t_start, t_end, images, batches, batch, hist in rows]
+        if not many:
+            return
         with self._lock:
             if self.error is None and not self._closed:
-                self._pending.extend(queued)
+                self._pending.append((_MANY, (self.WINDOW_SQL, many)))
 
     def add_sample(self, run_id: int, t: float, values: dict) -> None:
         """One row of metrics; a metric seen for the first time becomes a new REAL column."""
