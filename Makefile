@@ -72,9 +72,10 @@ test: $(STAMP) $(FLEET_STAMP) bytecode system-deps models
 # Pilot tests that replay recorded runs. Needs only the controller's venv: the tests marked
 # 'frameworks' and 'fleet' (a local Ray cluster, tests/fleet) are left to `make test`,
 # and the framework environments are hidden from the rest (tests/conftest.py). Its time is in docs/benchmarks.md.
-# Four workers on two cores: most of the oracle tests' time is waiting for windows. Tests
-# are dealt out one at a time, the long ones first (tests/conftest.py): xdist's default
-# hands each worker a block of consecutive tests, and one worker got every long one (240 s
+# Six workers on two cores: most of the oracle tests' time is waiting for windows (side by
+# side with -n 4, twice at load 10-33, -n 6 ended 10-20% sooner for 5-10 s more CPU:
+# docs/benchmarks.md). Tests are dealt out one at a time, the long ones first
+# (tests/conftest.py): xdist's default hands each worker a block of consecutive tests, and one worker got every long one (240 s
 # where the others were done at 90 s). --dist loadgroup deals one test (or one xdist_group)
 # at a time, two queued per worker, as --maxschedchunk 1 did, and keeps a group's tests on
 # one worker, so a module-scoped fixture they share (an oracle run they only read) is made
@@ -83,7 +84,7 @@ test: $(STAMP) $(FLEET_STAMP) bytecode system-deps models
 # starts would compile its sources again, and every worker would redo pytest's assertion
 # rewriting of every test module (~2 s of CPU each); the caches are git-ignored.
 check: $(STAMP) bytecode
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -ra --no-frameworks -m "not fleet" -n 4 --dist loadgroup
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -ra --no-frameworks -m "not fleet" -n 6 --dist loadgroup
 
 # The oldest releases a board's Python gets: on Python 3.8 (JetPack 5, Ubuntu 20.04) pip
 # installs Textual 6.2.1 and the others pinned in tests/python38-floor.txt. No 3.8 interpreter
