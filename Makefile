@@ -75,11 +75,12 @@ test: $(STAMP) $(FLEET_STAMP) bytecode system-deps models
 # Six workers on two cores: most of the oracle tests' time is waiting for windows (side by
 # side with -n 4, twice at load 10-33, -n 6 ended 10-20% sooner for 5-10 s more CPU:
 # docs/benchmarks.md). Tests are dealt out one at a time, the long ones first
-# (tests/conftest.py): xdist's default hands each worker a block of consecutive tests, and one worker got every long one (240 s
-# where the others were done at 90 s). --dist loadgroup deals one test (or one xdist_group)
-# at a time, two queued per worker, as --maxschedchunk 1 did, and keeps a group's tests on
-# one worker, so a module-scoped fixture they share (an oracle run they only read) is made
-# once (tests/oracle/test_oracle_fleet_report.py).
+# (tests/conftest.py): xdist's default hands each worker a block of consecutive tests,
+# and one worker got every long one (240 s where the others were done at 90 s).
+# --dist loadgroup deals one test (or one xdist_group) at a time, two queued per worker,
+# as --maxschedchunk 1 did, and keeps a group's tests on one worker, so a module-scoped
+# fixture they share (an oracle run they only read) is made once
+# (tests/oracle/test_oracle_fleet_report.py).
 # Bytecode first and written: where PYTHONDONTWRITEBYTECODE is set, every `edgemt` a test
 # starts would compile its sources again, and every worker would redo pytest's assertion
 # rewriting of every test module (~2 s of CPU each); the caches are git-ignored.
