@@ -2,8 +2,9 @@
 
 ``make_app`` builds the app around a live Session (the same Supervisor, sampler and Store
 the headless CLI uses), a recorded run (replay) or a run another controller is writing
-(follow). Supervisor callbacks, sampler snapshots and replayed rows reach the widgets
-only as ``tui.messages``; they update a ``RunState`` and the widgets redraw from it on a
+(follow): the mode is a source object (tui/sources.py) that feeds the app's messages and
+says which keys it offers. Supervisor callbacks, sampler snapshots and replayed rows reach
+the widgets only as ``tui.messages``; they update a ``RunState`` and the widgets redraw from it on a
 timer (2 Hz), so 32 tenants cost the UI what 1 does. Commands run as workers on the
 app's loop (the Supervisor is asyncio-native); the UI never waits on a runner.
 """
@@ -12,7 +13,6 @@ import dataclasses
 import gc
 import os
 import signal
-import socket
 from pathlib import Path
 
 from textual import work
@@ -24,6 +24,7 @@ import themes
 from runners.errors import BadInput
 from tui import messages as msg
 from tui.app_state import RunState
+from tui.sources import live_info, source_for
 from tui.widgets.chart import ThroughputChart
 from tui.widgets.events import EventsLog
 from tui.widgets.experiment_bar import ExperimentBar
@@ -41,17 +42,6 @@ COMPACT_W, COMPACT_H = 100, 30
 # times rarer. Cyclic garbage is still collected, later; the windows themselves are
 # freed by their reference counts as they leave the kept ones.
 FULL_GC_AFTER = 100
-
-
-def live_info(session) -> dict:
-    """Header facts of a live session, from the run's recorded host fingerprint."""
-    from tui.replay import host_info
-
-    run = session.store.run_row(session.run_id)
-    info = host_info(run, session.db)
-    if info["host"] == "?":
-        info["host"] = socket.gethostname()
-    return info
 
 
 class EdgemtApp(App):
@@ -88,10 +78,6 @@ class EdgemtApp(App):
         self.session = session
         self.session_factory = None if session is not None else session_factory
         self.startup_error = None  # what session_factory raised (the UI then exits; the caller re-raises)
-        self.recording = recording
-        self.follower = follower
-        self.speed = speed
-        self.at_end = at_end
         self.keep_running = keep_running
         self.config_path = config_path
         self.refresh_hz = refresh_hz
@@ -105,27 +91,11 @@ class EdgemtApp(App):
         self._experiment_stop = None  # set while an experiment started with s runs
         self._pending_status = "done"
         self._shown = -1
-        self._windows_pending = []  # WindowItems of the report being read (_on_supervisor)
         self._oversubscription_due = False
-        self._play_i = 0
-        self._play_t = 0.0
-        if session is not None:
-            base = live_info(session)
-            self.mode = "live"
-        elif session_factory is not None:
-            base = {"run_id": "…", "host": socket.gethostname()}  # the rest once the Session exists
-            self.mode = "live"
-        elif recording is not None:
-            base = recording.info()
-            self.mode = "replay"
-        elif follower is not None:
-            base = follower.info()
-            self.mode = "follow"
-        else:
-            base = {}
-            self.mode = "empty"
-        if self.mode != "live":
-            base.setdefault("frameworks", "-")
+        # the mode (live, replay, follow, empty) as an object: it feeds the messages and
+        # says which keys it offers (tui/sources.py)
+        self.source = source_for(session, self.session_factory, recording, follower, speed, at_end)
+        base = self.source.info()
         base.update(info or {})
         self.state = RunState(base)
         for t in themes.THEMES.values():
@@ -139,7 +109,7 @@ class EdgemtApp(App):
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 # following a fleet DB (tui/fleet_follow.py): a board column and board totals
-                yield TenantsTable(id="tenants", boards=bool(getattr(self.follower, "fleet", False)))
+                yield TenantsTable(id="tenants", boards=self.source.boards)
                 yield ExperimentBar(id="experiment")
                 yield ThroughputChart(id="chart")
             with Vertical(id="right"):
@@ -152,7 +122,7 @@ class EdgemtApp(App):
         g0, g1, g2 = self._gc_threshold
         gc.set_threshold(g0, g1, max(g2, FULL_GC_AFTER))
         self.query_one(TenantsTable).focus()
-        self.query_one(KeyBar).show_keys(key_hints(self.BINDINGS, self.mode, self._first_key_display))
+        self.query_one(KeyBar).show_keys(key_hints(self.BINDINGS, self.source.mode, self._first_key_display))
         self._apply_size()
         if self.session is not None:
             self._attach_session()
@@ -161,13 +131,7 @@ class EdgemtApp(App):
             # checker, sampler) is built in a thread once the screen has been drawn
             self._install_signals()
             self.call_after_refresh(self._build_session)
-        elif self.recording is not None:
-            if self.at_end or not self.speed:
-                self._play(self.recording.end)
-            else:
-                self.set_interval(0.1, self._replay_tick)
-        elif self.follower is not None:
-            self.set_interval(0.5, self._follow_tick)
+        self.source.start(self)
         self.set_interval(1.0 / self.refresh_hz, self._on_timer)
         self.refresh_view(force=True)
 
@@ -201,19 +165,7 @@ class EdgemtApp(App):
             self.call_later(self.stop_run, self._pending_status)  # q or SIGTERM came first
 
     def _attach_session(self, signals: bool = True) -> None:
-        self.session.supervisor.subscribe(self._on_supervisor)
-        sampler = self.session.sampler
-        if sampler is not None:
-            store_cb = sampler.on_snapshot
-            t0 = self.session.t0
-
-            def on_snapshot(snap, _store_cb=store_cb):
-                if _store_cb is not None:
-                    _store_cb(snap)
-                metrics = {k: (m.value, m.unit, m.reason) for k, m in snap.metrics.items()}
-                self.post_message(msg.SampleTaken(snap.t - t0, metrics))  # thread-safe
-
-            sampler.on_snapshot = on_snapshot
+        self.source.attach(self, self.session)
         if self.envs is None:
             self._discover()
         if signals:
@@ -232,50 +184,7 @@ class EdgemtApp(App):
         self.query_one(TenantsTable).set_compact(compact)
         self._shown = -1
 
-    # -- sources -> messages ---------------------------------------------------------------
-    def _on_supervisor(self, kind, data) -> None:
-        """Supervisor callback (in the loop's thread): becomes a message, nothing else."""
-        if kind == "window":
-            t, w = data
-            # gathered, and posted as one message once the supervisor is done with this
-            # report (a runner's pass of 2,000 windows is one report: one message)
-            if not self._windows_pending:
-                asyncio.get_running_loop().call_soon(self._post_windows)
-            self._windows_pending.append(msg.WindowItem(t.id, w.t_start, w.t_end, w.images, w.batches, t.batch,
-                                                        w.hist or {}, w.queries))
-        elif kind == "tenant":
-            t = data
-            self.post_message(msg.TenantChanged(t.id, t.group.id, t.spec.model, t.spec.framework, t.spec.resource,
-                                                t.batch, t.spec.isolation, t.spec.threads, t.status, t.error,
-                                                t.moved_from, t.spec.rate, t.spec.slo_ms, t.spec.slo_pct))
-        elif kind == "event":
-            self.post_message(msg.RunEvent(data["t"], data["kind"], data["tenant"], data["detail"]))
-
-    def _post_windows(self) -> None:
-        windows, self._windows_pending = self._windows_pending, []
-        if windows:
-            self.post_message(msg.WindowsDone(windows))
-
-    def _play(self, t: float) -> None:
-        items, self._play_i = self.recording.until(self._play_i, t)
-        for m in items:
-            self.post_message(m)
-        self.post_message(msg.ClockTick(min(t, self.recording.end)))
-
-    def _replay_tick(self) -> None:
-        if self._play_t >= self.recording.end:
-            return
-        self._play_t += 0.1 * self.speed
-        self._play(self._play_t)
-
-    def _follow_tick(self) -> None:
-        self._follow_poll()
-
-    @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
-    def _follow_poll(self) -> None:
-        for m in self.follower.poll():
-            self.post_message(m)
-
+    # -- what the UI looks up about the host ------------------------------------------------
     @work(thread=True, exclusive=True, group="envs", exit_on_error=False)
     def _discover(self) -> None:
         """Frameworks with an environment here and what each sees (probe children, in a thread)."""
@@ -347,8 +256,7 @@ class EdgemtApp(App):
 
     def on_clock_tick(self, m: msg.ClockTick) -> None:
         self.state.on_clock(m.t)
-        if self.recording is not None and m.t >= self.recording.end:
-            self.refresh_view()
+        self.source.on_clock(self, m.t)
 
     def on_environments_found(self, m: msg.EnvironmentsFound) -> None:
         found = dict(m.found)
@@ -386,7 +294,7 @@ class EdgemtApp(App):
         if not force and self._shown == self.state.version:
             return
         self._shown = self.state.version
-        self.query_one(RunHeader).show(self.state, self.mode)
+        self.query_one(RunHeader).show(self.state, self.source.mode)
         self.query_one(TenantsTable).show(self.state.groups(), self.state.boards)
         self.query_one(ResourcesPanel).show(self.state)
         self.query_one(ThroughputChart).show(self.state)
@@ -399,11 +307,11 @@ class EdgemtApp(App):
         return gid
 
     def _live(self, what: str) -> bool:
-        if self.session is None and self.session_factory is not None:
-            self.notify(f"{what}: the run is still starting", severity="warning")
+        if not self.source.live:
+            self.notify(f"{what}: this is a {self.source.mode}; commands need a live run", severity="warning")
             return False
         if self.session is None:
-            self.notify(f"{what}: this is a {self.mode}; commands need a live run", severity="warning")
+            self.notify(f"{what}: the run is still starting", severity="warning")
             return False
         if self.closing:
             return False
@@ -652,10 +560,11 @@ class EdgemtApp(App):
 
     def action_stop_followed(self) -> None:
         """x while following a run: ask its own controller to stop it cleanly."""
-        if self.follower is None:
+        said = self.source.stop_followed()
+        if said is None:
             self.notify("x stops a run you follow (edgemt --follow RUN); q quits this one", severity="warning")
             return
-        self.notify(self.follower.stop_run(), timeout=6)
+        self.notify(said, timeout=6)
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
@@ -675,8 +584,7 @@ class EdgemtApp(App):
             self.notify("stopping once the run has started…", timeout=30)
             return
         if self.session is None:
-            if self.follower is not None:
-                self.follower.close()
+            self.source.close()
             self.exit()
             return
         self.notify("stopping every tenant…", timeout=30)

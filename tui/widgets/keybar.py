@@ -7,14 +7,11 @@ the UI's time to first frame, and an SSH user needs the keys, not clickable butt
 from rich.text import Text
 from textual.widgets import Static
 
-# what each mode can do: a follower is read-only but can ask the run's own controller to
-# stop (x); a replay only looks back
-MODE_KEYS = {
-    "live": None,  # every binding marked show=True
-    "follow": ("export", "stop_followed", "theme", "help", "quit"),
-    "replay": ("export", "theme", "help", "quit"),
-    "empty": ("theme", "help", "quit"),
-}
+from tui.sources import SOURCES
+
+# what each mode can do, as its source says (tui/sources.py): a follower is read-only but
+# can ask the run's own controller to stop (x); a replay only looks back
+MODE_KEYS = {source.mode: source.keys for source in SOURCES}
 LABELS = {"stop_followed": "Stop run"}  # a binding hidden in live mode, shown while following
 
 
