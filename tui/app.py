@@ -129,7 +129,6 @@ class EdgemtApp(App):
         elif self.session_factory is not None:
             # the first frame first: the Session (DB, fingerprint, collectors, placement
             # checker, sampler) is built in a thread once the screen has been drawn
-            self._install_signals()
             self.call_after_refresh(self._build_session)
         self.source.start(self)
         self.set_interval(1.0 / self.refresh_hz, self._on_timer)
@@ -157,19 +156,17 @@ class EdgemtApp(App):
         self.session = m.session
         self.state.info.update(m.info)
         self.state.version += 1
-        self._attach_session(signals=False)
+        self._attach_session()
         pending_close, self.closing = self.closing, False
         if self.terminal_lost:
             self._after_hangup()  # the terminal went away while the Session was being built
         elif pending_close:
             self.call_later(self.stop_run, self._pending_status)  # q or SIGTERM came first
 
-    def _attach_session(self, signals: bool = True) -> None:
+    def _attach_session(self) -> None:
         self.source.attach(self, self.session)
         if self.envs is None:
             self._discover()
-        if signals:
-            self._install_signals()
 
     def _first_key_display(self, binding: Binding) -> str:
         return self.get_key_display(dataclasses.replace(binding, key=binding.key.split(",")[0]))
@@ -597,16 +594,16 @@ class EdgemtApp(App):
         finally:
             self.exit()
 
-    # -- losing the terminal --------------------------------------------------------------------
-    def _install_signals(self) -> None:
-        # while the UI is up, a stop signal goes through the app (it says "stopping every
-        # tenant…" and closes the run); once it has gone, tui/app_main.py hands the run to
-        # the Session's own lifecycle (tui/session.py)
-        from tui.session import install_signals
-
-        install_signals(asyncio.get_running_loop(), [(signal.SIGHUP, self._on_hangup, ()),
-                                                      (signal.SIGTERM, self._on_term, ()),
-                                                      (signal.SIGINT, self._on_term, ())])
+    # -- signals and losing the terminal --------------------------------------------------------
+    def on_signal(self, sig) -> None:
+        """What a signal does while the UI is on screen: the Session takes SIGHUP, SIGTERM
+        and SIGINT (tui/session.py) and hands them here (``session.on_signal``, set by
+        tui/app_main.py). SIGHUP: the terminal is gone; SIGTERM, SIGINT: it says "stopping
+        every tenant…" and closes the run through ``Session.close``."""
+        if sig == signal.SIGHUP:
+            self._on_hangup()
+        else:
+            self._on_term()
 
     def get_driver_class(self):
         """The platform's driver, made to drop output once the terminal is lost (tui/lost_terminal.py)."""

@@ -74,40 +74,49 @@ def _ask_follow(live: list):
 
 
 async def _live(args, cfg, db) -> int:
+    from signal import SIGHUP, SIGINT, SIGTERM
+
     from tui.app import make_app
     from tui.session import Session
 
     keep = bool(getattr(args, "keep_running", False))
-    # The Session is built in a thread once the first frame is on screen (make_app's
-    # session_factory): opening the DB, the host fingerprint, the collectors and the
-    # sampler no longer delay the UI's start. While the UI runs, it stops and closes the
-    # run itself (q, SIGTERM, a lost terminal: tui/app.py).
-    app = make_app(cfg, session_factory=lambda: Session(db, "ui", {"keep_running": keep}, cfg), keep_running=keep)
-    try:
-        await app.run_async()
-        if app.startup_error is not None:
-            raise app.startup_error
-    finally:
-        session = app.session
-        if session is not None and session.status == "running":
+    # One lifecycle, the Session's (tui/session.py), from before the first frame to the
+    # run's end. The Session is opened in a thread once the first frame is on screen
+    # (make_app's session_factory): opening the DB, the host fingerprint, the collectors and
+    # the sampler do not delay the UI's start. While the UI is on screen, the signals the
+    # Session takes go to the app (q, SIGTERM, SIGINT, a lost terminal: tui/app.py), which
+    # stops and closes the run through Session.close; once it has gone, SIGTERM and SIGINT
+    # stop the run and SIGHUP is ignored.
+    session = Session(db, "ui", {"keep_running": keep}, cfg, defer_open=True)
+    app = make_app(cfg, session_factory=session.open, keep_running=keep)
+    failure = None
+    async with session.handling(stop=(SIGTERM, SIGINT), ignore=(SIGHUP,), db_error_stops=False):
+        session.on_signal = app.on_signal
+        try:
+            await app.run_async()
+        except BaseException as exc:  # raised once the run is closed, as the app left it
+            failure = exc
+        finally:
+            session.on_signal = None
+        if session.status == "running":
             await _after_ui(app, session)
+    if failure is not None:
+        raise failure
+    if app.startup_error is not None:
+        raise app.startup_error
     return ExitCode.OK
 
 
 async def _after_ui(app, session) -> None:
-    """The run the UI left open, through the Session's lifecycle (tui/session.py): detached
-    from a lost terminal (``--keep-running``) it goes on headless until SIGTERM or SIGINT,
-    then ends ``done``; otherwise it ends at once, ``interrupted`` unless the UI was closing
-    it (``done``)."""
-    from signal import SIGHUP, SIGINT, SIGTERM
-
-    async with session.handling(stop=(SIGTERM, SIGINT), ignore=(SIGHUP,), db_error_stops=False):
-        if app.detached:
-            # the "detached" event was recorded by the app when the terminal went away
-            await session.stop.wait()
-            session.outcome = "done"
-        else:
-            session.outcome = "done" if app.closing else "interrupted"
+    """The run the UI left open: detached from a lost terminal (``--keep-running``) it goes
+    on headless until SIGTERM or SIGINT, then ends ``done``; otherwise it ends at once,
+    ``interrupted`` unless the UI was closing it (``done``)."""
+    if app.detached:
+        # the "detached" event was recorded by the app when the terminal went away
+        await session.stop.wait()
+        session.outcome = "done"
+    else:
+        session.outcome = "done" if app.closing else "interrupted"
 
 
 def follow_command(db, cfg, run_id: int) -> int:

@@ -11,8 +11,9 @@ in ``session.stopped_by``; a DB the disk stops taking sets it too); on the way o
 the run's final status (``failed`` when the body raised, ``interrupted`` when it was
 stopped, else ``done``; the body may say otherwise with ``session.outcome``), closes the
 run and gives the signals back to their defaults. ``edgemt run``, the experiment commands
-and the UI's live mode (once the UI has gone: lost terminal with ``--keep-running``, or an
-app that ended without closing the run) all go through it.
+and the UI's live run all go through it: the UI enters it before its first frame, opens
+the Session in a thread once that frame is drawn (``defer_open``, ``open``), and while it is
+on screen hands the Session a hook (``on_signal``) that decides what a signal does there.
 """
 import asyncio
 import math
@@ -91,14 +92,39 @@ def wall_clock_of(t0: float, t: float) -> float:
 class Session:
     def __init__(self, db: Path, kind: str, params: dict, cfg: dict = None, *, images: str = None,
                  include_transfer: bool = False, window_s: float = None, sample_hz: float = None,
-                 collectors=None, checker=None, logs_dir: Path = None, grid_at: float = None):
-        # imported here: the UI draws its first frame before it builds a Session
+                 collectors=None, checker=None, logs_dir: Path = None, grid_at: float = None,
+                 defer_open: bool = False):
+        self.cfg = cfg if cfg is not None else config_mod.load()
+        self.db = Path(db)
+        self.status = "starting"  # "running" once open
+        self.stop = None  # an asyncio.Event, made on the way into ``async with``
+        self.stopped_by = []  # the signals that stopped the run, first first
+        self.outcome = None  # the final status the body chose (None: decided on the way out)
+        # while set, every signal the Session takes is handed to it instead (the UI on screen)
+        self.on_signal = None
+        self._stop_signals = dict(STOP_SIGNALS)
+        self._ignored_signals = ()
+        self._db_error_stops = True
+        self._installed = []
+        self._closing = None  # the close in progress or done (an asyncio future)
+        self._opened = False
+        self._open_args = (kind, params, images, include_transfer, window_s, sample_hz, collectors, checker,
+                           logs_dir, grid_at)
+        if not defer_open:
+            self.open()
+
+    def open(self) -> "Session":
+        """Opens the run: the DB, the run's row with the host fingerprint, the placement
+        checker, the Supervisor and the sampler. Done by the constructor unless
+        ``defer_open`` (the UI enters the Session's lifecycle first, draws its first frame,
+        then opens it in a thread: tui/app_main.py)."""
+        # imported here: the UI draws its first frame before it opens the Session
         from runners.placement import PlacementChecker
         from runners.supervisor import Supervisor
         from storage.store import Store
 
-        self.cfg = cfg if cfg is not None else config_mod.load()
-        self.db = Path(db)
+        (kind, params, images, include_transfer, window_s, sample_hz, collectors, checker, logs_dir,
+         grid_at) = self._open_args
         self.store = Store(self.db)
         self.interrupted = self.store.mark_interrupted()
         self.window_s = float(window_s or self.cfg["window_s"])
@@ -123,15 +149,9 @@ class Session:
             self.sampler = Sampler(collectors, hz=float(sample_hz or self.cfg["sample_hz"]),
                                    on_snapshot=self._on_snapshot, epoch=self.t0)
             self.sampler.start()
+        self._opened = True
         self.status = "running"
-        self.stop = None  # an asyncio.Event, made on the way into ``async with``
-        self.stopped_by = []  # the signals that stopped the run, first first
-        self.outcome = None  # the final status the body chose (None: decided on the way out)
-        self._stop_signals = dict(STOP_SIGNALS)
-        self._ignored_signals = ()
-        self._db_error_stops = True
-        self._installed = []
-        self._closing = None  # the close in progress or done (an asyncio future)
+        return self
 
     def _on_snapshot(self, snap):
         self.store.add_sample(self.run_id, snap.t - self.t0, snap.values())
@@ -154,6 +174,15 @@ class Session:
         if self.stop is not None:
             self.stop.set()
 
+    def _take_signal(self, sig) -> None:
+        # the UI on screen decides what a signal does (tui/app.py says "stopping every
+        # tenant…" and closes the run through ``close``); otherwise a stop signal stops
+        # the body and an ignored one does nothing
+        if self.on_signal is not None:
+            self.on_signal(sig)
+        elif sig in self._stop_signals:
+            self.request_stop(sig)
+
     @property
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -167,10 +196,9 @@ class Session:
         loop = asyncio.get_running_loop()
         if self.stop is None:
             self.stop = asyncio.Event()
-        handlers = [(sig, self.request_stop, (sig,)) for sig in self._stop_signals]
-        handlers += [(sig, _ignore, ()) for sig in self._ignored_signals]
+        handlers = [(sig, self._take_signal, (sig,)) for sig in list(self._stop_signals) + list(self._ignored_signals)]
         self._installed = install_signals(loop, handlers)
-        if self._db_error_stops:
+        if self._db_error_stops and self._opened:
             # A DB the disk stops taking (full, size limit, read-only, I/O error) stops the run:
             # measuring on without recording would lose every figure from then on.
             self.store.on_error = lambda message: loop.call_soon_threadsafe(self.request_stop)
@@ -193,7 +221,10 @@ class Session:
 
     async def close(self, status: str = "done"):
         """Stops every tenant, stops the sampler, ends the run with ``status`` and flushes the
-        DB; once (a second call waits for the first and changes nothing)."""
+        DB; once (a second call waits for the first and changes nothing). A Session never
+        opened has nothing to close."""
+        if not self._opened:
+            return
         if self._closing is None:
             self.status = "closing"
             self._closing = asyncio.ensure_future(self._close(status))
@@ -212,10 +243,6 @@ class Session:
 
 # The signals that stop a run, as the messages name them (docs/cli.md, exit status 130).
 STOP_SIGNALS = {signal.SIGINT: "SIGINT (Ctrl-C)", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP (terminal lost)"}
-
-
-def _ignore(*_):
-    pass
 
 
 def install_signals(loop, handlers) -> list:
