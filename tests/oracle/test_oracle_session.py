@@ -76,3 +76,37 @@ async def test_the_body_chooses_the_status_and_a_second_close_does_nothing(oracl
     assert session.status == "done"
     await session.close("failed")  # already closed: nothing changes
     assert run_status(oracle_home, session.run_id) == "done"
+
+
+async def test_the_ui_s_hook_decides_what_a_signal_does_while_it_is_set(oracle_home):
+    """The UI's live run (tui/app_main.py): the lifecycle is entered before the Session is
+    opened (in a thread, after the first frame); while ``on_signal`` is set every signal the
+    Session takes goes to it and stops nothing; once cleared, a stop signal stops the run."""
+    oracle_home.model("*", batch_s=0.02)
+    session = Session(oracle_home.db, "ui", {}, config.load(), window_s=0.3, collectors=[], defer_open=True)
+    assert session.status == "starting"
+    heard = []
+    async with session.handling(stop=(signal.SIGTERM, signal.SIGINT), ignore=(signal.SIGHUP,),
+                                db_error_stops=False):
+        session.on_signal = heard.append
+        await asyncio.get_running_loop().run_in_executor(None, session.open)
+        assert session.status == "running"
+        for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+            os.kill(os.getpid(), sig)
+        await until(lambda: len(heard) == 3)
+        assert heard == [signal.SIGHUP, signal.SIGTERM, signal.SIGINT] and not session.stopped
+        session.on_signal = None
+        os.kill(os.getpid(), signal.SIGHUP)  # ignored once the UI has gone
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.wait_for(session.stop.wait(), 10)
+    assert session.stopped_by == [signal.SIGTERM]
+    assert session.status == "interrupted" and run_status(oracle_home, session.run_id) == "interrupted"
+
+
+async def test_a_session_never_opened_has_nothing_to_close(oracle_home):
+    """The UI's Session whose opening failed (or never came): the lifecycle ends without
+    touching the DB."""
+    session = Session(oracle_home.db, "ui", {}, config.load(), collectors=[], defer_open=True)
+    async with session.handling(db_error_stops=False):
+        pass
+    assert session.status == "starting" and not oracle_home.db.exists()
