@@ -314,6 +314,20 @@ def board_totals(conn) -> list:
     return out
 
 
+def newest_board_runs(conn) -> dict:
+    """{board: (run id, status)} of each board's newest fleet run, boards in the order
+    their first run came; runs without ``params.fleet`` (not a fleet's) are left out."""
+    out = {}
+    for run_id, status, params in conn.execute("SELECT id, status, params FROM runs ORDER BY id"):
+        try:
+            fleet = json.loads(params or "{}").get("fleet")
+        except (ValueError, AttributeError):
+            fleet = None
+        if isinstance(fleet, dict) and fleet.get("board"):
+            out[str(fleet["board"])] = (run_id, status)
+    return out
+
+
 def fleet_id_of(fleet: dict):
     """The fleet (one ``edgemt fleet run``) a run's ``params.fleet`` belongs to: its ``id``,
     else (a DB written before ids were kept) the board DB's name ``<fleet id>-<board>.db``."""

@@ -15,25 +15,11 @@ import json
 
 from storage import reads, schema
 from storage.errors import BadInput
-from storage.fleet_db import LastSlot, last_window_rate
+from storage.fleet_db import LastSlot, last_window_rate, newest_board_runs
 from tui import messages as msg
 from tui.replay import Follower, _tenant_msg, _window_msg
 
 ACTIVE = ("starting", "running", "paused")
-
-
-def newest_board_runs(conn) -> dict:
-    """{board: (run id, status)} of each board's newest fleet run, boards in the order
-    their first run came; runs without ``params.fleet`` (not a fleet's) are left out."""
-    out = {}
-    for run_id, status, params in conn.execute("SELECT id, status, params FROM runs ORDER BY id"):
-        try:
-            fleet = json.loads(params or "{}").get("fleet")
-        except (ValueError, AttributeError):
-            fleet = None
-        if isinstance(fleet, dict) and fleet.get("board"):
-            out[str(fleet["board"])] = (run_id, status)
-    return out
 
 
 class FleetFollower(Follower):
