@@ -248,10 +248,14 @@ STOP_SIGNALS = {signal.SIGINT: "SIGINT (Ctrl-C)", signal.SIGTERM: "SIGTERM", sig
 def install_signals(loop, handlers) -> list:
     """Installs ``(signal, callback, args)`` handlers on ``loop``; returns what
     ``restore_signals`` needs to give each signal back its handler from before. Where the
-    loop cannot take signals (not the main thread, Windows) nothing is installed."""
+    loop cannot take signals (not the main thread, Windows) nothing is installed. A signal
+    ignored when this is called stays ignored, as Unix programs do: ``nohup`` asked the run
+    to outlive the terminal (SIGHUP), a background job of a script ignores Ctrl-C (SIGINT)."""
     installed = []
     for sig, callback, args in handlers:
         before = signal.getsignal(sig)
+        if before == signal.SIG_IGN:
+            continue
         try:
             loop.add_signal_handler(sig, callback, *args)
         except (NotImplementedError, RuntimeError, ValueError):
@@ -268,7 +272,8 @@ def restore_signals(loop, installed) -> None:
             loop.remove_signal_handler(sig)
             # a handler another add_signal_handler put there cannot be put back from the
             # outside (asyncio keeps it privately): the default is left instead
-            if callable(before) and getattr(before, "__name__", "") != "_sighandler_noop":
+            if (callable(before) and getattr(before, "__name__", "") != "_sighandler_noop") \
+                    or before in (signal.SIG_DFL, signal.SIG_IGN):
                 signal.signal(sig, before)
         except (NotImplementedError, RuntimeError, ValueError):
             pass

@@ -26,6 +26,20 @@ def run_status(oracle_home, run_id):
     return oracle_home.rows("SELECT status FROM runs WHERE id = ?", (run_id,))[0][0]
 
 
+@pytest.fixture(autouse=True)
+def plain_signals():
+    """Each test starts with the dispositions an interactive shell gives (a pytest started in
+    the background of a non-interactive shell begins with SIGINT ignored), and gets back what it had."""
+    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    before = {sig: signal.getsignal(sig) for sig in sigs}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    yield
+    for sig, handler in before.items():
+        signal.signal(sig, handler)
+
+
 def new_session(oracle_home):
     oracle_home.model("*", batch_s=0.02)
     return Session(oracle_home.db, "test", {}, config.load(), window_s=0.3, collectors=[])
@@ -54,6 +68,24 @@ async def test_a_stop_signal_stops_the_body_and_the_run_is_interrupted(oracle_ho
                                           signal.SIGHUP: "SIGHUP (terminal lost)"}[sig]
     assert session.status == "interrupted" and run_status(oracle_home, session.run_id) == "interrupted"
     assert g.active == [] or all(t.status == "stopped" for t in g.tenants)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGINT])
+async def test_a_signal_ignored_when_the_run_began_stays_ignored(oracle_home, sig):
+    # `nohup edgemt run ... &`: the run was asked to outlive the terminal (SIGHUP ignored), and
+    # a background job of a script ignores Ctrl-C at the terminal (SIGINT ignored)
+    signal.signal(sig, signal.SIG_IGN)
+    async with new_session(oracle_home) as session:
+        g = await session.supervisor.add_group(parse_spec("mobilenet_v2,threads=1"))
+        await until(lambda: g.active[0].n_windows >= 1)
+        os.kill(os.getpid(), sig)
+        await asyncio.sleep(0.3)
+        assert not session.stopped
+        os.kill(os.getpid(), signal.SIGTERM)  # the others still stop it
+        await asyncio.wait_for(session.stop.wait(), 10)
+    assert session.stopped_by == [signal.SIGTERM] and session.status == "interrupted"
+    assert signal.getsignal(sig) == signal.SIG_IGN  # given back as it was
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
 async def test_a_body_that_raises_fails_the_run_and_still_stops_every_tenant(oracle_home):
