@@ -1,6 +1,7 @@
 """Helpers shared by the test modules (importable as `edgemt_testlib`: pytest puts tests/ on sys.path)."""
 import locale
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -131,3 +132,12 @@ def pid_alive(pid) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def query_ro(db, sql, args=()) -> list:
+    """The rows of one query on DB, opened read-only (a test never changes what it checks)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import edgemt_testlib
+from edgemt_testlib import query_ro
 from fleet.fleet_cluster import BOARDS, fleet_edgemt
 
 # a real Ray cluster whose boards run real tflite tenants: make check leaves these to make test
@@ -45,14 +46,6 @@ def test_boards_lists_every_joined_board_with_its_fingerprint(cluster):
     assert text.returncode == 0 and all(f"{b}: " in text.stdout for b in BOARDS)
 
 
-def _rows(db, sql, args=()):
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
-
-
 def test_plan_on_three_boards_lands_in_one_db_with_the_board_on_every_row(cluster, tmp_path):
     plan = _plan(tmp_path, BOARDS)
     # a warm-up long enough for three tflite tenants loading at once on this machine
@@ -75,22 +68,22 @@ def test_plan_on_three_boards_lands_in_one_db_with_the_board_on_every_row(cluste
         assert abs(b["measured_at"] - measure_at) <= b["rtt_s"] / 2 + 5e-3, b
     assert 0 <= out["measure_skew_s"] <= max_rtt + 5e-3, out
     for b in out["boards"]:
-        (board_db, params) = _rows(db, "SELECT json_extract(params, '$.fleet.db'), params FROM runs "
+        (board_db, params) = query_ro(db, "SELECT json_extract(params, '$.fleet.db'), params FROM runs "
                                        "WHERE json_extract(params, '$.fleet.board') = ?", (b["board"],))[0]
         m = json.loads(params)["measured"]
         assert m["late_s"] == 0.0 and m["measure_at"] == pytest.approx(measure_at + b["clock_offset_s"], abs=1e-6)
         assert json.loads(params)["fleet"]["measured_at"] == b["measured_at"]
         # every window of the measured phase starts at or after the instant, and the first on it
-        first = _rows(board_db, "SELECT MIN(t_start) FROM windows WHERE t_end > ? + 1e-3", (m["phase_since"],))[0][0]
+        first = query_ro(board_db, "SELECT MIN(t_start) FROM windows WHERE t_end > ? + 1e-3", (m["phase_since"],))[0][0]
         assert first == pytest.approx(m["phase_since"], abs=1e-3) and m["since"] >= m["phase_since"] - 1e-3
         assert m["at"] >= m["measure_at"] - 5e-3
-    offsets = dict(_rows(db, "SELECT json_extract(params, '$.fleet.board'), json_extract(params, '$.fleet.clock_offset_s') "
+    offsets = dict(query_ro(db, "SELECT json_extract(params, '$.fleet.board'), json_extract(params, '$.fleet.clock_offset_s') "
                              "FROM runs"))
     assert offsets == {b["board"]: b["clock_offset_s"] for b in out["boards"]}
-    assert all(_rows(db, "SELECT json_extract(params, '$.fleet.launched_at') FROM runs")[i][0] for i in range(3))
+    assert all(query_ro(db, "SELECT json_extract(params, '$.fleet.launched_at') FROM runs")[i][0] for i in range(3))
     assert [b["board"] for b in out["boards"]] == list(BOARDS)
     assert all(b["state"] == "done" and b["exit"] == 0 and b["total_throughput"] > 0 for b in out["boards"])
-    runs = _rows(db, "SELECT id, json_extract(params, '$.fleet.board'), json_extract(params, '$.fleet.db'), "
+    runs = query_ro(db, "SELECT id, json_extract(params, '$.fleet.board'), json_extract(params, '$.fleet.db'), "
                      "json_extract(params, '$.fleet.run'), status FROM runs ORDER BY id")
     assert sorted(r[1] for r in runs) == list(BOARDS)
     for run_id, board, board_db, board_run, status in runs:
@@ -98,20 +91,20 @@ def test_plan_on_three_boards_lands_in_one_db_with_the_board_on_every_row(cluste
         # the board's own DB is in its own data folder: the first copy
         assert Path(board_db).is_file() and str(cluster.board_homes[board]) in board_db
         # every row of the board's run is in the fleet DB under this run, and nothing else is
-        mine = _rows(db, "SELECT t.model, w.t_start, w.t_end, w.images, w.hist FROM windows w "
+        mine = query_ro(db, "SELECT t.model, w.t_start, w.t_end, w.images, w.hist FROM windows w "
                          "JOIN tenants t ON t.id = w.tenant WHERE t.run = ? ORDER BY w.id", (run_id,))
-        theirs = _rows(board_db, "SELECT t.model, w.t_start, w.t_end, w.images, w.hist FROM windows w "
+        theirs = query_ro(board_db, "SELECT t.model, w.t_start, w.t_end, w.images, w.hist FROM windows w "
                                  "JOIN tenants t ON t.id = w.tenant WHERE t.run = ? ORDER BY w.id", (board_run,))
         assert mine and mine == theirs
         for table in ("samples", "events", "results"):
-            n_fleet = _rows(db, f"SELECT COUNT(*) FROM {table} WHERE run = ?", (run_id,))[0][0]
-            n_board = _rows(board_db, f"SELECT COUNT(*) FROM {table} WHERE run = ?", (board_run,))[0][0]
+            n_fleet = query_ro(db, f"SELECT COUNT(*) FROM {table} WHERE run = ?", (run_id,))[0][0]
+            n_board = query_ro(board_db, f"SELECT COUNT(*) FROM {table} WHERE run = ?", (board_run,))[0][0]
             assert n_fleet == n_board, table
-        assert _rows(db, "SELECT COUNT(*) FROM samples WHERE run = ?", (run_id,))[0][0] > 0
-        tenants = _rows(db, "SELECT status, runtime FROM tenants WHERE run = ?", (run_id,))
-        assert tenants == _rows(board_db, "SELECT status, runtime FROM tenants WHERE run = ?", (board_run,))
+        assert query_ro(db, "SELECT COUNT(*) FROM samples WHERE run = ?", (run_id,))[0][0] > 0
+        tenants = query_ro(db, "SELECT status, runtime FROM tenants WHERE run = ?", (run_id,))
+        assert tenants == query_ro(board_db, "SELECT status, runtime FROM tenants WHERE run = ?", (board_run,))
     # every window belongs to a run of the fleet DB (no orphan row of any board)
-    assert _rows(db, "SELECT COUNT(*) FROM windows WHERE tenant NOT IN (SELECT id FROM tenants)")[0][0] == 0
+    assert query_ro(db, "SELECT COUNT(*) FROM windows WHERE tenant NOT IN (SELECT id FROM tenants)")[0][0] == 0
     # the fleet DB is an edgemt DB the other commands read
     rep = fleet_edgemt(cluster, "report", str(runs[0][0]), "--db", str(db), "--json")
     assert rep.returncode == 0, rep.stderr
@@ -132,15 +125,15 @@ def test_a_board_runs_a_batch_sweep_and_its_results_land_with_its_tenants(cluste
     db = tmp_path / "fleet.db"
     r = fleet_edgemt(cluster, "fleet", "run", str(plan), "--db", str(db), "--json")
     assert r.returncode == 0, r.stdout + r.stderr
-    ((run_id, kind, board, board_db, board_run),) = _rows(
+    ((run_id, kind, board, board_db, board_run),) = query_ro(
         db, "SELECT id, kind, json_extract(params, '$.fleet.board'), json_extract(params, '$.fleet.db'), "
             "json_extract(params, '$.fleet.run') FROM runs")
     assert (kind, board) == ("sweep-batch", "b2")
-    mine = _rows(db, "SELECT experiment, key, value FROM results WHERE run = ? ORDER BY id", (run_id,))
-    theirs = _rows(board_db, "SELECT experiment, key, value FROM results WHERE run = ? ORDER BY id", (board_run,))
+    mine = query_ro(db, "SELECT experiment, key, value FROM results WHERE run = ? ORDER BY id", (run_id,))
+    theirs = query_ro(board_db, "SELECT experiment, key, value FROM results WHERE run = ? ORDER BY id", (board_run,))
     assert mine and len(mine) == len(theirs)
     assert [(e, k) for e, k, _ in mine] == [(e, k) for e, k, _ in theirs]
-    fleet_tenants = {t for (t,) in _rows(db, "SELECT id FROM tenants WHERE run = ?", (run_id,))}
+    fleet_tenants = {t for (t,) in query_ro(db, "SELECT id FROM tenants WHERE run = ?", (run_id,))}
     for _e, _k, value in mine:  # tenant ids inside results are the fleet DB's, as merge remaps them
         for t in json.loads(value).get("tenants", []):
             assert t in fleet_tenants
@@ -153,7 +146,7 @@ def test_with_runs_on_every_board_whose_fingerprint_has_it(cluster, tmp_path):
     r = fleet_edgemt(cluster, "fleet", "run", str(plan), "--db", str(db), "--json")
     assert r.returncode == 0, r.stdout + r.stderr
     assert sorted(b["board"] for b in json.loads(r.stdout)["boards"]) == list(BOARDS)
-    assert sorted(b for (b,) in _rows(db, "SELECT json_extract(params, '$.fleet.board') FROM runs")) == list(BOARDS)
+    assert sorted(b for (b,) in query_ro(db, "SELECT json_extract(params, '$.fleet.board') FROM runs")) == list(BOARDS)
     # a fingerprint no board has: refused before anything starts, naming the table
     plan.write_text(f'duration = 1\n[boards."with:edgetpu"]\ntenants = ["{SPEC}"]\n')
     db2 = tmp_path / "none.db"
@@ -189,7 +182,7 @@ def test_bad_spec_is_refused_naming_the_board(cluster, tmp_path):
 
 
 def _board_of_each_window(db):
-    return dict(_rows(db, "SELECT json_extract(r.params, '$.fleet.board'), COUNT(w.id) FROM runs r "
+    return dict(query_ro(db, "SELECT json_extract(r.params, '$.fleet.board'), COUNT(w.id) FROM runs r "
                           "JOIN tenants t ON t.run = r.id JOIN windows w ON w.tenant = t.id GROUP BY r.id"))
 
 
@@ -256,13 +249,13 @@ def test_ctrl_c_on_the_head_stops_every_board(cluster, tmp_path):
     boards = {b["board"]: b for b in json.loads(out)["boards"]}
     assert all(boards[b]["state"] == "stopped" and boards[b]["exit"] == 130 for b in BOARDS), boards
     # every board's own run stopped (its Ctrl-C): interrupted there and in the fleet DB, windows kept
-    runs = _rows(db, "SELECT json_extract(params, '$.fleet.board'), status, json_extract(params, '$.fleet.db') "
+    runs = query_ro(db, "SELECT json_extract(params, '$.fleet.board'), status, json_extract(params, '$.fleet.db') "
                      "FROM runs")
     assert sorted(r[0] for r in runs) == list(BOARDS)
     for board, status, board_db in runs:
         assert status == "interrupted"
-        assert _rows(board_db, "SELECT status FROM runs") == [("interrupted",)]
-        assert not _rows(board_db, "SELECT 1 FROM tenants WHERE status IN ('starting', 'running', 'paused')")
+        assert query_ro(board_db, "SELECT status FROM runs") == [("interrupted",)]
+        assert not query_ro(board_db, "SELECT 1 FROM tenants WHERE status IN ('starting', 'running', 'paused')")
     assert all(n >= 1 for n in _board_of_each_window(db).values())
     assert _wait_gone(_board_runs_left(cluster, Path(runs[0][2]).name.rsplit("-", 1)[0]), timeout=5) == []
 
@@ -274,7 +267,7 @@ def test_a_board_killed_mid_plan_keeps_its_windows_and_is_marked_lost(cluster, t
     fleet_id = None
     try:
         _wait_windows(db, BOARDS, head)
-        fleet_id = Path(_rows(db, "SELECT json_extract(params, '$.fleet.db') FROM runs")[0][0]).name.rsplit("-", 1)[0]
+        fleet_id = Path(query_ro(db, "SELECT json_extract(params, '$.fleet.db') FROM runs")[0][0]).name.rsplit("-", 1)[0]
         cluster.kill_board("b3")  # the board's Ray node is gone at once (its edgemt run goes on there)
         out, err = head.communicate(timeout=300)
     finally:
@@ -289,12 +282,12 @@ def test_a_board_killed_mid_plan_keeps_its_windows_and_is_marked_lost(cluster, t
     boards = {b["board"]: b for b in json.loads(out)["boards"]}
     assert boards["b3"]["state"] == "lost" and boards["b3"]["detail"]
     assert all(boards[b]["state"] == "done" and boards[b]["exit"] == 0 for b in ("b1", "b2"))
-    status = dict(_rows(db, "SELECT json_extract(params, '$.fleet.board'), status FROM runs"))
+    status = dict(query_ro(db, "SELECT json_extract(params, '$.fleet.board'), status FROM runs"))
     assert status == {"b1": "done", "b2": "done", "b3": "interrupted"}
     windows = _board_of_each_window(db)
     assert windows["b3"] >= 1  # what came before the board left is kept
-    (b3_run,) = [r for (r,) in _rows(db, "SELECT id FROM runs WHERE json_extract(params, '$.fleet.board') = 'b3'")]
-    lost = _rows(db, "SELECT detail FROM events WHERE run = ? AND kind = 'board_lost'", (b3_run,))
+    (b3_run,) = [r for (r,) in query_ro(db, "SELECT id FROM runs WHERE json_extract(params, '$.fleet.board') = 'b3'")]
+    lost = query_ro(db, "SELECT detail FROM events WHERE run = ? AND kind = 'board_lost'", (b3_run,))
     assert len(lost) == 1 and json.loads(lost[0][0])["board"] == "b3"
 
 
@@ -306,7 +299,7 @@ def test_a_board_that_drops_and_comes_back_is_reconciled_without_duplicates(clus
     fleet_id = None
     try:
         _wait_windows(db, BOARDS, head)
-        fleet_id = Path(_rows(db, "SELECT json_extract(params, '$.fleet.db') FROM runs")[0][0]).name.rsplit("-", 1)[0]
+        fleet_id = Path(query_ro(db, "SELECT json_extract(params, '$.fleet.db') FROM runs")[0][0]).name.rsplit("-", 1)[0]
         cluster.kill_board("b3")  # the link drops: the board's Ray node is gone, its run goes on
         cluster.add_board("b3")     # and it comes back
         cluster.nodes["b3"].wait_started()
@@ -319,7 +312,7 @@ def test_a_board_that_drops_and_comes_back_is_reconciled_without_duplicates(clus
     assert head.returncode == 0, out + err
     boards = {b["board"]: b for b in json.loads(out)["boards"]}
     assert all(boards[b]["state"] == "done" and boards[b]["exit"] == 0 for b in BOARDS), boards
-    (b3_run, board_db, board_run, status) = _rows(
+    (b3_run, board_db, board_run, status) = query_ro(
         db, "SELECT id, json_extract(params, '$.fleet.db'), json_extract(params, '$.fleet.run'), status FROM runs "
             "WHERE json_extract(params, '$.fleet.board') = 'b3'")[0]
     assert status == "done"
@@ -327,15 +320,15 @@ def test_a_board_that_drops_and_comes_back_is_reconciled_without_duplicates(clus
     # what the head copied after it came back
     sql = ("SELECT w.t_start, w.t_end, w.images, w.hist FROM windows w JOIN tenants t ON t.id = w.tenant "
            "WHERE t.run = ? ORDER BY w.t_start")
-    assert _rows(db, sql, (b3_run,)) == _rows(board_db, sql, (board_run,))
+    assert query_ro(db, sql, (b3_run,)) == query_ro(board_db, sql, (board_run,))
     for table in ("samples", "results"):
-        assert (_rows(db, f"SELECT COUNT(*) FROM {table} WHERE run = ?", (b3_run,))
-                == _rows(board_db, f"SELECT COUNT(*) FROM {table} WHERE run = ?", (board_run,)))
-    kinds = [k for (k,) in _rows(db, "SELECT kind FROM events WHERE run = ? AND kind LIKE 'board_%' ORDER BY id",
+        assert (query_ro(db, f"SELECT COUNT(*) FROM {table} WHERE run = ?", (b3_run,))
+                == query_ro(board_db, f"SELECT COUNT(*) FROM {table} WHERE run = ?", (board_run,)))
+    kinds = [k for (k,) in query_ro(db, "SELECT kind FROM events WHERE run = ? AND kind LIKE 'board_%' ORDER BY id",
                                  (b3_run,))]
     assert kinds == ["board_lost", "board_back"]
-    n_board_events = _rows(board_db, "SELECT COUNT(*) FROM events WHERE run = ?", (board_run,))[0][0]
-    assert _rows(db, "SELECT COUNT(*) FROM events WHERE run = ?", (b3_run,))[0][0] == n_board_events + 2
+    n_board_events = query_ro(board_db, "SELECT COUNT(*) FROM events WHERE run = ?", (board_run,))[0][0]
+    assert query_ro(db, "SELECT COUNT(*) FROM events WHERE run = ?", (b3_run,))[0][0] == n_board_events + 2
 
 
 def test_a_head_started_again_picks_up_the_boards_runs_instead_of_starting_them(cluster, tmp_path):
@@ -347,11 +340,11 @@ def test_a_head_started_again_picks_up_the_boards_runs_instead_of_starting_them(
         _wait_windows(db, BOARDS, head)
         head.kill()  # the head dies mid-plan (SIGKILL: nothing of it ends cleanly)
         head.communicate(timeout=60)
-        before = _rows(db, "SELECT json_extract(params, '$.fleet.board'), json_extract(params, '$.fleet.db'), "
+        before = query_ro(db, "SELECT json_extract(params, '$.fleet.board'), json_extract(params, '$.fleet.db'), "
                            "json_extract(params, '$.fleet.id') FROM runs ORDER BY id")
         fleet_id = before[0][2]
         # the boards' runs go on without a head: still running there
-        assert all(_rows(board_db, "SELECT status FROM runs") == [("running",)] for _b, board_db, _f in before)
+        assert all(query_ro(board_db, "SELECT status FROM runs") == [("running",)] for _b, board_db, _f in before)
         again = fleet_edgemt(cluster, "fleet", "run", str(plan), "--db", str(db), "--json")
     finally:
         if head.poll() is None:
@@ -361,7 +354,7 @@ def test_a_head_started_again_picks_up_the_boards_runs_instead_of_starting_them(
     assert again.returncode == 0, again.stdout + again.stderr
     out = json.loads(again.stdout)
     assert all(b["state"] == "done" and b["exit"] == 0 and b.get("resumed") for b in out["boards"]), out
-    runs = _rows(db, "SELECT id, json_extract(params, '$.fleet.board'), json_extract(params, '$.fleet.db'), "
+    runs = query_ro(db, "SELECT id, json_extract(params, '$.fleet.board'), json_extract(params, '$.fleet.db'), "
                      "json_extract(params, '$.fleet.run'), json_extract(params, '$.fleet.id'), status FROM runs "
                      "ORDER BY id")
     # one run per board, the same fleet: no board's run was started again
@@ -374,13 +367,13 @@ def test_a_head_started_again_picks_up_the_boards_runs_instead_of_starting_them(
         # every row the board wrote is in the fleet DB once: before the head died and after
         sql = ("SELECT w.t_start, w.t_end, w.images, w.hist FROM windows w JOIN tenants t ON t.id = w.tenant "
                "WHERE t.run = ? ORDER BY w.t_start, w.id")
-        assert _rows(db, sql, (run_id,)) == _rows(board_db, sql, (board_run,))
+        assert query_ro(db, sql, (run_id,)) == query_ro(board_db, sql, (board_run,))
         for table in ("samples", "results"):
-            assert (_rows(db, f"SELECT COUNT(*) FROM {table} WHERE run = ?", (run_id,))
-                    == _rows(board_db, f"SELECT COUNT(*) FROM {table} WHERE run = ?", (board_run,)))
-        n_board_events = _rows(board_db, "SELECT COUNT(*) FROM events WHERE run = ?", (board_run,))[0][0]
-        kinds = [k for (k,) in _rows(db, "SELECT kind FROM events WHERE run = ? AND kind LIKE 'head_%'", (run_id,))]
+            assert (query_ro(db, f"SELECT COUNT(*) FROM {table} WHERE run = ?", (run_id,))
+                    == query_ro(board_db, f"SELECT COUNT(*) FROM {table} WHERE run = ?", (board_run,)))
+        n_board_events = query_ro(board_db, "SELECT COUNT(*) FROM events WHERE run = ?", (board_run,))[0][0]
+        kinds = [k for (k,) in query_ro(db, "SELECT kind FROM events WHERE run = ? AND kind LIKE 'head_%'", (run_id,))]
         assert kinds == ["head_back"]
-        assert _rows(db, "SELECT COUNT(*) FROM events WHERE run = ?", (run_id,))[0][0] == n_board_events + 1
+        assert query_ro(db, "SELECT COUNT(*) FROM events WHERE run = ?", (run_id,))[0][0] == n_board_events + 1
     # the fleet ended: the same plan again is a new fleet, not this one picked up
-    assert all(json.loads(p)["fleet"]["head_done"] for (p,) in _rows(db, "SELECT params FROM runs"))
+    assert all(json.loads(p)["fleet"]["head_done"] for (p,) in query_ro(db, "SELECT params FROM runs"))

@@ -4,11 +4,10 @@ known batch time), joined into a fleet DB by storage/fleet_db.py as the head doe
 figure of the boards' table must be what the board's own run reported or what the stored
 rows say, computed here on their own (SQL and the latency histograms)."""
 import json
-import sqlite3
 
 import pytest
 
-from edgemt_testlib import run_edgemt
+from edgemt_testlib import query_ro, run_edgemt
 from oracle.oracle_env import OracleHome
 from runners.child import latency
 from storage.fleet_db import FleetDB, read_new_rows
@@ -18,14 +17,6 @@ def _board_run(oracle_home, db, tenant, batch_s):
     oracle_home.model("*", batch_s=batch_s)
     return json.loads(run_edgemt("run", "--tenant", tenant, "--duration", "2", "--window", "0.5", "--db", str(db),
                                  "--json", check=0).stdout)
-
-
-def _q(db, sql, args=()):
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
 
 
 def _join(fleet_db, fleet_id, boards):
@@ -41,16 +32,16 @@ def _join(fleet_db, fleet_id, boards):
 def _expected(board_db, run):
     """A board's figures from its own DB: images in the measured phase's whole windows, the
     merged latency histogram, the time-weighted CPU % of its samples."""
-    (params,) = _q(board_db, "SELECT params FROM runs WHERE id = ?", (run,))[0]
+    (params,) = query_ro(board_db, "SELECT params FROM runs WHERE id = ?", (run,))[0]
     m = json.loads(params)["measured"]
     since, until = m["since"], m["until"]
-    rows = _q(board_db, "SELECT w.images, w.hist FROM windows w JOIN tenants t ON t.id = w.tenant WHERE t.run = ? "
+    rows = query_ro(board_db, "SELECT w.images, w.hist FROM windows w JOIN tenants t ON t.id = w.tenant WHERE t.run = ? "
                         "AND w.t_start >= ? - 1e-3 AND w.t_end <= ? + 1e-3", (run, since, until))
     hist = {}
     for _images, h in rows:
         for k, v in json.loads(h).items():
             hist[k] = hist.get(k, 0) + v
-    (cpu,) = _q(board_db,
+    (cpu,) = query_ro(board_db,
                 "WITH s AS (SELECT t, cpu_percent AS v, LAG(t) OVER (ORDER BY t) AS tp FROM samples WHERE run = ?), "
                 "o AS (SELECT v, MIN(t, ?) - MAX(tp, ?) AS w FROM s WHERE tp IS NOT NULL AND v IS NOT NULL) "
                 "SELECT SUM(v * w) / SUM(w) FROM o WHERE w > 1e-9", (run, until, since))[0]
@@ -98,7 +89,7 @@ def test_report_on_a_fleet_db_has_one_row_per_board_with_the_stored_figures(flee
         assert r["total_throughput"] == round(exp["images"] / exp["seconds"], 3)
         assert r["latency_ms"] == {"p50": exp["p50"], "p99": exp["p99"]}
         assert r["cpu_percent"] == pytest.approx(exp["cpu"], abs=0.006)
-        assert r["hostname"] == json.loads(_q(board_db, "SELECT host FROM runs")[0][0])["hostname"]
+        assert r["hostname"] == json.loads(query_ro(board_db, "SELECT host FROM runs")[0][0])["hostname"]
         # no power collector here: no J/img, and why
         assert r["joules_per_inference"] is None and r["power_w"] is None and r["energy_reason"]
     # one tenant: the board's latency is the tenant's, as edgemt run printed it

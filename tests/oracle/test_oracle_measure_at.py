@@ -4,22 +4,13 @@ window grid is laid so that a window edge falls there), and the run says where i
 on its wall clock; a run whose tenants are not warm by then starts at its next window edge
 and says how late; an instant already past or absurd is refused before anything starts."""
 import json
-import sqlite3
 import time
 
 import pytest
 
-from edgemt_testlib import run_edgemt
+from edgemt_testlib import query_ro, run_edgemt
 
 TENANT = "mobilenet_v2,framework=tflite"
-
-
-def _rows(db, sql, args=()):
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
 
 
 def test_the_measured_phase_starts_at_the_instant_after_the_warm_up(oracle_home):
@@ -36,12 +27,12 @@ def test_the_measured_phase_starts_at_the_instant_after_the_warm_up(oracle_home)
     since, until = out["span"]
     assert until - since == pytest.approx(1.0, abs=1e-3)
     # the span is whole windows of the run's grid, and the tenants ran (warm-up) before it
-    firsts = _rows(oracle_home.db, "SELECT MIN(t_start) FROM windows WHERE t_start >= ? - 1e-3", (since,))
+    firsts = query_ro(oracle_home.db, "SELECT MIN(t_start) FROM windows WHERE t_start >= ? - 1e-3", (since,))
     assert firsts[0][0] == pytest.approx(since, abs=1e-3)
-    assert _rows(oracle_home.db, "SELECT COUNT(*) FROM windows WHERE t_end <= ? + 1e-3", (since,))[0][0] >= 1
-    assert out["images"] == _rows(oracle_home.db, "SELECT SUM(images) FROM windows WHERE t_start >= ? - 1e-3 "
+    assert query_ro(oracle_home.db, "SELECT COUNT(*) FROM windows WHERE t_end <= ? + 1e-3", (since,))[0][0] >= 1
+    assert out["images"] == query_ro(oracle_home.db, "SELECT SUM(images) FROM windows WHERE t_start >= ? - 1e-3 "
                                                   "AND t_end <= ? + 1e-3", (since, until))[0][0] > 0
-    (params,) = _rows(oracle_home.db, "SELECT params FROM runs")[0]
+    (params,) = query_ro(oracle_home.db, "SELECT params FROM runs")[0]
     m = json.loads(params)["measured"]
     assert m["at"] == out["measured_at"] and m["measure_at"] == at and m["phase_since"] == pytest.approx(since)
 
