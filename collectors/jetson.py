@@ -8,17 +8,29 @@ constructor parameter, so tests pass a stand-in with jtop 4.x's attributes:
 ``gpu``, ``memory``, ``cpu``, ``power``, ``temperature``, ``nvpmodel``,
 ``jetson_clocks`` (and ``ok(spin=True)``, which re-raises a client error).
 
+Before importing the real jtop, the probe looks for the service's socket: where it is
+missing (every host that is not a Jetson with the service installed), the reason is the
+same as jtop's own and jtop is neither imported nor constructed. Both cost: the import
+~0.1 s of CPU, and jtop's constructor starts a thread that runs ``nvcc``, ``dpkg -l``,
+``ldconfig`` and ``gcc``/``ld`` once per library to list the board's libraries, another
+~0.1-0.2 s, at every run's start (the host fingerprint probes every collector).
+
 Units as jtop documents them: frequencies in kHz, memory in KB, power in mW,
 temperatures in C (-256 when a sensor is offline).
 """
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
 from typing import Any, Callable
 
 from .base import Collector, Metric, error_reason
 
 _SERVICE_HINT = "jtop service is not active (sudo jtop --install-service)"
+# Where jtop.service listens (jetson-stats 4.x: jtop.service.JTOP_PIPE); jtop.start()
+# connects there and says "The jtop.service is not active" when nothing is.
+JTOP_SERVICE_SOCKET = "/run/jtop.sock"
 
 
 def _slug(name: str) -> str:
@@ -31,16 +43,24 @@ class JetsonCollector(Collector):
 
     name = "jetson"
 
-    def __init__(self, jtop_factory: Callable[..., Any] | None = None, interval: float = 0.5) -> None:
-        """``jtop_factory(interval=...)`` returns a started-or-startable jtop object."""
+    def __init__(self, jtop_factory: Callable[..., Any] | None = None, interval: float = 0.5,
+                 service_socket: str | None = JTOP_SERVICE_SOCKET) -> None:
+        """``jtop_factory(interval=...)`` returns a started-or-startable jtop object.
+        ``service_socket``: where the real jtop's service listens; without it there, the
+        real jtop is not imported (None: always try it)."""
         super().__init__()
         self._factory = jtop_factory
+        self.service_socket = service_socket
         self.interval = interval
         self._j: Any = None
 
     def _probe(self) -> tuple[bool, str]:
         factory = self._factory
         if factory is None:
+            if importlib.util.find_spec("jtop") is None:
+                return False, "jetson-stats is not installed (No module named 'jtop')"
+            if self.service_socket is not None and not os.path.exists(self.service_socket):
+                return False, _SERVICE_HINT
             try:
                 from jtop import jtop as factory
             except ImportError as exc:

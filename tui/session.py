@@ -36,24 +36,49 @@ def edgetpu_lister(sysfs_root: str = "/sys"):
     return lister
 
 
+LIBEDGETPU_PACKAGES = ("libedgetpu1-std", "libedgetpu1-max", "libedgetpu1-legacy-std", "libedgetpu1-legacy-max")
+
+
 def libedgetpu_version() -> dict:
     """libedgetpu as the host has it: the Debian package (std or max clock) and the library
-    file; ``{"package": None, "library": None}`` where it is not installed."""
+    file; ``{"package": None, "library": None}`` where it is not installed.
+
+    Looked up once per process (one host, one process): the lookup starts ``ldconfig -p``,
+    then ``gcc`` and ``ld`` where the library is missing (ctypes.util.find_library), and
+    ``dpkg-query``, ~0.1 s at every run's start; a process that starts many runs (the UI,
+    an experiment, a fleet board's worker) pays it once."""
+    global _LIBEDGETPU
+    if _LIBEDGETPU is None:
+        _LIBEDGETPU = _look_up_libedgetpu()
+    return dict(_LIBEDGETPU)
+
+
+_LIBEDGETPU = None
+
+
+def _look_up_libedgetpu(dpkg_query: str = "dpkg-query") -> dict:
     import ctypes.util
     import shutil
     import subprocess
 
     out = {"package": None, "library": ctypes.util.find_library("edgetpu")}
-    if shutil.which("dpkg-query"):
-        for pkg in ("libedgetpu1-std", "libedgetpu1-max", "libedgetpu1-legacy-std", "libedgetpu1-legacy-max"):
-            try:
-                r = subprocess.run(["dpkg-query", "-W", "-f", "${Status}|${Version}", pkg],
-                                   capture_output=True, text=True, timeout=3)
-            except Exception:
-                continue
-            if r.returncode == 0 and "installed" in r.stdout and "not-installed" not in r.stdout:
-                out["package"] = f"{pkg} {r.stdout.split('|', 1)[1]}"
-                break
+    exe = shutil.which(dpkg_query)
+    if exe:
+        # One query for the four names (it lists those it knows, exit 1 if any is unknown).
+        try:
+            r = subprocess.run([exe, "-W", "-f", "${Package}|${Status}|${Version}\n", *LIBEDGETPU_PACKAGES],
+                               capture_output=True, text=True, timeout=3)
+            lines = r.stdout.splitlines()
+        except Exception:
+            lines = []
+        found = {}
+        for line in lines:
+            parts = line.split("|", 2)
+            if len(parts) == 3 and "installed" in parts[1] and "not-installed" not in parts[1]:
+                found[parts[0]] = parts[2]
+        pkg = next((p for p in LIBEDGETPU_PACKAGES if p in found), None)
+        if pkg is not None:
+            out["package"] = f"{pkg} {found[pkg]}"
     return out
 
 

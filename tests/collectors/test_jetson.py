@@ -1,4 +1,7 @@
 """jtop collector: the real jtop here has no service; a stand-in with jtop 4.x's attributes gives values."""
+import subprocess
+import sys
+
 import pytest
 
 from collectors.jetson import JetsonCollector
@@ -11,6 +14,36 @@ def test_real_jtop_here_reports_service_reason():
     assert not ok
     assert why == "jtop service is not active (sudo jtop --install-service)"
     assert c.sample() == {}
+
+
+def test_without_the_service_socket_jtop_is_not_imported():
+    """The probe looks for the service's socket first: on a host without it, jtop's import and
+    its constructor's library scan (nvcc, dpkg, ldconfig, gcc, ld) are not paid at every run's
+    start. In a fresh interpreter: this process may have imported jtop already."""
+    pytest.importorskip("jtop")
+    code = ("import sys; from collectors.jetson import JetsonCollector; "
+            "print(JetsonCollector().available()); print('jtop' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["(False, 'jtop service is not active (sudo jtop --install-service)')", "False"]
+
+
+def test_with_a_socket_there_the_real_jtop_is_asked(tmp_path, monkeypatch):
+    """Where something is at the socket's path, the real jtop is constructed and started; here
+    no service answers (jtop connects to its own path), and the reason is jtop's."""
+    jtop = pytest.importorskip("jtop")
+    made = []
+
+    class Counted(jtop.jtop):
+        def __init__(self, *args, **kwargs):
+            made.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(jtop, "jtop", Counted)
+    there = tmp_path / "jtop.sock"
+    there.touch()
+    c = JetsonCollector(service_socket=str(there))
+    assert c.available() == (False, "jtop service is not active (sudo jtop --install-service)")
+    assert len(made) == 1
 
 
 class JC:
