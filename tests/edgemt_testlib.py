@@ -81,7 +81,8 @@ ZYGOTE_RUNS = False
 _zygote = None
 
 
-def _the_zygote():
+def the_zygote():
+    """This process's zygote (tests/edgemt_zygote.py), started on first use."""
     global _zygote
     if _zygote is None:
         from edgemt_zygote import Zygote
@@ -112,10 +113,10 @@ def run_edgemt(*args, timeout=300, check=None, **kw):
     """Runs the `edgemt` command (in the fast tier, a fork of the zygote with stdin
     /dev/null: see ZYGOTE_RUNS); returns CompletedProcess with text output."""
     env = kw.get("env") or os.environ
-    if ZYGOTE_RUNS and set(kw) <= {"cwd", "env"} and _python_vars(env) == _python_vars(_the_zygote().env):
+    if ZYGOTE_RUNS and set(kw) <= {"cwd", "env"} and _python_vars(env) == _python_vars(the_zygote().env):
         # (an interpreter's PYTHON* variables, e.g. a PYTHONPATH with a fake module, act at
         # its start: a command given other ones is started as `edgemt`)
-        code, out, err = _the_zygote().run(list(args), env, timeout=timeout, cwd=kw.get("cwd"))
+        code, out, err = the_zygote().run(list(args), env, timeout=timeout, cwd=kw.get("cwd"))
         proc = subprocess.CompletedProcess([EDGEMT, *args], code, _text(out), _text(err))
     else:
         proc = subprocess.run([EDGEMT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -16,8 +16,8 @@ import time
 import pytest
 
 from bad_input_cases import CASES, SETUPS, T, case_id
+import edgemt_testlib
 from edgemt_testlib import EDGEMT, require_env
-from edgemt_zygote import Zygote
 from storage.store import Store
 
 
@@ -108,10 +108,10 @@ def _wait_check_child(pid, timeout=120):
     raise AssertionError("no check child appeared")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def zygote():
-    with Zygote() as z:
-        yield z
+    """The test worker's zygote, the one run_edgemt forks its commands from (edgemt_testlib)."""
+    return edgemt_testlib.the_zygote()
 
 
 def _run_forked(zygote, argv, env):
