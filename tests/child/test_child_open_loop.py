@@ -8,7 +8,6 @@ import threading
 import time
 
 import pytest
-from scipy import stats
 
 from child_harness import CHILD_DIR
 
@@ -44,6 +43,10 @@ def _record_starts(monkeypatch):
 
 
 def test_poisson_inter_arrival_times_are_exponential_at_the_rate():
+    # imported here, not with the module: scipy.stats is ~1 s of CPU, and every test worker
+    # imports every test module
+    from scipy import stats
+
     rate = 40.0
     s = arrivals.Schedule(0.0, rate, "poisson", seed=7)
     times = [s.pop() for _ in range(5001)]
