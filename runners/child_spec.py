@@ -30,7 +30,7 @@ def child_spec(spec: TenantSpec, *, batch: int, models_dir: str, stream: int = 0
     # open loop (runners/child/arrivals.py); rate None: closed loop
     out.update(rate=spec.rate, arrival=spec.arrival, trace=spec.trace, queue=spec.queue,
                seed=(spec.seed or 0) + stream if spec.open_loop else None,
-               slo_s=None if spec.slo_ms is None else spec.slo_ms / 1000.0)
+               slo_s=None if spec.slo_ms is None else spec.slo_ms / 1000.0, rt=spec.rt)
     out.update(run)
     assert set(out) <= set(wire.SPEC_KEYS), sorted(set(out) - set(wire.SPEC_KEYS))
     return out

@@ -39,6 +39,7 @@ def figures(spec, tot: dict, seconds) -> dict:
     started = tot["started"]
     out = {
         "rate": spec.rate, "arrival": spec.arrival, "queue_bound": spec.queue or arrivals.DEFAULT_QUEUE,
+        "rt": bool(getattr(spec, "rt", None)),  # waited for its slots at real-time priority
         "scheduled": tot["scheduled"], "started": started, "completed": tot["completed"],
         "dropped": tot["dropped"], "queue": tot["queue"],
         "offered_qps": None if not seconds else round(tot["scheduled"] / seconds, 3),

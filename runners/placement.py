@@ -5,12 +5,13 @@ resource must be one it sees: ``cuda:N`` from the probe's device list, EdgeTPUs 
 enumerator passed in (the CLI passes ``collectors.edgetpu.enumerate_edgetpus``), so the
 controller never imports a framework or pycoral.
 """
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from runners import environments, probe
 from runners.child_spec import child_spec
-from runners.child import wire
+from runners.child import slot_wait, wire
 from runners.errors import BadInput, Interrupted
 from runners.exit_reasons import exit_reason
 from runners.spec import TenantSpec
@@ -27,8 +28,13 @@ CORAL_HINT = ("install Coral's runtime (libedgetpu1-std from Coral's package sou
 
 class PlacementChecker:
     check_timeout_s = 300.0  # loading a user's model file and running it once
-    def __init__(self, cfg: dict = None, edgetpu_lister=None, prober=probe.probe, progress=None):
+    def __init__(self, cfg: dict = None, edgetpu_lister=None, prober=probe.probe, progress=None,
+                 realtime_refusal=slot_wait.realtime_refusal):
         self.cfg = cfg
+        # why this process may not wait at real-time priority (rt=on), or None; the runner
+        # children are this user's too, so the answer here is theirs
+        self.realtime_refusal = realtime_refusal
+        self.realtime_checked = False
         self.edgetpu_lister = edgetpu_lister or (lambda: [])
         self.prober = prober
         # progress(text, elapsed_s), called about twice a second during a long wait (tui/waiting.py)
@@ -55,10 +61,22 @@ class PlacementChecker:
         """Raises BadInput if the spec's environment or resource is missing; a placement
         that passed once is not checked again (a device lost since then fails its tenant
         when the child loads the model, with the child's reason)."""
+        if spec.rt and not self.realtime_checked:
+            self._check_realtime(spec)
         if spec.placement in self.checked:
             return
         self._check(spec)
         self.checked.add(spec.placement)
+
+    def _check_realtime(self, spec: TenantSpec) -> None:
+        answer = []
+        # tried in a thread of its own: the policy is per thread, and this one's stays as it is
+        t = threading.Thread(target=lambda: answer.append(self.realtime_refusal()), name="rt-check")
+        t.start()
+        t.join()
+        if answer[0] is not None:
+            raise BadInput(f"rt=on in SPEC {str(spec)!r}: {answer[0]}; or leave rt=on out")
+        self.realtime_checked = True
 
     def _check(self, spec: TenantSpec) -> None:
         hello = self.hello(spec.framework)
@@ -144,6 +162,9 @@ class PlacementChecker:
     def check_all(self, specs) -> None:
         """Checks several specs, probing each framework once (in parallel)."""
         frameworks = sorted({s.framework for s in specs})
+        for s in specs:  # asked of the OS at once, before any environment starts
+            if s.rt and not self.realtime_checked:
+                self._check_realtime(s)
         for fw in frameworks:  # missing environments first: cheap, and the clearest message
             self.python_for(fw)
         start = time.monotonic()

@@ -15,7 +15,7 @@ from runners.catalog import CATALOG, FRAMEWORKS, model_names
 from runners.errors import BadInput
 
 KEYS = ("model", "framework", "resource", "batch", "count", "isolation", "threads", "file", "size", "autotune",
-        "precision", "procs", "rate", "arrival", "seed", "queue", "slo")
+        "precision", "procs", "rate", "arrival", "seed", "queue", "slo", "rt")
 # open loop (runners/child/arrivals.py): queries a second, and the queries that may wait
 RATE = (0.001, 100000.0)
 QUEUE = (1, 100000)
@@ -76,6 +76,7 @@ class TenantSpec:
     queue: int = None  # queries that may wait (None: arrivals.DEFAULT_QUEUE); more are dropped
     slo_ms: float = None  # latency bound of a query, from its scheduled arrival
     slo_pct: float = None  # the percentile that must be within slo_ms (99 unless slo=pN:MS)
+    rt: bool = None  # True: waits for its slots at real-time priority (runners/child/slot_wait.py)
 
     @property
     def open_loop(self) -> bool:
@@ -120,7 +121,17 @@ class TenantSpec:
         if self.slo_ms is not None:
             parts.append(f"slo={self.slo_ms:.10g}" if self.slo_pct == 99
                          else f"slo=p{self.slo_pct:.10g}:{self.slo_ms:.10g}")
+        if self.rt:
+            parts.append("rt=on")
         return ",".join(parts)
+
+
+def _flag(key: str, raw: str, spec: str) -> bool:
+    """A SPEC's on/off value."""
+    flag = raw.lower()
+    if flag not in ("0", "1", "true", "false", "on", "off"):
+        raise BadInput(f"SPEC {spec!r}: {key}={raw!r}; accepted: 0, 1, true, false, on, off")
+    return flag in ("1", "true", "on")
 
 
 def _whole(key: str, raw: str, spec: str, lo: int, hi: int, why: str = "") -> int:
@@ -174,7 +185,7 @@ def _open_loop(values: dict, spec: str) -> dict:
         out["arrival"] = "constant"
     if "arrival" in out and "rate" not in out:
         raise BadInput(f"SPEC {spec!r}: arrival={arrival} needs rate= (queries a second), e.g. rate=15")
-    for key in ("seed", "queue", "slo"):
+    for key in ("seed", "queue", "slo", "rt"):
         if key in values and "arrival" not in out:
             raise BadInput(f"SPEC {spec!r}: {key}= is for open-loop tenants; give rate= (queries a second) too")
     if "seed" in values:
@@ -185,10 +196,13 @@ def _open_loop(values: dict, spec: str) -> dict:
         out["queue"] = _whole("queue", values["queue"], spec, *QUEUE)
     if "slo" in values:
         out["slo_pct"], out["slo_ms"] = parse_slo(values["slo"], f"SPEC {spec!r}: slo={values['slo']!r}", "slo")
+    if "rt" in values:
+        # off is the default: kept out of the spec, so a SPEC reads the same with or without it
+        out["rt"] = _flag("rt", values["rt"], spec) or None
     return out
 
 
-OPEN_LOOP_FIELDS = ("rate", "arrival", "trace", "seed", "queue", "slo_ms", "slo_pct")
+OPEN_LOOP_FIELDS = ("rate", "arrival", "trace", "seed", "queue", "slo_ms", "slo_pct", "rt")
 
 
 def with_rate(spec: TenantSpec, rate, slo=None) -> TenantSpec:
@@ -197,7 +211,7 @@ def with_rate(spec: TenantSpec, rate, slo=None) -> TenantSpec:
     None or 0: closed loop, which has no SLO, seed or queue. ``slo``: ``MS`` or ``pN:MS``,
     "" for none, None to keep the spec's. The arrival stays the spec's (constant or
     poisson; a trace's times cannot take another rate, so it becomes constant) and so do
-    its seed and queue."""
+    its seed, queue and rt."""
     rate = "" if rate is None else (f"{rate:.10g}" if isinstance(rate, (int, float)) else str(rate).strip())
     try:
         closed = rate == "" or float(rate) == 0
@@ -216,6 +230,8 @@ def with_rate(spec: TenantSpec, rate, slo=None) -> TenantSpec:
             values["seed"] = str(spec.seed)
         if spec.queue is not None:
             values["queue"] = str(spec.queue)
+        if spec.rt:
+            values["rt"] = "on"
     if slo:
         values["slo"] = slo
     text = ",".join(f"{k}={v}" for k, v in values.items()) or "rate="
@@ -370,10 +386,7 @@ def parse_spec(text: str) -> TenantSpec:
     if "autotune" in values:
         if framework != "mxnet":
             raise BadInput(f"SPEC {spec!r}: autotune= is an mxnet option (MXNET_CUDNN_AUTOTUNE_DEFAULT)")
-        flag = values["autotune"].lower()
-        if flag not in ("0", "1", "true", "false", "on", "off"):
-            raise BadInput(f"SPEC {spec!r}: autotune={values['autotune']!r}; accepted: 0, 1, true, false, on, off")
-        autotune = flag in ("1", "true", "on")
+        autotune = _flag("autotune", values["autotune"], spec)
     precision = values.get("precision")
     if precision is not None:
         if framework != "onnxruntime":

@@ -16,7 +16,7 @@ from pathlib import Path
 from runners import paths
 from storage import aggregate
 from storage.aggregate import Window
-from runners.child import latency
+from runners.child import latency, wire
 from runners.child_spec import child_spec
 from runners.errors import BadInput
 from runners.exit_reasons import exit_reason
@@ -273,7 +273,7 @@ class Supervisor:
             t.spec = spec
             self.store.update_tenant(t.id, spec=json.dumps(spec.to_dict()))
             cs = self.child_spec(spec, t.batch, stream=i)
-            t.runner.send(dict({k: cs[k] for k in ("rate", "arrival", "seed", "queue", "slo_s", "trace")},
+            t.runner.send(dict({k: cs[k] for k in wire.OPEN_LOOP_KEYS},
                                cmd="set_rate", tenant=t.id))
             self._heard(t, "its rate changed")
             self._notify("tenant", t)

@@ -228,7 +228,7 @@ CASES = [
     C("spec", RUN + ["mobilenet_v2,,count=1"], 2,
       "edgemt: SPEC 'mobilenet_v2,,count=1' has an empty item; items are key=value pairs joined by commas"),
     C("spec", RUN + ["mobilenet_v2,speed=9"], 2, "edgemt: SPEC ...: unknown key 'speed'; accepted keys: model, framework, ..."),
-    # open loop: rate=, arrival=, seed=, queue=, slo=
+    # open loop: rate=, arrival=, seed=, queue=, slo=, rt=
     C("spec", RUN + ["mobilenet_v2,rate=0"], 2,
       "edgemt: SPEC ...: rate='0' is out of range; rate takes queries a second, a number from 0.001 to 100000"),
     C("spec", RUN + ["mobilenet_v2,rate=fast"], 2, "edgemt: SPEC ...: rate='fast' is not a number; ..."),
@@ -255,6 +255,10 @@ CASES = [
       "edgemt: SPEC ...: slo='0': '0' is out of range; slo takes milliseconds, a number from 0.001 to 3600000"),
     C("spec", RUN + ["mobilenet_v2,rate=5,slo=p100:50"], 2,
       "edgemt: SPEC ...: slo='p100:50': percentile p100 is out of range; ..."),
+    C("spec", RUN + ["mobilenet_v2,rt=on"], 2,
+      "edgemt: SPEC ...: rt= is for open-loop tenants; give rate= (queries a second) too"),
+    C("spec", RUN + ["mobilenet_v2,rate=5,rt=always"], 2,
+      "edgemt: SPEC ...: rt='always'; accepted: 0, 1, true, false, on, off"),
     C("spec", RUN + ["mobilenet_v2,batch"], 2, "edgemt: SPEC ...: 'batch' is not key=value; ..."),
     C("spec", RUN + ["=3"], 2, "edgemt: SPEC '=3': unknown key ''; ..."),
     C("spec", RUN + [""], 2, "edgemt: empty SPEC; expected e.g. mobilenet_v2,framework=torch,..."),

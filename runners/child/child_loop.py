@@ -30,6 +30,8 @@ import time
 
 import arrivals
 import latency
+import slot_wait
+import wire
 from child_io import TenantFailure, failure_reason
 
 DEFAULT_WINDOW_S = 1.0
@@ -112,6 +114,7 @@ class Tenant(object):
         self.arrival = spec.get("arrival") or "constant"
         self.queue_bound = int(spec.get("queue") or arrivals.DEFAULT_QUEUE)
         self.slo_s = spec.get("slo_s")  # a query within this latency counts as ``within``
+        self.rt = bool(spec.get("rt"))  # waits for its slots at real-time priority (slot_wait.py)
         self.trace = None  # the trace's inter-arrival times, read at load
         self.queue = None  # arrivals.Queue while the schedule runs (under child.lock); None: restart it
         # guarded by child.lock
@@ -179,8 +182,9 @@ class Tenant(object):
             self.arrival = fields.get("arrival") or "constant"
             self.queue_bound = int(fields.get("queue") or arrivals.DEFAULT_QUEUE)
             self.slo_s = fields.get("slo_s")
+            self.rt = bool(fields.get("rt"))
             self.trace = trace
-            for key in ("rate", "arrival", "seed", "queue", "slo_s", "trace"):
+            for key in wire.OPEN_LOOP_KEYS:
                 self.spec[key] = fields.get(key)
 
     def stop(self):
@@ -496,6 +500,13 @@ class Tenant(object):
 
         The schedule starts when the loop does (and again after a pause or a batch change),
         its first query at once; a query that arrives while one runs waits in the queue."""
+        waiter = slot_wait.SlotWaiter(self.rt)
+        try:
+            return self._run_open(devs, waiter)
+        finally:
+            waiter.normal()
+
+    def _run_open(self, devs, waiter):
         i = 0
         lock = self.child.lock
         while True:
@@ -509,6 +520,7 @@ class Tenant(object):
             if want is not None:
                 with lock:
                     self.want_batch = None
+                waiter.normal()
                 devs = self._configure(want)
                 with lock:
                     self.queue = None
@@ -530,11 +542,9 @@ class Tenant(object):
                 due = self.queue.next_time()
             if scheduled is None:
                 # idle until the next arrival (a command sets wake: look at it at once)
-                delay = due - time.monotonic()
-                if delay > 0:
-                    self.wake.wait(min(delay, 0.5))
-                    self.wake.clear()
+                waiter.wait(self.wake, due)
                 continue
+            waiter.normal()  # a batch runs at the thread's own priority, whatever it waited at
             t0, t1 = self._step(devs[i % len(devs)])
             i += 1
             if self.child.after_batch is not None:
@@ -705,7 +715,7 @@ class Child(object):
             if rate is not None and (not isinstance(rate, (int, float)) or rate <= 0):
                 self.emit("log", message="set_rate: rate must be a number > 0 or null, got %r" % (rate,))
                 return True
-            t.set_rate(dict((k, cmd.get(k)) for k in ("rate", "arrival", "seed", "queue", "slo_s", "trace")))
+            t.set_rate(dict((k, cmd.get(k)) for k in wire.OPEN_LOOP_KEYS))
         return True
 
     def shutdown(self, wait_s=5.0, announce=True):

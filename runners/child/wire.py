@@ -6,7 +6,7 @@ Commands go to the child's stdin, one JSON object a line, each with ``"cmd"``:
   (the spec keys are listed in ``SPEC_KEYS``). A thread-isolation child takes any number.
 - ``{"cmd": "set_batch", "tenant": ID, "batch": N}``
 - ``{"cmd": "set_rate", "tenant": ID, "rate": R or null, "arrival": A, "seed": S, "queue": Q,
-  "slo_s": SLO, "trace": PATH}``: run open-loop at R queries a second (the spec keys of the
+  "slo_s": SLO, "trace": PATH, "rt": RT}``: run open-loop at R queries a second (the spec keys of the
   same names), or closed-loop with ``"rate": null``; the schedule starts again
 - ``{"cmd": "pause", "tenant": ID}`` / ``{"cmd": "resume", "tenant": ID}``
 - ``{"cmd": "stop", "tenant": ID}``; ``{"cmd": "stop"}`` stops every tenant and exits.
@@ -73,7 +73,11 @@ SPEC_KEYS = (
     "seed",  # int: the poisson generator's seed
     "queue",  # int: queries that may wait; more are dropped
     "slo_s",  # float or None: a query completed within this latency counts as ``within``
+    "rt",  # bool: wait for each slot at real-time priority (slot_wait.py), or None
 )
+
+# the open-loop keys of a tenant, which set_rate changes together
+OPEN_LOOP_KEYS = ("rate", "arrival", "seed", "queue", "slo_s", "trace", "rt")
 
 
 def encode(obj):

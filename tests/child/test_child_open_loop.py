@@ -2,6 +2,7 @@
 process with the oracle's backends (batches of a known time): the arrival processes, the
 schedule without a start-up burst, and a saturated tenant whose queue and latency grow and
 whose drops are counted. No framework needed; no assertion on how fast this machine is."""
+import os
 import statistics
 import sys
 import threading
@@ -15,6 +16,7 @@ sys.path.insert(0, str(CHILD_DIR))
 import arrivals  # noqa: E402
 import child_loop  # noqa: E402
 import latency  # noqa: E402
+import slot_wait  # noqa: E402
 from oracle.oracle_child import OracleBackends  # noqa: E402
 from test_child_loop import Events, _stop  # noqa: E402
 
@@ -213,3 +215,66 @@ def test_set_rate_switches_closed_to_open_loop_and_back(monkeypatch):
     assert late and all("scheduled" not in w for w in late)  # closed loop again
     assert sum(w["batches"] for w in late) > 0
     assert len([w for w in events.of("window", 1) if "scheduled" in w]) >= n_open
+
+
+def _record_policies(monkeypatch):
+    """The scheduling policy of the tenant thread as each query starts (taken off its queue)
+    and as each batch runs."""
+    seen = {"start": [], "batch": []}
+    started, step = child_loop.Tenant._started, child_loop.Tenant._step
+
+    def at_start(tenant, now, scheduled):
+        seen["start"].append(os.sched_getscheduler(0))
+        started(tenant, now, scheduled)
+
+    def at_batch(tenant, x):
+        seen["batch"].append(os.sched_getscheduler(0))
+        return step(tenant, x)
+
+    monkeypatch.setattr(child_loop.Tenant, "_started", at_start)
+    monkeypatch.setattr(child_loop.Tenant, "_step", at_batch)
+    return seen
+
+
+def test_rt_tenant_waits_at_realtime_priority_and_runs_its_batches_at_its_own(monkeypatch):
+    """rt=on (slot_wait.py): the tenant thread is SCHED_FIFO when each query starts (it waited
+    for the slot at real-time priority) and SCHED_OTHER whenever a batch runs, warm-up and
+    closed loop included; a tenant without rt never leaves SCHED_OTHER."""
+    refusal = slot_wait.realtime_refusal()
+    assert refusal is None, "this test needs real-time priority (CAP_SYS_NICE, as root here): " + refusal
+    seen = _record_policies(monkeypatch)
+    child, events = _child({"*": {"batch_s": 0.02, "from_start": True}})
+    _start(child, 1, 0.1, rate=20.0, arrival="constant", rt=True)
+    events.wait(lambda: len(seen["start"]) >= 8)
+    assert set(seen["start"]) == {os.SCHED_FIFO}
+    assert set(seen["batch"]) == {os.SCHED_OTHER}
+    # back to closed loop: its batches at the thread's own policy, none raised
+    n = len(seen["batch"])
+    child.handle({"cmd": "set_rate", "tenant": 1, "rate": None})
+    events.wait(lambda: len(seen["batch"]) >= n + 20)
+    assert set(seen["batch"]) == {os.SCHED_OTHER}
+    # and open loop again without rt (set_rate carries it): never raised
+    n = len(seen["start"])
+    child.handle({"cmd": "set_rate", "tenant": 1, "rate": 20.0, "arrival": "constant", "seed": None,
+                  "queue": None, "slo_s": None, "trace": None, "rt": None})
+    events.wait(lambda: len(seen["start"]) >= n + 5)
+    _stop(child, events, [1])
+    assert set(seen["start"][n:]) == {os.SCHED_OTHER}
+    assert set(seen["batch"]) == {os.SCHED_OTHER}
+    assert not events.of("failed", 1)
+
+
+def test_rt_tenant_fails_with_the_reason_when_the_os_refuses(monkeypatch):
+    """Permission lost after the controller's check (placement.py asks first): the tenant
+    fails with the OS's refusal, it does not run on at normal priority unannounced."""
+    def refuse(*args):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(slot_wait.os, "sched_setscheduler", refuse)
+    child, events = _child({"*": {"batch_s": 0.02, "from_start": True}})
+    _start(child, 1, 0.1, rate=20.0, arrival="constant", rt=True)
+    events.wait(lambda: events.of("failed", 1))
+    reason = events.of("failed", 1)[0]["reason"]
+    assert "rt=on: the OS refused real-time priority (Operation not permitted)" in reason
+    assert "CAP_SYS_NICE" in reason
+    child.exiting = True

@@ -135,3 +135,22 @@ def test_open_loop_keys(tmp_path):
     assert parse_spec(str(s)) == s
     closed = parse_spec("mobilenet_v2")
     assert not closed.open_loop and closed.rate is None
+
+
+def test_rt_key_is_open_loop_and_kept_by_a_rate_change():
+    from runners.child_spec import child_spec
+    from runners.spec import with_rate
+
+    s = parse_spec("mobilenet_v2,rate=15,rt=on")
+    assert s.rt is True and str(s).endswith(",rt=on")
+    assert parse_spec(str(s)) == s
+    assert parse_spec("mobilenet_v2,rate=15,rt=off").rt is None  # off: the default, not kept
+    assert parse_spec("mobilenet_v2,rate=15,rt=1") == s
+    assert child_spec(s, batch=1, models_dir="m")["rt"] is True
+    assert with_rate(s, 30).rt is True  # the UI's r keeps it
+    assert with_rate(s, 0).rt is None  # closed loop has no slots to wait for
+    assert with_rate(parse_spec("mobilenet_v2"), 5).rt is None
+    with pytest.raises(BadInput, match="rt= is for open-loop tenants; give rate="):
+        parse_spec("mobilenet_v2,rt=on")
+    with pytest.raises(BadInput, match="rt='soon'; accepted: 0, 1, true, false, on, off"):
+        parse_spec("mobilenet_v2,rate=1,rt=soon")
