@@ -113,7 +113,8 @@ class TenantSpec:
         if self.arrival == "trace":
             parts.append(f"arrival=trace:{self.trace}")
         elif self.arrival:
-            parts += [f"rate={self.rate:.10g}", f"arrival={self.arrival}"]
+            # (a search's SPEC may have an arrival whose rate the search sets: parse_spec)
+            parts += ([] if self.rate is None else [f"rate={self.rate:.10g}"]) + [f"arrival={self.arrival}"]
         if self.seed is not None:
             parts.append(f"seed={self.seed}")
         if self.queue is not None:
@@ -156,8 +157,9 @@ def _positive(key: str, raw: str, spec: str, lo: float, hi: float, what: str) ->
     return value
 
 
-def _open_loop(values: dict, spec: str) -> dict:
-    """The open-loop fields of a SPEC (rate, arrival, trace, seed, queue, slo_ms, slo_pct), checked."""
+def _open_loop(values: dict, spec: str, rate_set_later: bool = False) -> dict:
+    """The open-loop fields of a SPEC (rate, arrival, trace, seed, queue, slo_ms, slo_pct, rt),
+    checked; ``rate_set_later``: see parse_spec."""
     out = {}
     arrival = values.get("arrival")
     if "rate" in values:
@@ -183,14 +185,15 @@ def _open_loop(values: dict, spec: str) -> dict:
             raise BadInput(f"SPEC {spec!r}: arrival={arrival!r}; accepted: {ARRIVAL_FORMS}")
     elif "rate" in values:
         out["arrival"] = "constant"
-    if "arrival" in out and "rate" not in out:
+    if "arrival" in out and "rate" not in out and not rate_set_later:
         raise BadInput(f"SPEC {spec!r}: arrival={arrival} needs rate= (queries a second), e.g. rate=15")
     for key in ("seed", "queue", "slo", "rt"):
-        if key in values and "arrival" not in out:
+        if key in values and "arrival" not in out and not rate_set_later:
             raise BadInput(f"SPEC {spec!r}: {key}= is for open-loop tenants; give rate= (queries a second) too")
     if "seed" in values:
-        if out["arrival"] != "poisson":
-            raise BadInput(f"SPEC {spec!r}: seed= seeds arrival=poisson; arrival={out['arrival']} has no randomness")
+        arrival = out.get("arrival") or "constant"
+        if arrival != "poisson":
+            raise BadInput(f"SPEC {spec!r}: seed= seeds arrival=poisson; arrival={arrival} has no randomness")
         out["seed"] = _whole("seed", values["seed"], spec, *SEED)
     if "queue" in values:
         out["queue"] = _whole("queue", values["queue"], spec, *QUEUE)
@@ -299,8 +302,10 @@ def check_total(specs) -> None:
         raise BadInput(f"{len(specs)} SPECs start {tenants} tenants together, over the limit of {MAX_COUNT['thread']}")
 
 
-def parse_spec(text: str) -> TenantSpec:
-    """Parses and checks one SPEC string (resource existence is checked later, by probes)."""
+def parse_spec(text: str, rate_set_later: bool = False) -> TenantSpec:
+    """Parses and checks one SPEC string (resource existence is checked later, by probes).
+    ``rate_set_later``: the SPEC of a search that sets the rate itself (``edgemt capacity``),
+    whose arrival=, seed=, queue= and rt= need no rate=."""
     spec = text if len(text) <= 120 else text[:100] + "..."  # the SPEC as messages quote it: one readable line
     if not text or not text.strip():
         raise BadInput("empty SPEC; expected e.g. mobilenet_v2,framework=torch,resource=cpu,batch=1,count=1")
@@ -405,4 +410,4 @@ def parse_spec(text: str) -> TenantSpec:
                            f"isolation=thread (isolation={isolation} runs one process a tenant)")
         procs = _whole("procs", values["procs"], spec, 1, MAX_PROCS)
     return TenantSpec(model, framework, resource, batch, count, isolation, threads, file, size, autotune, precision,
-                      procs, **_open_loop(values, spec))
+                      procs, **_open_loop(values, spec, rate_set_later))

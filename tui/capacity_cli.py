@@ -34,7 +34,7 @@ def check(args, spec_text):
 
     if not spec_text:
         raise BadInput("--tenant SPEC is required, e.g. --tenant mobilenet_v2,framework=tflite")
-    spec = parse_spec(spec_text)
+    spec = parse_spec(spec_text, rate_set_later=True)
     if spec.arrival == "trace" or spec.rate is not None:
         raise BadInput(f"--tenant {spec_text!r}: capacity sets the rate; leave rate= and arrival=trace: out of the "
                        "SPEC (arrival=poisson,seed=N is fine)")

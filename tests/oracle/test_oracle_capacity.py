@@ -48,3 +48,15 @@ def test_capacity_of_streams_prints_its_levels_and_answer(oracle_home):
            in text, r.stdout
     assert "ended by: reached --max" in text
     assert oracle_home.rows("SELECT COUNT(*) FROM tenants") == [(3,)]  # 1 stream, then 2 fresh ones
+
+
+def test_capacity_keeps_the_specs_own_arrival_seed_queue_and_rt(oracle_home):
+    # the search sets rate= and slo=; the SPEC's other open-loop keys are the tenant's own
+    # (was: "arrival=poisson needs rate=", although capacity asks for them without one)
+    oracle_home.model("*", batch_s=0.05, from_start=True)
+    r = run_edgemt("capacity", "--tenant", "mobilenet_v2,isolation=thread,arrival=poisson,seed=3,queue=4,rt=on",
+                   "--slo", "600", "--fps", "2", "--max", "1", "--duration", "1", "--window", "0.5", check=0)
+    assert "(poisson arrivals)" in " ".join(r.stdout.split()), r.stdout
+    (spec,) = oracle_home.rows("SELECT spec FROM tenants")
+    spec = json.loads(spec[0])
+    assert (spec["rate"], spec["arrival"], spec["seed"], spec["queue"], spec["rt"]) == (2.0, "poisson", 3, 4, True)

@@ -154,3 +154,15 @@ def test_rt_key_is_open_loop_and_kept_by_a_rate_change():
         parse_spec("mobilenet_v2,rt=on")
     with pytest.raises(BadInput, match="rt='soon'; accepted: 0, 1, true, false, on, off"):
         parse_spec("mobilenet_v2,rate=1,rt=soon")
+
+
+def test_a_searchs_spec_has_open_loop_keys_without_a_rate():
+    # edgemt capacity sets the rate; the SPEC's arrival, seed, queue and rt are the tenant's
+    s = parse_spec("mobilenet_v2,arrival=poisson,seed=3,queue=4,rt=on", rate_set_later=True)
+    assert (s.rate, s.arrival, s.seed, s.queue, s.rt) == (None, "poisson", 3, 4, True)
+    assert str(s).endswith(",arrival=poisson,seed=3,queue=4,rt=on")
+    assert parse_spec("mobilenet_v2,queue=4", rate_set_later=True).arrival is None
+    with pytest.raises(BadInput, match="seed= seeds arrival=poisson; arrival=constant has no randomness"):
+        parse_spec("mobilenet_v2,seed=3", rate_set_later=True)
+    with pytest.raises(BadInput, match="arrival=poisson needs rate="):
+        parse_spec("mobilenet_v2,arrival=poisson")  # a run's SPEC does need one
