@@ -390,30 +390,27 @@ def _fleet_asked(conn, args, given) -> bool:
     return isinstance(params, dict) and isinstance(params.get("fleet"), dict)
 
 
+def _answer(args, data: dict, show) -> int:
+    """``data`` as JSON with --json, else drawn by ``show(data)``."""
+    if args.json:
+        print(json.dumps(data))
+    else:
+        show(data)
+    return ExitCode.OK
+
+
 def correlate_command(args) -> int:
     from storage.analysis import correlate, run_ids
+    from tui import report
 
     conn = _open_ro(args)
-    if _fleet_asked(conn, args, args.runs):
+    if _fleet_asked(conn, args, args.runs):  # one r per board and over all boards
         from runners.fleet.compare import correlations
 
-        data = correlations(conn, args.fleet)
-        if args.json:
-            print(json.dumps(data))
-        else:
-            from tui import report
-
-            report.print_board_correlations(data)
-        return ExitCode.OK
+        return _answer(args, correlations(conn, args.fleet), report.print_board_correlations)
     runs = run_ids(conn, args.runs)
-    rows = correlate(conn, runs)
-    if args.json:
-        print(json.dumps({"runs": runs, "rows": rows}))
-    else:
-        from tui import report
-
-        report.print_correlations(rows, runs)
-    return ExitCode.OK
+    return _answer(args, {"runs": runs, "rows": correlate(conn, runs)},
+                   lambda data: report.print_correlations(data["rows"], data["runs"]))
 
 
 def report_command(args) -> int:
@@ -427,12 +424,7 @@ def report_command(args) -> int:
                            "edgemt report RUN); the boards' table has --json")
         from runners.fleet.compare import boards
 
-        data = boards(conn, args.fleet)
-        if args.json:
-            print(json.dumps(data))
-        else:
-            report.print_boards(data)
-        return ExitCode.OK
+        return _answer(args, boards(conn, args.fleet), report.print_boards)  # one row per board
     (run,) = run_ids(conn, [args.run] if args.run is not None else None)
     if args.plot:
         report.check_plot_path(args.plot)
