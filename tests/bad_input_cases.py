@@ -172,7 +172,13 @@ CASES = [
     C("numbers", ["mlperf", "--scenario", "server", "--tenant", "mobilenet_v2,rate=5", "--latency-bound", "10",
                   "--target-qps", "10"], 2,
       "edgemt: --tenant 'mobilenet_v2,rate=5': the scenario sets the arrivals and the bound; leave rate=, "
-      "arrival= and slo= out of the SPEC"),
+      "arrival=, seed=, queue= and slo= out of the SPEC"),
+    C("numbers", ["mlperf", "--scenario", "server", "--tenant", "mobilenet_v2,arrival=poisson", "--latency-bound",
+                  "10", "--target-qps", "10"], 2,
+      "edgemt: --tenant 'mobilenet_v2,arrival=poisson': the scenario sets the arrivals and the bound; ..."),
+    C("numbers", ["mlperf", "--scenario", "offline", "--tenant", "mobilenet_v2,rt=on"], 2,
+      "edgemt: --tenant 'mobilenet_v2,rt=on': rt=on waits for scheduled arrivals, which only --scenario server "
+      "has; leave it out"),
     C("numbers", ["mlperf", "--scenario", "server", "--tenant", "mobilenet_v2", "--latency-bound", "0",
                   "--target-qps", "10"], 2,
       "edgemt mlperf: argument --latency-bound: ..."),

@@ -42,11 +42,14 @@ def check(args):
                        else f"--scenario is required: one of {', '.join(mlperf.SCENARIOS)}")
     if not args.tenant:
         raise BadInput("--tenant SPEC is required, e.g. --tenant mobilenet_v2,framework=tflite")
-    spec = parse_spec(args.tenant)
-    if spec.rate is not None or spec.slo_ms is not None:
+    spec = parse_spec(args.tenant, rate_set_later=True)  # rt= without a rate: server's arrivals are LoadGen's
+    if any(v is not None for v in (spec.rate, spec.arrival, spec.seed, spec.queue, spec.slo_ms)):
         raise BadInput(f"--tenant {args.tenant!r}: the scenario sets the arrivals and the bound; leave rate=, "
-                       "arrival= and slo= out of the SPEC")
+                       "arrival=, seed=, queue= and slo= out of the SPEC")
     server = args.scenario == mlperf.SERVER
+    if spec.rt and not server:
+        raise BadInput(f"--tenant {args.tenant!r}: rt=on waits for scheduled arrivals, which only --scenario server "
+                       "has; leave it out")
     if server and (args.latency_bound is None or args.target_qps is None):
         raise BadInput("--scenario server needs --latency-bound MS and --target-qps QPS")
     if not server and (args.latency_bound is not None or args.target_qps is not None or args.seed is not None):

@@ -95,8 +95,8 @@ async def test_offline_throughput(oracle_home):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("bound_ms, valid", [(1000, True), (5, False)])
-async def test_server_on_loadgens_schedule(oracle_home, bound_ms, valid):
+@pytest.mark.parametrize("bound_ms, valid, rt", [(1000, True, ",rt=on"), (5, False, "")])
+async def test_server_on_loadgens_schedule(oracle_home, bound_ms, valid, rt):
     # 10 ms queries at 50/s: the tenant keeps up, a query waits at most a little for the one
     # before it (a 1 s bound is far off, even on a loaded machine); every query takes 10 ms or more (5 ms: all over).
     oracle_home.model("*", batch_s=0.01, from_start=True)
@@ -105,10 +105,13 @@ async def test_server_on_loadgens_schedule(oracle_home, bound_ms, valid):
     session = Session(oracle_home.db, "mlperf", {}, config.load(), window_s=0.5, collectors=[])
     try:
         ctx = Context(session.supervisor, session.store, session.run_id, mlperf_scenario.EXPERIMENT)
-        out = await mlperf_scenario.run(ctx, parse_spec("mobilenet_v2"), mlperf.SERVER, target_qps=50.0,
-                                        seed=3, rules=rules)
+        spec = parse_spec("mobilenet_v2" + rt, rate_set_later=True)  # as edgemt mlperf parses it
+        out = await mlperf_scenario.run(ctx, spec, mlperf.SERVER, target_qps=50.0, seed=3, rules=rules)
     finally:
         await session.close()
+    # rt=on (waiting for LoadGen's arrivals at real-time priority) is the tenant's
+    (stored,) = oracle_home.rows("SELECT spec FROM tenants")
+    assert json.loads(stored[0])["rt"] is (True if rt else None)
     schedule, _ = mlperf.poisson_schedule_ns(50.0, 10.0, 500, seed=3)
     # every query of LoadGen's schedule, counted once: none before the first window
     assert out["queries"] == out["completed"] == len(schedule) and out["dropped"] == 0, json.dumps(out)
