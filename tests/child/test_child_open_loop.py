@@ -278,3 +278,23 @@ def test_rt_tenant_fails_with_the_reason_when_the_os_refuses(monkeypatch):
     assert "rt=on: the OS refused real-time priority (Operation not permitted)" in reason
     assert "CAP_SYS_NICE" in reason
     child.exiting = True
+
+
+def test_rt_waiting_spins_at_most_its_share_of_the_time():
+    """At 2,000 slots a second an rt tenant would spin all the time at real-time priority;
+    the waiter spins through at most SPIN_SHARE of the time (plus the spin under way) and
+    sleeps to the other slots."""
+    waiter = slot_wait.SlotWaiter(rt=True)
+    wake = threading.Event()
+    began = time.monotonic()
+    due = began
+    try:
+        for n in range(400):
+            due = began + n / 2000.0
+            waiter.wait(wake, due)
+    finally:
+        waiter.normal()
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER
+    elapsed = time.monotonic() - began
+    assert waiter.spun <= slot_wait.SPIN_SHARE * elapsed + slot_wait.SPIN_S
+    assert waiter.spun > 0  # and it does spin while within its share
