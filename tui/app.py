@@ -9,7 +9,6 @@ timer (2 Hz), so 32 tenants cost the UI what 1 does. Commands run as workers on 
 app's loop (the Supervisor is asyncio-native); the UI never waits on a runner.
 """
 import asyncio
-import dataclasses
 import gc
 import os
 import signal
@@ -18,22 +17,17 @@ from pathlib import Path
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 
 import themes
 from runners.errors import BadInput
 from tui import messages as msg
 from tui.app_state import RunState
+from tui.run_screen import RunScreen
 from tui.sources import live_info, source_for
-from tui.widgets.chart import ThroughputChart
-from tui.widgets.events import EventsLog
 from tui.widgets.experiment_bar import ExperimentBar
-from tui.widgets.header import RunHeader
-from tui.widgets.keybar import KeyBar, key_hints
 from tui.widgets.resources import ResourcesPanel
 from tui.widgets.tenants import TenantsTable
 
-COMPACT_W, COMPACT_H = 100, 30
 # A full (generation 2) garbage collection scans every object the collector tracks: with
 # 2,000 live tenants (~225,000 objects, 92,000 of them windows kept by the UI and the
 # supervisor) one held the UI's loop 118-157 ms, every ~4.5 s, and made the only keys
@@ -90,7 +84,6 @@ class EdgemtApp(App):
         self._cmd_lock = asyncio.Lock()
         self._experiment_stop = None  # set while an experiment started with s runs
         self._pending_status = "done"
-        self._shown = -1
         self._oversubscription_due = False
         # the mode (live, replay, follow, empty) as an object: it feeds the messages and
         # says which keys it offers (tui/sources.py)
@@ -98,32 +91,29 @@ class EdgemtApp(App):
         base = self.source.info()
         base.update(info or {})
         self.state = RunState(base)
+        self.run_screen = None  # the RunScreen, made when the app starts (get_default_screen)
         for t in themes.THEMES.values():
             self.register_theme(t)
         name = cfg.get("theme", themes.NAMES[0])
         self.theme = name if name in themes.THEMES else themes.NAMES[0]
 
-    # -- layout ----------------------------------------------------------------------------
+    # -- the screen and the run's start --------------------------------------------------------
+    def get_default_screen(self) -> RunScreen:
+        """The run screen (tui/run_screen.py) draws the state this app keeps, in its source's mode."""
+        self.run_screen = RunScreen(self.state, self.source)
+        return self.run_screen
+
     def compose(self) -> ComposeResult:
-        yield RunHeader(id="header")
-        with Horizontal(id="main"):
-            with Vertical(id="left"):
-                # following a fleet DB (tui/fleet_follow.py): a board column and board totals
-                yield TenantsTable(id="tenants", boards=self.source.boards)
-                yield ExperimentBar(id="experiment")
-                yield ThroughputChart(id="chart")
-            with Vertical(id="right"):
-                yield ResourcesPanel(id="resources")
-                yield EventsLog(id="events", max_lines=500)
-        yield KeyBar(id="keys")
+        # The run screen's panes, mounted on it as the app starts: they exist when on_mount
+        # starts the run (a screen's own compose comes later, in the screen's task, after
+        # the app's first messages; the first frames would be drawn otherwise).
+        yield from self.run_screen.panes()
 
     def on_mount(self) -> None:
         self._gc_threshold = gc.get_threshold()
         g0, g1, g2 = self._gc_threshold
         gc.set_threshold(g0, g1, max(g2, FULL_GC_AFTER))
-        self.query_one(TenantsTable).focus()
-        self.query_one(KeyBar).show_keys(key_hints(self.BINDINGS, self.source.mode, self._first_key_display))
-        self._apply_size()
+        self.run_screen.prepare()
         if self.session is not None:
             self._attach_session()
         elif self.session_factory is not None:
@@ -163,23 +153,13 @@ class EdgemtApp(App):
         elif pending_close:
             self.call_later(self.stop_run, self._pending_status)  # q or SIGTERM came first
 
+    def on_resize(self, event) -> None:
+        self.run_screen.apply_size()
+
     def _attach_session(self) -> None:
         self.source.attach(self, self.session)
         if self.envs is None:
             self._discover()
-
-    def _first_key_display(self, binding: Binding) -> str:
-        return self.get_key_display(dataclasses.replace(binding, key=binding.key.split(",")[0]))
-
-    def on_resize(self, event) -> None:
-        self._apply_size()
-
-    def _apply_size(self) -> None:
-        compact = self.size.width < COMPACT_W or self.size.height < COMPACT_H
-        self.screen.set_class(compact, "-compact")
-        self.set_class(compact, "-compact")
-        self.query_one(TenantsTable).set_compact(compact)
-        self._shown = -1
 
     # -- what the UI looks up about the host ------------------------------------------------
     @work(thread=True, exclusive=True, group="envs", exit_on_error=False)
@@ -231,7 +211,7 @@ class EdgemtApp(App):
             self._oversubscribed = text
             if over:
                 self.notify(over["advice"], title="oversubscribed", severity="warning", timeout=10)
-                self.query_one(EventsLog).add(self.state.t, "oversubscribed", None, {"threads": over["message"]})
+                self.run_screen.log_event(self.state.t, "oversubscribed", None, {"threads": over["message"]})
 
     def on_window_done(self, m: msg.WindowDone) -> None:
         self.state.on_window(m)
@@ -246,7 +226,7 @@ class EdgemtApp(App):
 
     def on_run_event(self, m: msg.RunEvent) -> None:
         self.state.on_event(m)
-        self.query_one(EventsLog).add(m.t, m.kind, m.tenant, m.detail)
+        self.run_screen.log_event(m.t, m.kind, m.tenant, m.detail)
 
     def on_sample_taken(self, m: msg.SampleTaken) -> None:
         self.state.on_sample(m)
@@ -269,13 +249,11 @@ class EdgemtApp(App):
     def on_command_done(self, m: msg.CommandDone) -> None:
         if not m.ok:
             self.notify(m.reason, title=f"{m.what} failed", severity="error", timeout=8)
-            self.query_one(EventsLog).add(self.state.t, "error", None, {"command": m.what, "reason": m.reason})
+            self.run_screen.log_event(self.state.t, "error", None, {"command": m.what, "reason": m.reason})
 
-    # -- drawing -----------------------------------------------------------------------------
+    # -- drawing: the run screen's, on this timer -----------------------------------------------
     def _on_timer(self) -> None:
-        compact = self.size.width < COMPACT_W or self.size.height < COMPACT_H
-        if compact != self.has_class("-compact"):
-            self._apply_size()  # a terminal resized before the first Resize reached us
+        self.run_screen.follow_size()
         if self.session is not None:
             self.state.on_clock(self.session.supervisor.now())
         if self._oversubscription_due:
@@ -284,17 +262,11 @@ class EdgemtApp(App):
         self.refresh_view()
 
     def request_view_refresh(self) -> None:
-        self._shown = -1
-        self.refresh_view()
+        self.run_screen.request_view_refresh()
 
     def refresh_view(self, force: bool = False) -> None:
-        if not force and self._shown == self.state.version:
-            return
-        self._shown = self.state.version
-        self.query_one(RunHeader).show(self.state, self.source.mode)
-        self.query_one(TenantsTable).show(self.state.groups(), self.state.boards)
-        self.query_one(ResourcesPanel).show(self.state)
-        self.query_one(ThroughputChart).show(self.state)
+        """Draws the state on the run screen if it changed (tui/run_screen.py)."""
+        self.run_screen.refresh_view(force)
 
     # -- commands ------------------------------------------------------------------------------
     def _selected(self):

@@ -2,13 +2,14 @@
 from textual.app import App
 
 from tui.app import EdgemtApp, make_app
+from tui.run_screen import first_key_display
 from tui.widgets.events import EventsLog
 from tui.widgets.keybar import KeyBar, key_hints
 
 
 def hints(mode):
     app = make_app({"theme": "edgemt-dark"}, save_theme=False)
-    return key_hints(EdgemtApp.BINDINGS, mode, app._first_key_display)
+    return key_hints(EdgemtApp.BINDINGS, mode, lambda binding: first_key_display(app, binding))
 
 
 def test_live_mode_offers_every_shown_key_with_its_symbol():
