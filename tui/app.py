@@ -3,20 +3,23 @@
 ``make_app`` builds the app around a live Session (the same Supervisor, sampler and Store
 the headless CLI uses), a recorded run (replay) or a run another controller is writing
 (follow): the mode is a source object (tui/sources.py) that feeds the app's messages and
-says which keys it offers. Supervisor callbacks, sampler snapshots and replayed rows reach
-the widgets only as ``tui.messages``; they update a ``RunState`` and the widgets redraw from it on a
-timer (2 Hz), so 32 tenants cost the UI what 1 does. Commands run as workers on the
-app's loop (the Supervisor is asyncio-native); the UI never waits on a runner.
+says which keys it offers. The panes, their layout, the keys and what they do are the run
+screen's (tui/run_screen.py, the app's default screen); the app keeps the run's state and
+lifecycle: the source, the Session (built in a thread after the first frame, closed on q
+or a signal), the signals the Session hands it, a lost terminal (tui/lost_terminal.py),
+the refresh timer and one supervisor command at a time (``run_command``). Supervisor
+callbacks, sampler snapshots and replayed rows reach the widgets only as
+``tui.messages``; they update a ``RunState`` and the run screen redraws from it on a timer
+(2 Hz), so 32 tenants cost the UI what 1 does. Commands run as workers on the app's loop
+(the Supervisor is asyncio-native); the UI never waits on a runner.
 """
 import asyncio
 import gc
 import os
 import signal
-from pathlib import Path
 
 from textual import work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 
 import themes
 from runners.errors import BadInput
@@ -24,9 +27,6 @@ from tui import messages as msg
 from tui.app_state import RunState
 from tui.run_screen import RunScreen
 from tui.sources import live_info, source_for
-from tui.widgets.experiment_bar import ExperimentBar
-from tui.widgets.resources import ResourcesPanel
-from tui.widgets.tenants import TenantsTable
 
 # A full (generation 2) garbage collection scans every object the collector tracks: with
 # 2,000 live tenants (~225,000 objects, 92,000 of them windows kept by the UI and the
@@ -42,26 +42,6 @@ class EdgemtApp(App):
     CSS_PATH = str(themes.TCSS)
     TITLE = "edgemt"
     ENABLE_COMMAND_PALETTE = False
-    BINDINGS = [
-        Binding("a", "add", "Add"),
-        Binding("plus,equals_sign", "step(1)", "+1"),
-        Binding("minus", "step(-1)", "-1"),
-        Binding("greater_than_sign,ctrl+up", "step_big(1)", ">step", show=False),
-        Binding("less_than_sign,ctrl+down", "step_big(-1)", "<step", show=False),
-        Binding("m", "move", "Move"),
-        Binding("b", "batch(0.5)", "b/2"),
-        Binding("B", "batch(2)", "b*2"),
-        Binding("p", "pause", "Pause"),
-        Binding("d", "remove", "Remove"),
-        Binding("e", "export", "Export"),
-        Binding("s", "experiment", "Experiment"),
-        Binding("r", "rate", "Rate", show=False),
-        Binding("n", "reasons", "n/a why", show=False),
-        Binding("t", "theme", "Theme"),
-        Binding("question_mark", "help", "Help"),
-        Binding("x", "stop_followed", "Stop run", show=False),
-        Binding("q", "quit", "Quit"),
-    ]
 
     def __init__(self, cfg: dict, session=None, *, session_factory=None, recording=None, follower=None,
                  info: dict = None,
@@ -81,8 +61,7 @@ class EdgemtApp(App):
         self.detached = False  # SIGHUP with --keep-running: the run goes on without the UI
         self.terminal_lost = False  # SIGHUP: output goes nowhere from then on (tui/lost_terminal.py)
         self.closing = False
-        self._cmd_lock = asyncio.Lock()
-        self._experiment_stop = None  # set while an experiment started with s runs
+        self._cmd_lock = asyncio.Lock()  # one command at a time; closing the run waits for it
         self._pending_status = "done"
         self._oversubscription_due = False
         # the mode (live, replay, follow, empty) as an object: it feeds the messages and
@@ -268,24 +247,7 @@ class EdgemtApp(App):
         """Draws the state on the run screen if it changed (tui/run_screen.py)."""
         self.run_screen.refresh_view(force)
 
-    # -- commands ------------------------------------------------------------------------------
-    def _selected(self):
-        gid = self.query_one(TenantsTable).selected_group
-        if gid is None:
-            self.notify("no group selected; press a to add one", severity="warning")
-        return gid
-
-    def _live(self, what: str) -> bool:
-        if not self.source.live:
-            self.notify(f"{what}: this is a {self.source.mode}; commands need a live run", severity="warning")
-            return False
-        if self.session is None:
-            self.notify(f"{what}: the run is still starting", severity="warning")
-            return False
-        if self.closing:
-            return False
-        return True
-
+    # -- what the run screen asks of the app (tui/run_screen.py RunHost) ------------------------
     def run_command(self, what: str, make_coro) -> None:
         """Runs a supervisor command as a worker, one at a time; the result comes back as a message."""
 
@@ -302,243 +264,10 @@ class EdgemtApp(App):
 
         self.run_worker(run(), group="commands", exit_on_error=False)
 
-    def action_experiment(self) -> None:
-        """s: start a sweep or the tuner on this run; s again while one runs stops it."""
-        if not self._live("experiment"):
-            return
-        if self._experiment_stop is not None:
-            self._experiment_stop.set()
-            self.notify("stopping the experiment; what it measured is kept", timeout=4)
-            return
-        from tui.screens.experiment import ExperimentScreen
-
-        gid = self._selected_quiet()
-        groups = self.session.supervisor.groups
-        spec_text = str(groups[gid].spec) if gid in groups else "mobilenet_v2"
-
-        def done(req):
-            if req is not None:
-                self._run_experiment(req)
-
-        self.push_screen(ExperimentScreen(spec_text), done)
-
-    def _run_experiment(self, req) -> None:
-        import asyncio
-
-        from runners.experiments.request import run_experiment
-        from tui.screens.experiment import summary_line
-
-        bar = self.query_one(ExperimentBar)
-        stop = asyncio.Event()
-        self._experiment_stop = stop
-        bar.start(f"{req.kind} {req.spec.model} on {req.spec.placement}", req.steps)
-
-        async def run():
-            try:
-                summary = await run_experiment(self.session, req, lambda text, adv: bar.step(text, adv), stop)
-            except BadInput as exc:
-                bar.finish(f"{req.kind}: {exc}")
-                self.post_message(msg.CommandDone("experiment", False, str(exc)))
-            except Exception as exc:  # reported, never a crash of the UI
-                bar.finish(f"{req.kind} failed: {type(exc).__name__}: {exc}")
-                self.post_message(msg.CommandDone("experiment", False, f"{type(exc).__name__}: {exc}"))
-            else:
-                bar.finish(summary_line(req.kind, summary))
-                self.post_message(msg.CommandDone("experiment", True))
-            finally:
-                self._experiment_stop = None
-
-        self.run_worker(run(), group="experiment", exit_on_error=False)
-
-    def _selected_quiet(self):
-        """The selected group's id without a warning when there is none."""
-        try:
-            return self.query_one(TenantsTable).selected_group
-        except Exception:
-            return None
-
-    def action_add(self) -> None:
-        if not self._live("add"):
-            return
-        from tui.screens.add_group import AddGroupScreen
-
-        def done(spec):
-            if spec is not None:
-                self.run_command("add", lambda: self.session.supervisor.add_group(spec))
-
-        self.push_screen(AddGroupScreen(self.envs or {}, self.session.checker, self.edgetpus or ()), done)
-
-    def action_step(self, delta: int) -> None:
-        if not self._live("step"):
-            return
-        gid = self._selected()
-        if gid is None:
-            return
-        sup = self.session.supervisor
-        group = sup.groups.get(gid)
-        if group is None:
-            self.notify(f"g{gid} was removed", severity="warning")
-            return
-        if delta < 0 and group.count + delta < 1:
-            self.notify(f"g{gid} has {group.count} tenant(s); d removes the group", severity="warning")
-            return
-        self.run_command("step", lambda: sup.step(gid, delta))
-
-    def action_step_big(self, sign: int) -> None:
-        step = int(self.cfg.get("step", 4))
-        if sign < 0 and self.session is not None:
-            gid = self.query_one(TenantsTable).selected_group
-            group = self.session.supervisor.groups.get(gid)
-            if group is not None:
-                step = min(step, group.count - 1)
-                if step < 1:
-                    self.notify(f"g{gid} has {group.count} tenant(s); d removes the group", severity="warning")
-                    return
-        self.action_step(sign * step)
-
-    def action_batch(self, factor: float) -> None:
-        if not self._live("batch"):
-            return
-        gid = self._selected()
-        if gid is None or gid not in self.session.supervisor.groups:
-            return
-        sup = self.session.supervisor
-        old = sup.groups[gid].spec.batch
-        new = max(1, min(4096, int(old * factor)))
-        if new == old:
-            self.notify(f"g{gid} batch is already {old}", severity="warning")
-            return
-        self.run_command("batch", lambda: sup.set_batch(gid, new))
-
-    def action_rate(self) -> None:
-        """r: the selected group's rate (open loop) and SLO, or back to closed loop."""
-        if not self._live("rate"):
-            return
-        gid = self._selected()
-        sup = self.session.supervisor
-        if gid is None or gid not in sup.groups:
-            return
-        from tui.screens.rate import RateScreen
-
-        def done(values):
-            if values is not None:
-                self.run_command("rate", lambda: sup.set_rate(gid, *values))
-
-        self.push_screen(RateScreen(sup.groups[gid].label, sup.groups[gid].spec), done)
-
-    def action_pause(self) -> None:
-        if not self._live("pause"):
-            return
-        gid = self._selected()
-        if gid is None or gid not in self.session.supervisor.groups:
-            return
-        sup = self.session.supervisor
-        if sup.groups[gid].paused:
-            self.run_command("resume", lambda: sup.resume(gid))
-        else:
-            self.run_command("pause", lambda: sup.pause(gid))
-
-    def action_remove(self) -> None:
-        if not self._live("remove"):
-            return
-        gid = self._selected()
-        if gid is None or gid not in self.session.supervisor.groups:
-            return
-        self.run_command("remove", lambda: self.session.supervisor.remove(gid))
-
-    def action_move(self) -> None:
-        if not self._live("move"):
-            return
-        gid = self._selected()
-        sup = self.session.supervisor
-        if gid is None or gid not in sup.groups:
-            return
-        from tui.screens.move import MoveScreen
-
-        g = sup.groups[gid]
-
-        def done(target):
-            if target is not None:
-                self.run_command("move", lambda: sup.move(gid, *target))
-
-        self.push_screen(MoveScreen(g.label, g.spec.model, g.spec.placement, self.envs or {}, self.session.checker,
-                                    self.edgetpus or ()), done)
-
-    def action_export(self) -> None:
-        from tui.screens.export import ExportScreen
-
-        run_id = self.state.info.get("run_id", "")
-        default = str(Path.cwd() / f"edgemt-run{run_id}.csv")
-
-        def done(path):
-            if path:
-                self._export(path)
-
-        self.push_screen(ExportScreen(default), done)
-
-    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
-    def _export(self, path: str) -> None:
-        """Writes the CSV from a read-only connection in a thread (the UI never waits on the DB)."""
-        from storage import schema
-        from storage.export import export_csv
-
-        db = self.state.info.get("db")
-        run_id = self.state.info.get("run_id")
-        try:
-            if self.session is not None:
-                self.session.store.flush()
-            conn = schema.connect(db, readonly=True)
-            try:
-                n = export_csv(conn, Path(path).expanduser(), run_id, "timeline")
-            finally:
-                conn.close()
-        except BadInput as exc:
-            self.post_message(msg.CommandDone("export", False, str(exc)))
-            return
-        except Exception as exc:
-            self.post_message(msg.CommandDone("export", False, f"{type(exc).__name__}: {exc}"))
-            return
-        t = self.state.t
-        detail = {"path": str(path), "rows": n}
-        if self.session is not None:
-            t = self.session.supervisor.now()
-            self.session.store.add_event(self.session.run_id, t, "exported", None, detail)
-        self.post_message(msg.RunEvent(t, "exported", None, detail))
-
-    def action_reasons(self) -> None:
-        panel = self.query_one(ResourcesPanel)
-        panel.show_reasons = not panel.show_reasons
-        self.request_view_refresh()
-
     def watch_theme(self, name: str) -> None:
         native = themes.ansi_color_for(name)
         if native is not None:  # a Textual without Theme.ansi (the last one for Python 3.8)
             self.ansi_color = native
-
-    def action_theme(self) -> None:
-        self.theme = themes.next_theme(self.theme)
-        self.request_view_refresh()
-        if self.save_theme:
-            from runners import config
-
-            try:
-                config.update(self.config_path, theme=self.theme)
-            except Exception as exc:
-                self.notify(f"theme not saved: {exc}", severity="warning")
-        self.notify(f"theme {self.theme}", timeout=2)
-
-    def action_stop_followed(self) -> None:
-        """x while following a run: ask its own controller to stop it cleanly."""
-        said = self.source.stop_followed()
-        if said is None:
-            self.notify("x stops a run you follow (edgemt --follow RUN); q quits this one", severity="warning")
-            return
-        self.notify(said, timeout=6)
-
-    def action_help(self) -> None:
-        from tui.screens.help import HelpScreen
-
-        self.push_screen(HelpScreen(int(self.cfg.get("step", 4))))
 
     async def action_quit(self) -> None:
         await self.stop_run("done")

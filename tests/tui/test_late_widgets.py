@@ -1,15 +1,15 @@
 """The key bar's hints per mode, and the events log mounted after the first frame."""
 from textual.app import App
 
-from tui.app import EdgemtApp, make_app
-from tui.run_screen import first_key_display
+from tui.app import make_app
+from tui.run_screen import RunScreen, first_key_display
 from tui.widgets.events import EventsLog
 from tui.widgets.keybar import KeyBar, key_hints
 
 
 def hints(mode):
     app = make_app({"theme": "edgemt-dark"}, save_theme=False)
-    return key_hints(EdgemtApp.BINDINGS, mode, lambda binding: first_key_display(app, binding))
+    return key_hints(RunScreen.BINDINGS, mode, lambda binding: first_key_display(app, binding))
 
 
 def test_live_mode_offers_every_shown_key_with_its_symbol():
