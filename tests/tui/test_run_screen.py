@@ -1,5 +1,5 @@
 """The run screen (tui/run_screen.py): the app's default screen, laid out for the terminal's
-size even while a form is on top of it."""
+size even while a form is on top of it, and asking the app only through public names."""
 from tui.app import make_app
 
 
@@ -21,3 +21,31 @@ async def test_a_resize_under_a_form_lays_out_the_run_screen():
         await pilot.pause(0.3)
         assert app.screen is app.screen_stack[0]
         assert not chart.display  # the 80x24 layout: no chart
+
+
+def test_the_screen_asks_the_app_only_through_public_names():
+    """The run screen asks the app through RunHost and Textual's App API, never a private
+    attribute of the app (``self.app._x``, ``self.host._x``, ``host._x``)."""
+    import ast
+    from pathlib import Path
+
+    import tui.run_screen
+
+    tree = ast.parse(Path(tui.run_screen.__file__).read_text())
+    private = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            base = node.value
+            if isinstance(base, ast.Name) and base.id in ("app", "host"):
+                private.append(f"{base.id}.{node.attr}")
+            elif (isinstance(base, ast.Attribute) and base.attr in ("app", "host")
+                  and isinstance(base.value, ast.Name) and base.value.id == "self"):
+                private.append(f"self.{base.attr}.{node.attr}")
+    assert private == []
+    # what it asks of the app is named in RunHost, and the app has each of those names
+    from tui.app import make_app
+    from tui.run_screen import RunHost
+
+    app = make_app({}, save_theme=False)
+    wanted = set(RunHost.__annotations__) | {"run_command", "stop_run"}
+    assert not [name for name in wanted if not hasattr(app, name)]
