@@ -9,6 +9,7 @@ the tier runs the same on a fresh clone with only the controller's venv. The mar
 here (``pytest_collection_modifyitems``), from what a test uses: the fixtures of
 FRAMEWORK_FIXTURES, or a call of ``require_env``/``ensure_tflite_model``/``ensure_onnx_models``/``run_in_env`` in its own
 code; ``@pytest.mark.frameworks`` marks one by hand."""
+import gc
 import inspect
 import os
 import tempfile
@@ -103,6 +104,15 @@ def pytest_collection_modifyitems(config, items):
         keep.sort(key=lambda item: 0 if item.get_closest_marker("slow") else
                   1 if "oracle_home" in getattr(item, "fixturenames", ()) else 2)
         items[:] = keep
+
+
+def pytest_collection_finish(session):
+    # What the imports and the collection made (pytest, Textual, edgemt, the test modules:
+    # most of a worker's heap, and none of it garbage) is left out of the collector's full
+    # passes from here on: each one went through all of it, in every test that allocates
+    # much (the Pilot tests) and five times at the end of every worker (pytest's
+    # unraisable-exception cleanup: 2-7 s of each worker's exit in make check at load 10).
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)
