@@ -72,9 +72,10 @@ test: $(STAMP) $(FLEET_STAMP) bytecode system-deps models
 # Pilot tests that replay recorded runs. Needs only the controller's venv: the tests marked
 # 'frameworks' and 'fleet' (a local Ray cluster, tests/fleet) are left to `make test`,
 # and the framework environments are hidden from the rest (tests/conftest.py). Its time is in docs/benchmarks.md.
-# Six workers on two cores: most of the oracle tests' time is waiting for windows (side by
-# side with -n 4, twice at load 10-33, -n 6 ended 10-20% sooner for 5-10 s more CPU:
-# docs/benchmarks.md). Tests are dealt out one at a time, the long ones first
+# Ten workers on two cores: most of the oracle tests' time is waiting for windows, so more
+# workers overlap more waits, each for ~1.5 s of CPU (its start and collection). At load
+# 7-10 from other jobs, the same tree: -n 6 131 s, -n 10 73-82 s, -n 14 76 s
+# (docs/benchmarks.md). Tests are dealt out one at a time, the long ones first
 # (tests/conftest.py): xdist's default hands each worker a block of consecutive tests,
 # and one worker got every long one (240 s where the others were done at 90 s).
 # --dist loadgroup deals one test (or one xdist_group) at a time, two queued per worker,
@@ -89,7 +90,7 @@ test: $(STAMP) $(FLEET_STAMP) bytecode system-deps models
 # (pytest-xdist issues 1323 and 1327; seen once here under load). A test that hangs
 # fails alone after 180 s (the longest take ~30 s on a loaded machine).
 check: $(STAMP) bytecode
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -ra --no-frameworks -m "not fleet" -n 6 --dist loadgroup \
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -ra --no-frameworks -m "not fleet" -n 10 --dist loadgroup \
 		--max-worker-restart 0 --timeout 180
 
 # The oldest releases a board's Python gets: on Python 3.8 (JetPack 5, Ubuntu 20.04) pip
