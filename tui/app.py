@@ -84,8 +84,8 @@ class EdgemtApp(App):
 
     def compose(self) -> ComposeResult:
         # The run screen's panes, mounted on it as the app starts: they exist when on_mount
-        # starts the run (a screen's own compose comes later, in the screen's task, after
-        # the app's first messages; the first frames would be drawn otherwise).
+        # starts the run. A screen's own compose comes later, in the screen's own task,
+        # after the app's first messages: the first frames would not be drawn as they are.
         yield from self.run_screen.panes()
 
     def on_mount(self) -> None:
@@ -133,6 +133,8 @@ class EdgemtApp(App):
             self.call_later(self.stop_run, self._pending_status)  # q or SIGTERM came first
 
     def on_resize(self, event) -> None:
+        # the app's Resize, not the screen's: the screen hears of the size only after the
+        # run's first frame, and applying it then would redraw that frame on the next tick
         self.run_screen.apply_size()
 
     def _attach_session(self) -> None:
@@ -239,9 +241,6 @@ class EdgemtApp(App):
             self._oversubscription_due = False
             self._say_oversubscription()
         self.refresh_view()
-
-    def request_view_refresh(self) -> None:
-        self.run_screen.request_view_refresh()
 
     def refresh_view(self, force: bool = False) -> None:
         """Draws the state on the run screen if it changed (tui/run_screen.py)."""
