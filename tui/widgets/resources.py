@@ -73,15 +73,25 @@ def resource_rows(metrics: dict) -> list:
 
 
 class ResourcesPanel(Static):
-    """Bars and sparklines of the latest resource snapshot."""
+    """Bars and sparklines of the latest resource snapshot, sized for the panel's width."""
 
     def __init__(self, **kw):
         super().__init__(**kw)
         self.show_reasons = False
         self._shown_text = None
         self._shown_lines = -1
+        self._state = None  # the state drawn last: drawn again when the width changes
+        self._shown_width = None  # the panel's width it was drawn for
+
+    def on_resize(self, event) -> None:
+        # The run screen draws the state as the app mounts, before the layout has given this
+        # panel its width (0: the narrowest bars); a run that does not change afterwards (a
+        # replay opened at its end) would keep them until a key or a resize of the terminal.
+        if self._state is not None and self.size.width != self._shown_width:
+            self.show(self._state)
 
     def show(self, state) -> None:
+        self._state, self._shown_width = state, self.size.width
         metrics, history = state.metrics, state.history
         width = max(self.size.width - 2, 30)
         bar_w = max(6, min(20, (width - 18) // 2))
