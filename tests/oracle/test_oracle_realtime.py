@@ -12,11 +12,19 @@ from edgemt_testlib import EDGEMT, run_edgemt
 SCHED_FIFO = 1  # /proc/PID/task/TID/stat field 41
 
 
+def _tasks(pid: int) -> list:
+    """The /proc folders of a process's threads; none once it has exited."""
+    try:
+        return list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return []
+
+
 def _descendants(pid: int) -> set:
     out, todo = set(), [pid]
     while todo:
         p = todo.pop()
-        for task in Path(f"/proc/{p}/task").glob("*"):
+        for task in _tasks(p):
             try:
                 kids = (task / "children").read_text().split()
             except OSError:
@@ -32,7 +40,7 @@ def _fifo_threads(pids) -> set:
     """(pid, thread name) of every SCHED_FIFO thread of ``pids``."""
     found = set()
     for pid in pids:
-        for task in Path(f"/proc/{pid}/task").glob("*"):
+        for task in _tasks(pid):
             try:
                 stat = (task / "stat").read_text()
             except OSError:
