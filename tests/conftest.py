@@ -97,13 +97,66 @@ def pytest_collection_modifyitems(config, items):
             keep.append(item)
     if config.getoption("--no-frameworks"):
         config.hook.pytest_deselected(items=dropped)
-        # The long tests first (marked slow, then those that wait on oracle runs): with
-        # `make check`'s --dist loadgroup, xdist deals tests out one at a time as workers
-        # free up, so the long waits start first and the short tests fill in around them;
-        # a long test dealt out last would be the run's tail.
-        keep.sort(key=lambda item: 0 if item.get_closest_marker("slow") else
-                  1 if "oracle_home" in getattr(item, "fixturenames", ()) else 2)
+        # The long tests first: with `make check`'s --dist loadgroup, xdist deals tests out
+        # one at a time as workers free up, so the long waits start first and the short
+        # tests fill in around them; a long test dealt out last would be the run's tail.
+        # Longest first by each test's wall time in the last make check of this checkout
+        # (pytest's cache, see pytest_sessionfinish); a test not timed yet by its kind:
+        # marked slow, then those that wait on oracle runs, then the others.
+        last = _last_durations(config)
+        keep.sort(key=lambda item: -last.get(_timed_id(item), ESTIMATE_S[
+            "slow" if item.get_closest_marker("slow") else
+            "oracle" if "oracle_home" in getattr(item, "fixturenames", ()) else "other"]))
         items[:] = keep
+
+
+# What a test not timed yet is taken to last when `make check` orders its tests (seconds).
+ESTIMATE_S = {"slow": 20.0, "oracle": 5.0, "other": 0.5}
+DURATIONS_KEY = "edgemt/check-durations"  # pytest's cache: each test's wall time in the last make check
+_TIMES = {}
+
+
+def _timed_id(item) -> str:
+    """The test's id as xdist reports it: a test of an xdist_group gets "@GROUP"."""
+    groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                     for m in item.iter_markers("xdist_group")})
+    suffix = "@" + "_".join(groups) if groups else ""
+    return item.nodeid if not suffix or item.nodeid.endswith(suffix) else item.nodeid + suffix
+
+
+def _last_durations(config) -> dict:
+    """Read once, by the controlling process: xdist's workers get the same copy with their
+    input (pytest_configure_node), so all of them sort their tests alike even if another
+    run writes the cache meanwhile."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return workerinput.get("edgemt_durations", {})
+    if not hasattr(config, "_edgemt_durations"):
+        cache = getattr(config, "cache", None)
+        config._edgemt_durations = cache.get(DURATIONS_KEY, {}) if cache is not None else {}
+    return config._edgemt_durations
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    node.workerinput["edgemt_durations"] = _last_durations(node.config)
+
+
+def pytest_runtest_logreport(report):
+    # setup, call and teardown added up (a module's shared oracle runs are in its first
+    # test's setup); in the controlling process, xdist hands it every worker's reports
+    _TIMES[report.nodeid] = _TIMES.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    config = session.config
+    cache = getattr(config, "cache", None)
+    if (not config.getoption("--no-frameworks") or hasattr(config, "workerinput") or cache is None
+            or not _TIMES):
+        return
+    durations = dict(cache.get(DURATIONS_KEY, {}))
+    durations.update({nodeid: round(seconds, 2) for nodeid, seconds in _TIMES.items()})
+    cache.set(DURATIONS_KEY, durations)
 
 
 def pytest_collection_finish(session):
