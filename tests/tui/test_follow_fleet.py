@@ -121,7 +121,7 @@ def test_follow_refuses_what_is_not_a_fleet_db(tmp_path):
 
 def test_follow_fleet_snapshot(snap_compare, tmp_path):
     """What following a fleet DB looks like: the board column, each board's total row."""
-    from tui_helpers import FIXED_INFO, late_widgets_drawn
+    from tui_helpers import FIXED_INFO, columns_widened, late_widgets_drawn
 
     b1, b2 = board_db(tmp_path, "b1"), board_db(tmp_path, "b2", factor=3)
     db = tmp_path / "fleet.db"
@@ -141,6 +141,7 @@ def test_follow_fleet_snapshot(snap_compare, tmp_path):
             await pilot.pause(0.1)
         await pilot.pause(0.6)  # a second poll: nothing new, the same screen
         await late_widgets_drawn(pilot)
+        await columns_widened(pilot, table)  # (once at load 10 the frame had header-wide columns)
         await pilot.pause()
 
     app = make_app({"theme": "edgemt-dark", "step": 4}, follower=FleetFollower(db), info=info, save_theme=False)

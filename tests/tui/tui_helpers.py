@@ -31,6 +31,25 @@ async def late_widgets_drawn(pilot, tries: int = 60) -> None:
         await pilot.pause(0.05)
 
 
+async def columns_widened(pilot, table, tries: int = 100) -> None:
+    """Waits (5 s at most) until each auto-width column of a DataTable is as wide as its
+    widest cell: the table widens its columns on an idle pass after rows arrive, which
+    a loaded machine may not have had by the time the rows are there."""
+    from rich.text import Text
+
+    def widened() -> bool:
+        for key, col in table.columns.items():
+            cells = [c if isinstance(c, Text) else Text(str(c)) for c in table.get_column(key)]
+            if col.auto_width and col.content_width < max((c.cell_len for c in cells), default=0):
+                return False
+        return True
+
+    for _ in range(tries):
+        if widened():
+            return
+        await pilot.pause(0.05)
+
+
 async def wait_for(pilot, cond, timeout: float = 90.0, what: str = "condition", app=None):
     """Polls ``cond()`` while the app runs; fails with ``what`` after ``timeout`` seconds."""
     end = time.monotonic() + timeout
