@@ -175,6 +175,17 @@ class RunScreen(Screen):
             self.notify("no group selected; press a to add one", severity="warning")
         return gid
 
+    def _live_group(self, what: str):
+        """(the supervisor, the selected group's id) for a command on the selected group of
+        a live run, or (None, None) when there is none (said in a notification)."""
+        if not self._live(what):
+            return None, None
+        gid = self._selected()
+        sup = self.host.session.supervisor
+        if gid is None or gid not in sup.groups:
+            return None, None
+        return sup, gid
+
     def _live(self, what: str) -> bool:
         if not self.source.live:
             self.notify(f"{what}: this is a {self.source.mode}; commands need a live run", severity="warning")
@@ -280,12 +291,9 @@ class RunScreen(Screen):
         self.action_step(sign * step)
 
     def action_batch(self, factor: float) -> None:
-        if not self._live("batch"):
+        sup, gid = self._live_group("batch")
+        if sup is None:
             return
-        gid = self._selected()
-        if gid is None or gid not in self.host.session.supervisor.groups:
-            return
-        sup = self.host.session.supervisor
         old = sup.groups[gid].spec.batch
         new = max(1, min(4096, int(old * factor)))
         if new == old:
@@ -295,11 +303,8 @@ class RunScreen(Screen):
 
     def action_rate(self) -> None:
         """r: the selected group's rate (open loop) and SLO, or back to closed loop."""
-        if not self._live("rate"):
-            return
-        gid = self._selected()
-        sup = self.host.session.supervisor
-        if gid is None or gid not in sup.groups:
+        sup, gid = self._live_group("rate")
+        if sup is None:
             return
         from tui.screens.rate import RateScreen
 
@@ -310,31 +315,23 @@ class RunScreen(Screen):
         self.app.push_screen(RateScreen(sup.groups[gid].label, sup.groups[gid].spec), done)
 
     def action_pause(self) -> None:
-        if not self._live("pause"):
+        sup, gid = self._live_group("pause")
+        if sup is None:
             return
-        gid = self._selected()
-        if gid is None or gid not in self.host.session.supervisor.groups:
-            return
-        sup = self.host.session.supervisor
         if sup.groups[gid].paused:
             self.host.run_command("resume", lambda: sup.resume(gid))
         else:
             self.host.run_command("pause", lambda: sup.pause(gid))
 
     def action_remove(self) -> None:
-        if not self._live("remove"):
+        sup, gid = self._live_group("remove")
+        if sup is None:
             return
-        gid = self._selected()
-        if gid is None or gid not in self.host.session.supervisor.groups:
-            return
-        self.host.run_command("remove", lambda: self.host.session.supervisor.remove(gid))
+        self.host.run_command("remove", lambda: sup.remove(gid))
 
     def action_move(self) -> None:
-        if not self._live("move"):
-            return
-        gid = self._selected()
-        sup = self.host.session.supervisor
-        if gid is None or gid not in sup.groups:
+        sup, gid = self._live_group("move")
+        if sup is None:
             return
         from tui.screens.move import MoveScreen
 
