@@ -12,7 +12,7 @@ from tui.app import make_app
 from tui.app_state import RunState
 from tui.replay import Follower, Recording
 from tui.widgets.resources import ResourcesPanel
-from tui_helpers import FIXED_INFO, late_widgets_drawn
+from tui_helpers import FIXED_INFO, settle
 
 
 def cpu_bar_width(app) -> int:
@@ -27,13 +27,6 @@ def expected_bar_width(app) -> int:
     width = max(app.query_one(ResourcesPanel).size.width - 2, 30)
     return max(6, min(20, (width - 18) // 2))
 
-
-async def settle(pilot):
-    await pilot.pause()
-    await pilot.pause(0.2)
-    await pilot.app.workers.wait_for_complete()
-    await late_widgets_drawn(pilot)
-    await pilot.pause()
 
 
 async def first_and_forced(app, size):

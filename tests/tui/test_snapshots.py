@@ -7,7 +7,7 @@ import pytest
 
 from tui.app import make_app
 from tui.replay import Recording
-from tui_helpers import FIXED_INFO, late_widgets_drawn
+from tui_helpers import FIXED_INFO, settle
 
 THEMES = ("edgemt-dark", "edgemt-light", "edgemt-ansi")
 
@@ -16,14 +16,6 @@ def replay_app(db, theme="edgemt-dark"):
     return make_app({"theme": theme, "step": 4}, recording=Recording(db), info=FIXED_INFO, at_end=True,
                     save_theme=False)
 
-
-async def settle(pilot):
-    """Until what mounts after the first frame (the chart's plot, the events log) has drawn."""
-    await pilot.pause()
-    await pilot.pause(0.2)
-    await pilot.app.workers.wait_for_complete()
-    await late_widgets_drawn(pilot)
-    await pilot.pause()
 
 
 @pytest.mark.parametrize("theme", THEMES)

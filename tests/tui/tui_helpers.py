@@ -31,6 +31,15 @@ async def late_widgets_drawn(pilot, tries: int = 60) -> None:
         await pilot.pause(0.05)
 
 
+async def settle(pilot) -> None:
+    """Until what mounts after the first frame (the chart's plot, the events log) has drawn."""
+    await pilot.pause()
+    await pilot.pause(0.2)
+    await pilot.app.workers.wait_for_complete()
+    await late_widgets_drawn(pilot)
+    await pilot.pause()
+
+
 async def columns_widened(pilot, table, tries: int = 100) -> None:
     """Waits (5 s at most) until each auto-width column of a DataTable is as wide as its
     widest cell: the table widens its columns on an idle pass after rows arrive, which
