@@ -243,6 +243,16 @@ def with_rate(spec: TenantSpec, rate, slo=None) -> TenantSpec:
     return spec.with_changes(**fields)
 
 
+def without_rate(spec: TenantSpec) -> TenantSpec:
+    """``spec`` with its rate= and slo= taken out, for a search that sets them (the UI's
+    capacity form: the SPEC ``edgemt capacity`` takes, see parse_spec's ``rate_set_later``).
+    Its arrival stays (a trace's times cannot take another rate: constant, as with_rate), and
+    so do its seed, queue and rt; a closed-loop SPEC stays closed loop."""
+    arrival = {"trace": "constant"}.get(spec.arrival, spec.arrival)
+    return spec.with_changes(rate=None, arrival=arrival, trace=None, slo_ms=None, slo_pct=None,
+                             seed=spec.seed if arrival == "poisson" else None)
+
+
 def parse_slo(raw: str, head: str, name: str):
     """(percentile, milliseconds) of an SLO, ``MS`` (the p99 bound) or ``pN:MS``; a BadInput
     starting with ``head`` (the value as the user gave it) names ``name`` and what it takes."""

@@ -61,6 +61,21 @@ def test_capacity_request_as_the_cli_builds_it():
         == "capacity: max streams 3, ended by reached --max"
 
 
+def test_capacity_keeps_the_selected_groups_arrival_seed_queue_and_rt(tmp_path):
+    # as `edgemt capacity --tenant m,arrival=poisson,seed=3,queue=4,rt=on`: the search sets the
+    # rate and the SLO, the rest of the group's open loop stays (was: all of it dropped)
+    r = parse_request("capacity", "mobilenet_v2,framework=torch,rate=5,arrival=poisson,seed=3,queue=4,rt=on,slo=10",
+                      "4", "search", "1", "2", "100", "20", "")
+    assert (r.spec.rate, r.spec.slo_ms, r.spec.arrival, r.spec.seed, r.spec.queue, r.spec.rt) == (
+        None, None, "poisson", 3, 4, True)
+    # a trace's times cannot take the search's rates: constant arrivals, as with `r`
+    trace = tmp_path / "gaps.txt"
+    trace.write_text("0.1\n0.3\n")
+    t = parse_request("capacity", f"mobilenet_v2,arrival=trace:{trace},queue=2", "4", "search", "1", "2",
+                      "100", "20", "")
+    assert (t.spec.rate, t.spec.arrival, t.spec.trace, t.spec.queue) == (None, "constant", None, 2)
+
+
 def test_tune_objective_as_the_cli_builds_it():
     r = parse_request("tune", "mobilenet_v2,framework=torch,count=3", "2", "search", "4,1", "2", "p90:400", "",
                       "2", "slo")

@@ -102,15 +102,16 @@ def _tune_spec(spec, objective: str, slo: str, fps: str):
 
 def _capacity_request(spec, level, slo, rate_max, fps, secs) -> ExperimentRequest:
     """A capacity search, checked by the rules of ``edgemt capacity`` (tui/capacity_cli.check).
-    The SPEC's own open-loop keys (a selected open-loop group's) give way to the search's."""
+    A selected open-loop group's rate= and slo= give way to the search's; its arrival, seed,
+    queue and rt stay, as in the SPEC of ``edgemt capacity`` (runners.spec.without_rate)."""
     from types import SimpleNamespace
 
-    from runners.spec import with_rate
+    from runners.spec import without_rate
     from tui import capacity_cli
 
     args = SimpleNamespace(slo=slo.strip() or None, rate_max=_stream_rate(rate_max, "rate max"),
                            fps=_stream_rate(fps, "fps"), step=None, max=None)
-    spec = with_rate(spec, "", "")
+    spec = without_rate(spec)
     try:
         spec, pct, ms, mode = capacity_cli.check(args, str(spec))
     except BadInput as exc:  # the CLI's words, in the form's field names
