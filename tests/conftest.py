@@ -97,30 +97,57 @@ def pytest_collection_modifyitems(config, items):
             keep.append(item)
     if config.getoption("--no-frameworks"):
         config.hook.pytest_deselected(items=dropped)
-        # The long tests first: with `make check`'s --dist loadgroup, xdist deals tests out
-        # one at a time as workers free up, so the long waits start first and the short
-        # tests fill in around them; a long test dealt out last would be the run's tail.
-        # Longest first by each test's wall time in the last make check of this checkout
-        # (pytest's cache, see pytest_sessionfinish); a test not timed yet by its kind:
-        # marked slow, then those that wait on oracle runs, then the others.
-        last = _last_durations(config)
-        keep.sort(key=lambda item: -last.get(_timed_id(item), ESTIMATE_S[
-            "slow" if item.get_closest_marker("slow") else
-            "oracle" if "oracle_home" in getattr(item, "fixturenames", ()) else "other"]))
         items[:] = keep
+    if _distributed(config):
+        # The long tests first: with --dist loadgroup (make check, make test), xdist deals
+        # tests out one at a time as workers free up, so the long waits start first and the
+        # short tests fill in around them; a long test dealt out last would be the run's
+        # tail. Longest first by each test's wall time in the last run of this tier in this
+        # checkout (pytest's cache, see pytest_sessionfinish); a test not timed yet (a
+        # fresh clone: CI) by its kind: a group of tests that share a fixture (the fleet's
+        # Ray cluster), then marked slow, then a framework's, those that wait on oracle
+        # runs, the others. Every worker sorts alike (xdist requires the same order).
+        last = _last_durations(config)
+        seconds = {item: last.get(_timed_id(item), _estimate(item)) for item in items}
+        group_of = {item: _group_of(item) for item in items}
+        group_seconds = {}
+        for item in items:
+            group_seconds[group_of[item]] = group_seconds.get(group_of[item], 0.0) + seconds[item]
+        items.sort(key=lambda item: -(group_seconds[group_of[item]] if group_of[item] else seconds[item]))
 
 
-# What a test not timed yet is taken to last when `make check` orders its tests (seconds).
-ESTIMATE_S = {"slow": 20.0, "oracle": 5.0, "other": 0.5}
-DURATIONS_KEY = "edgemt/check-durations"  # pytest's cache: each test's wall time in the last make check
+# What a test not timed yet is taken to last when its tests are ordered (seconds).
+ESTIMATE_S = {"slow": 20.0, "frameworks": 8.0, "oracle": 5.0, "other": 0.5}
 _TIMES = {}
+
+
+def _distributed(config) -> bool:
+    """Whether xdist runs the tests (the controlling process with -n N, or one of its workers)."""
+    return hasattr(config, "workerinput") or bool(config.getoption("numprocesses", None))
+
+
+def _durations_key(config) -> str:
+    """pytest's cache: each test's wall time in the last distributed run of this tier (the
+    fast tier's tests run forked commands, so their times are not make test's)."""
+    return "edgemt/check-durations" if config.getoption("--no-frameworks") else "edgemt/test-durations"
+
+
+def _estimate(item) -> float:
+    return ESTIMATE_S["slow" if item.get_closest_marker("slow") else
+                      "frameworks" if item.get_closest_marker("frameworks") else
+                      "oracle" if "oracle_home" in getattr(item, "fixturenames", ()) else "other"]
+
+
+def _group_of(item) -> str:
+    """The item's xdist_group ("" for none): its tests run on one worker, one after another."""
+    return "_".join(sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                            for m in item.iter_markers("xdist_group")}))
 
 
 def _timed_id(item) -> str:
     """The test's id as xdist reports it: a test of an xdist_group gets "@GROUP"."""
-    groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
-                     for m in item.iter_markers("xdist_group")})
-    suffix = "@" + "_".join(groups) if groups else ""
+    group = _group_of(item)
+    suffix = "@" + group if group else ""
     return item.nodeid if not suffix or item.nodeid.endswith(suffix) else item.nodeid + suffix
 
 
@@ -133,7 +160,7 @@ def _last_durations(config) -> dict:
         return workerinput.get("edgemt_durations", {})
     if not hasattr(config, "_edgemt_durations"):
         cache = getattr(config, "cache", None)
-        config._edgemt_durations = cache.get(DURATIONS_KEY, {}) if cache is not None else {}
+        config._edgemt_durations = cache.get(_durations_key(config), {}) if cache is not None else {}
     return config._edgemt_durations
 
 
@@ -151,12 +178,11 @@ def pytest_runtest_logreport(report):
 def pytest_sessionfinish(session):
     config = session.config
     cache = getattr(config, "cache", None)
-    if (not config.getoption("--no-frameworks") or hasattr(config, "workerinput") or cache is None
-            or not _TIMES):
+    if not _distributed(config) or hasattr(config, "workerinput") or cache is None or not _TIMES:
         return
-    durations = dict(cache.get(DURATIONS_KEY, {}))
+    durations = dict(cache.get(_durations_key(config), {}))
     durations.update({nodeid: round(seconds, 2) for nodeid, seconds in _TIMES.items()})
-    cache.set(DURATIONS_KEY, durations)
+    cache.set(_durations_key(config), durations)
 
 
 def pytest_collection_finish(session):

@@ -15,10 +15,17 @@ import edgemt_testlib
 from edgemt_testlib import query_ro
 from fleet.fleet_cluster import BOARDS, fleet_edgemt
 
-# a real Ray cluster whose boards run real tflite tenants: make check leaves these to make test
-pytestmark = [pytest.mark.fleet, pytest.mark.frameworks]
+# a real Ray cluster whose boards run real tflite tenants: make check leaves these to make test,
+# which runs them on one of its workers (the xdist_group), so the cluster is started once
+pytestmark = [pytest.mark.fleet, pytest.mark.frameworks, pytest.mark.xdist_group("fleet")]
 
 SPEC = "mobilenet_v2,framework=tflite,threads=1"
+
+
+# The boards' runs of a test that kills or drops a board or the head mid-plan: long enough that
+# they are still running when it does, on a loaded machine too (make test runs the fleet beside
+# other tests; with 8 and 10 s, once a board's run ended before the kill and the head saw it done).
+MID_PLAN_S = 24
 
 
 def _plan(tmp_path, boards, duration=2, spec=SPEC, name="plan.toml") -> Path:
@@ -261,7 +268,7 @@ def test_ctrl_c_on_the_head_stops_every_board(cluster, tmp_path):
 
 
 def test_a_board_killed_mid_plan_keeps_its_windows_and_is_marked_lost(cluster, tmp_path):
-    plan = _plan(tmp_path, BOARDS, duration=8)
+    plan = _plan(tmp_path, BOARDS, duration=MID_PLAN_S)
     db = tmp_path / "fleet.db"
     head = _head(cluster, plan, db)
     fleet_id = None
@@ -292,7 +299,7 @@ def test_a_board_killed_mid_plan_keeps_its_windows_and_is_marked_lost(cluster, t
 
 
 def test_a_board_that_drops_and_comes_back_is_reconciled_without_duplicates(cluster, tmp_path):
-    plan = _plan(tmp_path, BOARDS, duration=10)
+    plan = _plan(tmp_path, BOARDS, duration=MID_PLAN_S)
     plan.write_text("rejoin = 240\n" + plan.read_text())
     db = tmp_path / "fleet.db"
     head = _head(cluster, plan, db)
@@ -332,7 +339,7 @@ def test_a_board_that_drops_and_comes_back_is_reconciled_without_duplicates(clus
 
 
 def test_a_head_started_again_picks_up_the_boards_runs_instead_of_starting_them(cluster, tmp_path):
-    plan = _plan(tmp_path, BOARDS, duration=10)
+    plan = _plan(tmp_path, BOARDS, duration=MID_PLAN_S)
     db = tmp_path / "fleet.db"
     head = _head(cluster, plan, db)
     fleet_id, again = None, None
