@@ -16,7 +16,8 @@ from edgemt_testlib import query_ro
 from fleet.fleet_cluster import BOARDS, fleet_edgemt
 
 # a real Ray cluster whose boards run real tflite tenants: make check leaves these to make test,
-# which runs them on one of its workers (the xdist_group), so the cluster is started once
+# which runs them alone after the others; under xdist they stay on one worker (the xdist_group),
+# so the cluster is started once
 pytestmark = [pytest.mark.fleet, pytest.mark.frameworks, pytest.mark.xdist_group("fleet")]
 
 SPEC = "mobilenet_v2,framework=tflite,threads=1"
